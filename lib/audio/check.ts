@@ -1,0 +1,30 @@
+/** Checks on PCM handed to transcribe(): type, length, finite values; and a silence test. */
+import { WhisperError } from '../errors.js';
+import { WHISPER_RATE } from './resample.js';
+
+export const MIN_SAMPLES = WHISPER_RATE / 10; // whisper.cpp refuses < 100 ms
+
+export function checkPcm(pcm: unknown, maxSeconds: number): Float32Array {
+  if (!(pcm instanceof Float32Array)) {
+    const got = pcm === null ? 'null' : ArrayBuffer.isView(pcm) ? pcm.constructor.name : typeof pcm;
+    throw new WhisperError('BAD_AUDIO', `audio must be a Float32Array of 16 kHz mono samples in [-1, 1] (got ${got}); readAudio() decodes WAV files`);
+  }
+  if (pcm.length === 0) throw new WhisperError('BAD_AUDIO', 'audio is empty (0 samples)');
+  if (pcm.length < MIN_SAMPLES) throw new WhisperError('BAD_AUDIO', `audio is too short: ${((pcm.length / WHISPER_RATE) * 1000).toFixed(0)} ms < 100 ms`);
+  const seconds = pcm.length / WHISPER_RATE;
+  if (seconds > maxSeconds) throw new WhisperError('BAD_AUDIO', `audio is too long: ${seconds.toFixed(0)} s > ${maxSeconds} s (maxAudioSeconds)`);
+  for (let i = 0; i < pcm.length; i++) {
+    if (!Number.isFinite(pcm[i] as number)) throw new WhisperError('BAD_AUDIO', `audio contains ${pcm[i]} at sample ${i}: samples must be finite`);
+  }
+  return pcm;
+}
+
+/** Peak level in dBFS (−Infinity for digital silence). */
+export function peakDbfs(pcm: Float32Array): number {
+  let peak = 0;
+  for (let i = 0; i < pcm.length; i++) {
+    const a = Math.abs(pcm[i] as number);
+    if (a > peak) peak = a;
+  }
+  return 20 * Math.log10(peak);
+}

@@ -1,0 +1,294 @@
+/**
+ * The warm model: weights loaded once, a pool of inference states, requests queued onto free
+ * states, every call asynchronous and abortable.
+ */
+import { availableParallelism } from 'node:os';
+import { checkPcm, peakDbfs } from './audio/check.js';
+import { WHISPER_RATE } from './audio/resample.js';
+import { AbortError, fromNative, WhisperError } from './errors.js';
+import { resolveModel } from './models/cache.js';
+import { inspectModelFile } from './models/inspect.js';
+import { type NativeModel, type NativeSegment, nativeAddon } from './native.js';
+import { StateScheduler } from './scheduler.js';
+
+export interface LoadOptions {
+  /** 'auto' (default) uses CUDA when this build has a usable GPU, else the CPU, and says why in info.fallback */
+  gpu?: 'auto' | 'cuda' | 'cpu';
+  /** GPU index */
+  device?: number;
+  /** inference states (concurrent requests), default 1 */
+  states?: number;
+  /** CPU threads shared by all running requests (default: the machine's cores) */
+  threads?: number;
+  /** flash attention (default true) */
+  flashAttn?: boolean;
+  /** run one short inference at load so the first real call is warm (default true) */
+  warmup?: boolean;
+  /** longest accepted input, seconds (default 3600) */
+  maxAudioSeconds?: number;
+}
+
+export interface Segment {
+  t0Ms: number;
+  t1Ms: number;
+  text: string;
+}
+
+export interface TranscribeOptions {
+  /** spoken language code, or 'auto' to detect (default 'en') */
+  language?: string;
+  /** initial prompt: vocabulary, names, style */
+  prompt?: string;
+  signal?: AbortSignal;
+  /** called for each segment as soon as it is decoded, before the promise resolves */
+  onSegment?: (segment: Segment) => void;
+  /** greedy decoding (default true); false uses beam search */
+  greedy?: boolean;
+  /** beam width when greedy is false (default 5) */
+  beamSize?: number;
+  /** encoder window: 'auto' shrinks it to the clip (faster for short clips), a number sets it, default the full 30 s (1500) */
+  audioCtx?: 'auto' | number;
+  noTimestamps?: boolean;
+  translate?: boolean;
+  /** retry at higher temperatures when decoding looks wrong (default true) */
+  temperatureFallback?: boolean;
+  /** return empty text without running the model when the clip peaks below silenceDbfs (default true) */
+  skipSilence?: boolean;
+  /** silence threshold in dBFS (default −60) */
+  silenceDbfs?: number;
+}
+
+export interface Timings {
+  queueMs: number;
+  melMs: number;
+  encodeMs: number;
+  decodeMs: number;
+  /** call to result, queue included */
+  totalMs: number;
+  tokens: number;
+  windows: number;
+}
+
+export interface Transcript {
+  text: string;
+  segments: Segment[];
+  language: string;
+  timings: Timings;
+  backend: string;
+  audioMs: number;
+  /** encoder window used (1500 = full 30 s) */
+  audioCtx: number;
+  /** set when the model was not run */
+  skipped?: 'silence';
+}
+
+export interface ModelInfo {
+  path: string;
+  /** tiny, base, small, medium, large */
+  type: string;
+  multilingual: boolean;
+  /** 'cpu' or 'cuda:N' */
+  backend: string;
+  device: string;
+  /** why the GPU was not used, when gpu was 'auto' */
+  fallback?: string;
+  states: number;
+  threads: number;
+  memory: { modelBytes: number; stateBytes: number; fileBytes: number };
+  /** SIMD features of the CPU backend in use */
+  cpuFeatures: string[];
+  warnings: string[];
+  loadMs: number;
+  warmupMs: number;
+  whisperVersion: string;
+}
+
+const AUTO_CTX_FLOOR = 384; // ≈ 7.7 s; smaller windows make real models repeat themselves
+const AUTO_CTX_MARGIN = 64; // ≈ 1.3 s of slack past the end of the clip
+
+/** The encoder window for a clip under audioCtx 'auto': the clip plus a margin, never below the floor. */
+export function autoAudioCtx(samples: number, fullCtx = 1500): number {
+  const frames = Math.ceil((samples / WHISPER_RATE) * (fullCtx / 30));
+  const ctx = Math.ceil((frames + AUTO_CTX_MARGIN) / 32) * 32;
+  return Math.min(fullCtx, Math.max(AUTO_CTX_FLOOR, ctx));
+}
+
+function cpuFeatures(systemInfo: string): string[] {
+  return [...systemInfo.matchAll(/([A-Z][A-Z0-9_]+) = 1/g)].map((m) => m[1] as string).filter((f) => !['OPENMP', 'REPACK', 'COREML', 'OPENVINO'].includes(f));
+}
+
+let nextJob = 1;
+
+export class WhisperModel {
+  readonly info: ModelInfo;
+  private readonly scheduler: StateScheduler;
+  private readonly running = new Set<Promise<unknown>>();
+  private closing: Promise<void> | undefined;
+
+  /** @internal use loadModel() */
+  constructor(
+    private readonly native: NativeModel,
+    info: ModelInfo,
+    private readonly maxAudioSeconds: number,
+  ) {
+    this.info = info;
+    this.scheduler = new StateScheduler(info.states, info.threads, info.backend === 'cpu');
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** requests waiting for a free state */
+  get queued(): number {
+    return this.scheduler.queued;
+  }
+
+  /** requests running now */
+  get busy(): number {
+    return this.scheduler.busy;
+  }
+
+  async transcribe(pcm: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
+    const started = performance.now();
+    if (this.closing) throw new WhisperError('CLOSED', 'the model is closed');
+    const audio = checkPcm(pcm, this.maxAudioSeconds);
+    const audioMs = Math.round((audio.length / WHISPER_RATE) * 1000);
+    const greedy = options.greedy ?? true;
+    const beamSize = greedy ? 0 : (options.beamSize ?? 5);
+    if (!Number.isInteger(beamSize) || beamSize < 0 || beamSize > 16) throw new WhisperError('BAD_ARGUMENT', `beamSize must be an integer in [1, 16] (got ${options.beamSize})`);
+    const full = 1500;
+    let audioCtx = full;
+    if (options.audioCtx === 'auto') audioCtx = autoAudioCtx(audio.length, full);
+    else if (options.audioCtx !== undefined) {
+      if (!Number.isInteger(options.audioCtx) || options.audioCtx < 64 || options.audioCtx > full) throw new WhisperError('BAD_ARGUMENT', `audioCtx must be 'auto' or an integer in [64, ${full}]`);
+      audioCtx = options.audioCtx;
+    }
+    const language = options.language ?? 'en';
+    if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+    if ((options.skipSilence ?? true) && peakDbfs(audio) < (options.silenceDbfs ?? -60)) {
+      return { text: '', segments: [], language, timings: { queueMs: 0, melMs: 0, encodeMs: 0, decodeMs: 0, totalMs: performance.now() - started, tokens: 0, windows: 0 }, backend: this.info.backend, audioMs, audioCtx, skipped: 'silence' };
+    }
+
+    const lease = await this.scheduler.acquire(options.signal);
+    const job = nextJob++;
+    let callbackError: unknown;
+    const onSegment = options.onSegment
+      ? (s: NativeSegment): void => {
+          try {
+            options.onSegment?.({ t0Ms: s.t0Ms, t1Ms: s.t1Ms, text: s.text.trim() });
+          } catch (e) {
+            callbackError ??= e;
+          }
+        }
+      : undefined;
+    const abort = (): void => {
+      this.native.abort(job);
+    };
+    options.signal?.addEventListener('abort', abort, { once: true });
+    const call = this.native.transcribe(
+      lease.slot,
+      audio,
+      {
+        language,
+        prompt: options.prompt,
+        translate: options.translate,
+        beamSize,
+        audioCtx: audioCtx === full ? 0 : audioCtx,
+        noTimestamps: options.noTimestamps,
+        threads: lease.threads,
+        temperatureFallback: options.temperatureFallback,
+      },
+      onSegment,
+      job,
+    );
+    this.running.add(call);
+    try {
+      const r = await call;
+      if (callbackError !== undefined) throw callbackError;
+      return {
+        text: r.text.trim(),
+        segments: r.segments.map((s) => ({ t0Ms: s.t0Ms, t1Ms: s.t1Ms, text: s.text.trim() })),
+        language: r.language,
+        timings: { queueMs: lease.queuedMs, ...r.timings, totalMs: performance.now() - started },
+        backend: this.info.backend,
+        audioMs,
+        audioCtx,
+      };
+    } catch (e) {
+      if (e === callbackError) throw e;
+      throw fromNative(e);
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+      this.running.delete(call);
+      this.scheduler.release(lease.slot);
+    }
+  }
+
+  /** Rejects queued requests, waits for running ones, then frees native memory. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.scheduler.close();
+      await Promise.allSettled([...this.running]);
+      await this.native.close();
+    })();
+    return this.closing;
+  }
+}
+
+export async function loadModel(nameOrPath: string, options: LoadOptions = {}): Promise<WhisperModel> {
+  const path = resolveModel(nameOrPath);
+  const file = await inspectModelFile(path);
+  const gpu = options.gpu ?? 'auto';
+  if (!['auto', 'cuda', 'cpu'].includes(gpu)) throw new WhisperError('BAD_ARGUMENT', `gpu must be 'auto', 'cuda' or 'cpu' (got ${String(gpu)})`);
+  const states = options.states ?? 1;
+  if (!Number.isInteger(states) || states < 1 || states > 64) throw new WhisperError('BAD_ARGUMENT', `states must be an integer in [1, 64] (got ${states})`);
+  const cores = availableParallelism();
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) throw new WhisperError('BAD_ARGUMENT', `threads must be a positive integer (got ${options.threads})`);
+  const addon = nativeAddon();
+  const load = async (mode: 'auto' | 'cuda' | 'cpu'): Promise<NativeModel> => {
+    const threads = options.threads ?? (mode === 'cpu' || !addon.cuda ? cores : Math.min(4, cores));
+    try {
+      return await addon.load({ path, gpu: mode, device: options.device ?? 0, states, flashAttn: options.flashAttn ?? true, warmup: options.warmup ?? true, warmupThreads: threads });
+    } catch (e) {
+      throw fromNative(e);
+    }
+  };
+  let native: NativeModel;
+  let fallback: string | undefined;
+  try {
+    native = await load(gpu);
+  } catch (e) {
+    // A GPU that is there but fails (out of memory, driver error) must not stop an 'auto' load.
+    if (gpu !== 'auto' || !WhisperError.is(e, 'GPU_UNAVAILABLE')) throw e;
+    fallback = e.message;
+    native = await load('cpu');
+  }
+  const n = native.info();
+  if (!n) throw new WhisperError('MODEL_LOAD_FAILED', 'the model closed while loading');
+  const backend = n.backend;
+  const features = cpuFeatures(n.systemInfo);
+  const warnings: string[] = [];
+  if (process.arch === 'x64' && !features.includes('AVX2') && !features.includes('AVX')) {
+    warnings.push('the CPU backend has no AVX/AVX2 support compiled in: inference runs on scalar code and is many times slower; rebuild with npm rebuild prism-whisper');
+  }
+  fallback ??= n.fallbackReason || undefined;
+  const info: ModelInfo = {
+    path,
+    type: n.type,
+    multilingual: n.multilingual,
+    backend,
+    device: n.deviceName,
+    ...(fallback ? { fallback } : {}),
+    states: n.states,
+    threads: options.threads ?? (backend === 'cpu' ? cores : Math.min(4, cores)),
+    memory: { modelBytes: n.modelBytes, stateBytes: n.stateBytes, fileBytes: file.bytes },
+    cpuFeatures: features,
+    warnings,
+    loadMs: n.loadMs,
+    warmupMs: n.warmupMs,
+    whisperVersion: addon.whisperVersion,
+  };
+  for (const w of warnings) process.emitWarning(w, { code: 'PRISM_WHISPER_SCALAR' });
+  return new WhisperModel(native, info, options.maxAudioSeconds ?? 3600);
+}

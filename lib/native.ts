@@ -1,0 +1,135 @@
+/**
+ * The only door to the native addon: finds the binary (prebuilds/ or a source build, through
+ * node-gyp-build), and describes its shape for TypeScript.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WhisperError } from './errors.js';
+
+export interface NativeSegment {
+  t0Ms: number;
+  t1Ms: number;
+  text: string;
+  noSpeechProb: number;
+}
+
+export interface NativeTimings {
+  melMs: number;
+  encodeMs: number;
+  decodeMs: number;
+  totalMs: number;
+  tokens: number;
+  windows: number;
+}
+
+export interface NativeResult {
+  text: string;
+  segments: NativeSegment[];
+  language: string;
+  timings: NativeTimings;
+}
+
+export interface NativeTranscribeOptions {
+  language: string;
+  prompt?: string;
+  translate?: boolean;
+  beamSize?: number;
+  audioCtx?: number;
+  noTimestamps?: boolean;
+  threads: number;
+  temperatureFallback?: boolean;
+}
+
+export interface NativeInfo {
+  type: string;
+  multilingual: boolean;
+  backend: string;
+  deviceName: string;
+  fallbackReason: string;
+  systemInfo: string;
+  states: number;
+  nVocab: number;
+  nAudioCtx: number;
+  nTextLayer: number;
+  nMels: number;
+  ftype: number;
+  modelBytes: number;
+  stateBytes: number;
+  loadMs: number;
+  warmupMs: number;
+}
+
+export interface NativeModel {
+  transcribe(slot: number, pcm: Float32Array, options: NativeTranscribeOptions, onSegment: ((s: NativeSegment) => void) | undefined, job: number): Promise<NativeResult>;
+  abort(job: number): boolean;
+  close(): Promise<void>;
+  info(): NativeInfo | null;
+}
+
+export interface NativeLoadOptions {
+  path: string;
+  gpu: 'auto' | 'cuda' | 'cpu';
+  device: number;
+  states: number;
+  flashAttn: boolean;
+  warmup: boolean;
+  warmupThreads: number;
+}
+
+export interface NativeDevice {
+  name: string;
+  description: string;
+  type: 'cpu' | 'gpu' | 'accel';
+  memoryFree: number;
+  memoryTotal: number;
+}
+
+export interface NativeAddon {
+  load(options: NativeLoadOptions): Promise<NativeModel>;
+  loadBackends(dir: string): void;
+  devices(): NativeDevice[];
+  systemInfo(): string;
+  whisperVersion: string;
+  cuda: boolean;
+  backendDl: boolean;
+}
+
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+let cached: NativeAddon | undefined;
+
+/** Loads the addon once; throws WhisperError('NATIVE_MISSING') with what was tried and how to fix it. */
+export function nativeAddon(): NativeAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const tried: string[] = [];
+  const override = process.env.PRISM_WHISPER_BINARY;
+  try {
+    if (override) {
+      tried.push(`PRISM_WHISPER_BINARY=${override}`);
+      cached = require(override) as NativeAddon;
+    } else {
+      tried.push(`node-gyp-build(${packageRoot}): prebuilds/${process.platform}-${process.arch}/ and build/Release/`);
+      const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+      cached = load(packageRoot);
+      if (cached.backendDl) {
+        const resolve = (load as unknown as { resolve(dir: string): string }).resolve;
+        cached.loadBackends(dirname(resolve(packageRoot)));
+      }
+    }
+    return cached;
+  } catch (e) {
+    const reason = (e as Error).message.split('\n')[0];
+    throw new WhisperError(
+      'NATIVE_MISSING',
+      [
+        `prism-whisper's native addon could not be loaded (${reason}).`,
+        `Tried: ${tried.join('; ')}.`,
+        'Fix: run "npm rebuild prism-whisper" (needs cmake and a C++17 compiler; PRISM_CUDA=1 for the CUDA build),',
+        'or set PRISM_WHISPER_BINARY to a built prism_whisper.node.',
+      ].join('\n'),
+      { cause: e },
+    );
+  }
+}

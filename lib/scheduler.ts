@@ -1,0 +1,102 @@
+/**
+ * Hands the model's inference states out to queued requests, first come first served. On the CPU
+ * it also shares the cores out: the threads of all running calls never exceed the budget (an
+ * oversubscribed ggml thread pool spins and gets several times slower), and a burst of requests is
+ * split evenly across the free states.
+ */
+import { AbortError, WhisperError } from './errors.js';
+
+export interface Lease {
+  slot: number;
+  threads: number;
+  queuedMs: number;
+}
+
+interface Waiter {
+  enqueued: number;
+  resolve: (lease: Lease) => void;
+  reject: (e: Error) => void;
+  signal: AbortSignal | undefined;
+  onAbort: () => void;
+}
+
+export class StateScheduler {
+  private readonly free: number[];
+  private readonly threadsOf = new Map<number, number>();
+  private readonly queue: Waiter[] = [];
+  private threadsInUse = 0;
+  private closed = false;
+
+  constructor(
+    readonly states: number,
+    readonly threads: number,
+    /** false on a GPU, where threads only drive the host side and need no budget */
+    private readonly budgetThreads: boolean,
+  ) {
+    this.free = Array.from({ length: states }, (_, i) => i);
+  }
+
+  get busy(): number {
+    return this.states - this.free.length;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  acquire(signal?: AbortSignal): Promise<Lease> {
+    if (this.closed) return Promise.reject(new WhisperError('CLOSED', 'the model is closed'));
+    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+    return new Promise<Lease>((resolve, reject) => {
+      const waiter: Waiter = {
+        enqueued: performance.now(),
+        resolve,
+        reject,
+        signal,
+        onAbort: () => {
+          const i = this.queue.indexOf(waiter);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(new AbortError(undefined, { cause: signal?.reason }));
+        },
+      };
+      signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      this.queue.push(waiter);
+      this.dispatch();
+    });
+  }
+
+  release(slot: number): void {
+    this.threadsInUse -= this.threadsOf.get(slot) ?? 0;
+    this.threadsOf.delete(slot);
+    this.free.push(slot);
+    this.free.sort((a, b) => a - b);
+    this.dispatch();
+  }
+
+  /** Rejects everything still queued; running calls finish on their own. */
+  close(): void {
+    this.closed = true;
+    for (const w of this.queue.splice(0)) {
+      w.signal?.removeEventListener('abort', w.onAbort);
+      w.reject(new WhisperError('CLOSED', 'the model was closed before this request started'));
+    }
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0 && this.free.length > 0) {
+      let threads = this.threads;
+      if (this.budgetThreads) {
+        const available = this.threads - this.threadsInUse;
+        if (available < 1) return;
+        const demand = Math.min(this.states, this.busy + this.queue.length);
+        threads = Math.max(1, Math.min(available, Math.floor(this.threads / demand)));
+      }
+      const waiter = this.queue.shift() as Waiter;
+      const slot = this.free.shift() as number;
+      waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      this.threadsOf.set(slot, threads);
+      this.threadsInUse += threads;
+      waiter.resolve({ slot, threads, queuedMs: performance.now() - waiter.enqueued });
+    }
+  }
+}

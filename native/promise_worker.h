@@ -1,0 +1,77 @@
+// An AsyncWorker that settles a Promise: Run() does the work on a libuv worker thread and may
+// throw Failure; the rejection then carries the failure's stable `code`.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+
+#include "failure.h"
+
+namespace prism {
+
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  explicit PromiseWorker(Napi::Env env, const char* name) : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  virtual void Run() = 0;
+  // Builds the resolved value on the JS thread.
+  virtual Napi::Value Result(Napi::Env env) { return env.Undefined(); }
+  // Called on the JS thread once the outcome is known, before the promise settles.
+  virtual void Settle(Napi::Env /*env*/, Napi::Value result, Napi::Value error) { Finish(result, error); }
+
+  void Finish(Napi::Value result, Napi::Value error) {
+    if (error.IsEmpty() || error.IsUndefined()) {
+      deferred_.Resolve(result);
+    } else {
+      deferred_.Reject(error);
+    }
+  }
+
+  Napi::Value CodedRejection(Napi::Env env) const { return CodedError(env, code_, message_).Value(); }
+
+  Napi::Promise::Deferred deferred_;
+
+ private:
+  void Execute() final {
+    try {
+      Run();
+    } catch (const Failure& f) {
+      code_ = f.code();
+      message_ = f.what();
+      SetError(message_);
+    } catch (const std::exception& e) {
+      code_ = "TRANSCRIBE_FAILED";
+      message_ = e.what();
+      SetError(message_);
+    }
+  }
+
+  void OnOK() final {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    Napi::Value result;
+    Napi::Value error = env.Undefined();
+    try {
+      result = Result(env);
+    } catch (const Napi::Error& e) {
+      result = env.Undefined();
+      error = e.Value();
+    }
+    Settle(env, result, error);
+  }
+
+  void OnError(const Napi::Error& /*e*/) final {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    Settle(env, env.Undefined(), CodedRejection(env));
+  }
+
+  std::string code_ = "TRANSCRIBE_FAILED";
+  std::string message_;
+};
+
+}  // namespace prism
