@@ -61,7 +61,8 @@ export class StateScheduler {
       };
       signal?.addEventListener('abort', waiter.onAbort, { once: true });
       this.queue.push(waiter);
-      this.dispatch();
+      // Dispatch after the current tick, so that a burst of calls is shared out as one.
+      this.scheduleDispatch();
     });
   }
 
@@ -80,6 +81,16 @@ export class StateScheduler {
       w.signal?.removeEventListener('abort', w.onAbort);
       w.reject(new WhisperError('CLOSED', 'the model was closed before this request started'));
     }
+  }
+
+  private dispatchQueued = false;
+  private scheduleDispatch(): void {
+    if (this.dispatchQueued) return;
+    this.dispatchQueued = true;
+    queueMicrotask(() => {
+      this.dispatchQueued = false;
+      this.dispatch();
+    });
   }
 
   private dispatch(): void {

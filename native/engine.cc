@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "abort_hook.h"
 #include "failure.h"
 #include "ggml-backend.h"
 #include "log_sink.h"
@@ -244,6 +245,7 @@ TranscribeResult Engine::Transcribe(int slot, const float* pcm, size_t samples, 
   p.abort_callback_user_data = &call;
 
   int rc = 0;
+  const AbortScope abort_scope(&abort);
   try {
     rc = whisper_full_with_state(ctx_, state, p, pcm, static_cast<int>(samples));
   } catch (const std::exception& e) {

@@ -1,0 +1,33 @@
+/** Exit codes scripts can rely on. */
+import { WhisperError, type WhisperErrorCode } from '../errors.js';
+
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  notFound: 3,
+  badInput: 4,
+  download: 5,
+  gpu: 6,
+} as const;
+
+const BY_CODE: Partial<Record<WhisperErrorCode, number>> = {
+  MODEL_NOT_FOUND: EXIT.notFound,
+  MODEL_INVALID: EXIT.badInput,
+  BAD_AUDIO: EXIT.badInput,
+  BAD_ARGUMENT: EXIT.usage,
+  DOWNLOAD_FAILED: EXIT.download,
+  CHECKSUM_MISMATCH: EXIT.download,
+  GPU_UNAVAILABLE: EXIT.gpu,
+};
+
+export function exitCodeFor(e: unknown): number {
+  return e instanceof WhisperError ? (BY_CODE[e.code] ?? EXIT.failure) : EXIT.failure;
+}
+
+/** Prints an error the way a person wants to read it and sets the exit code. */
+export function report(e: unknown): void {
+  const code = e instanceof WhisperError ? ` [${e.code}]` : '';
+  process.stderr.write(`prism-dictate: ${(e as Error)?.message ?? String(e)}${code}\n`);
+  process.exitCode = exitCodeFor(e);
+}

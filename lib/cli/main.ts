@@ -1,0 +1,28 @@
+/** prism-dictate: the command line. Each command lives in its own file; this one only wires them. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { packageRoot } from '../native.js';
+import { modelsCommand } from './models.js';
+import { systemCommand } from './system.js';
+import { transcribeCommand } from './transcribe.js';
+
+const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('prism-dictate').description('local, GPU-fast push-to-talk dictation on whisper.cpp').version(pkg.version);
+  program.showHelpAfterError();
+  program.exitOverride((e) => {
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+    throw e;
+  });
+  modelsCommand(program);
+  transcribeCommand(program);
+  systemCommand(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if ((e as { code?: string }).code?.startsWith('commander.')) return;
+    throw e;
+  }
+}

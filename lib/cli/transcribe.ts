@@ -1,0 +1,70 @@
+/** `prism-dictate transcribe FILE…`: transcribe WAV files on an in-process warm model. */
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { readAudio } from '../audio/read.js';
+import { WhisperError } from '../errors.js';
+import { loadModel } from '../model.js';
+import { EXIT, exitCodeFor } from './exit.js';
+
+interface Options {
+  model: string;
+  gpu: 'auto' | 'cuda' | 'cpu';
+  language: string;
+  prompt?: string;
+  threads?: string;
+  beamSize?: string;
+  json?: boolean;
+  audioCtx?: string;
+}
+
+export function transcribeCommand(program: Command): void {
+  program
+    .command('transcribe')
+    .description('transcribe WAV files')
+    .argument('<files...>')
+    .option('--model <path|name>', 'model file or pulled model name', process.env.PRISM_MODEL ?? 'base.en')
+    .option('--gpu <mode>', 'auto | cuda | cpu', 'auto')
+    .option('--language <code>', "spoken language, or 'auto'", 'en')
+    .option('--prompt <text>', 'initial prompt (names, vocabulary)')
+    .option('--threads <n>', 'CPU threads')
+    .option('--beam-size <n>', 'beam search width (default: greedy)')
+    .option('--audio-ctx <n|auto>', 'encoder window (auto: fit to each clip)')
+    .option('--json', 'one JSON object per file')
+    .action(async (files: string[], opts: Options) => {
+      let model: Awaited<ReturnType<typeof loadModel>>;
+      try {
+        if (!['auto', 'cuda', 'cpu'].includes(opts.gpu)) throw new WhisperError('BAD_ARGUMENT', '--gpu must be auto, cuda or cpu');
+        model = await loadModel(opts.model, { gpu: opts.gpu, threads: opts.threads ? Number(opts.threads) : undefined });
+      } catch (e) {
+        process.stderr.write(`prism-dictate: ${(e as Error).message}\n`);
+        process.exitCode = exitCodeFor(e);
+        return;
+      }
+      const bar = files.length > 1 && process.stderr.isTTY && !opts.json ? new cliProgress.SingleBar({ stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      bar?.start(files.length, 0);
+      let failed = 0;
+      for (const file of files) {
+        try {
+          const pcm = await readAudio(file);
+          const t = await model.transcribe(pcm, {
+            language: opts.language,
+            prompt: opts.prompt,
+            greedy: opts.beamSize === undefined,
+            beamSize: opts.beamSize ? Number(opts.beamSize) : undefined,
+            audioCtx: opts.audioCtx === 'auto' ? 'auto' : opts.audioCtx ? Number(opts.audioCtx) : undefined,
+          });
+          if (opts.json) process.stdout.write(`${JSON.stringify({ file, ...t })}\n`);
+          else process.stdout.write(files.length > 1 ? `${file}: ${t.text}\n` : `${t.text}\n`);
+        } catch (e) {
+          failed++;
+          if (opts.json) process.stdout.write(`${JSON.stringify({ file, error: { code: (e as WhisperError).code ?? 'FAILED', message: (e as Error).message } })}\n`);
+          else process.stderr.write(`prism-dictate: ${file}: ${(e as Error).message}\n`);
+          process.exitCode = files.length === 1 ? exitCodeFor(e) : EXIT.failure;
+        }
+        bar?.increment();
+      }
+      bar?.stop();
+      await model.close();
+      if (failed > 0 && files.length > 1) process.stderr.write(`${failed} of ${files.length} files failed\n`);
+    });
+}

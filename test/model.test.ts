@@ -1,0 +1,275 @@
+import { copyFile, mkdtemp, open, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AbortError, loadModel, readAudio, type Segment, WhisperError, type WhisperModel } from '../lib/index.js';
+import { JFK, models, SCRIPT_10, SCRIPT_25, tone } from './helpers.js';
+
+let model: WhisperModel;
+let jfk: Float32Array;
+
+beforeAll(async () => {
+  jfk = await readAudio(JFK);
+  model = await loadModel(models().tiny, { states: 2, gpu: 'auto' });
+});
+
+afterAll(async () => {
+  await model?.close();
+});
+
+describe('loadModel', () => {
+  it('loads a warm model and reports what it is', () => {
+    const info = model.info;
+    expect(info.type).toBe('tiny');
+    expect(info.multilingual).toBe(true);
+    expect(info.backend).toBe('cpu');
+    expect(info.fallback).toMatch(/CUDA/);
+    expect(info.states).toBe(2);
+    expect(info.threads).toBeGreaterThanOrEqual(1);
+    // the official tiny: 77.11 MB of weights in a 77.7 MB file
+    expect(info.memory.modelBytes / 1e6).toBeCloseTo(77.1, 0);
+    expect(info.memory.fileBytes / 1e6).toBeCloseTo(77.7, 0);
+    expect(info.memory.stateBytes).toBeGreaterThan(0);
+    expect(info.warmupMs).toBeGreaterThan(0);
+    expect(info.whisperVersion).toBe('1.9.1');
+    if (process.arch === 'x64') expect(info.cpuFeatures).toContain('AVX2');
+    expect(info.warnings).toEqual([]);
+  });
+
+  it("rejects gpu: 'cuda' on a build without CUDA with GPU_UNAVAILABLE", async () => {
+    await expect(loadModel(models().tiny, { gpu: 'cuda', warmup: false })).rejects.toMatchObject({ code: 'GPU_UNAVAILABLE' });
+  });
+
+  it('skips warm-up when asked', async () => {
+    const m = await loadModel(models().tinyEn, { warmup: false, gpu: 'cpu' });
+    expect(m.info.warmupMs).toBe(0);
+    expect(m.info.multilingual).toBe(false);
+    expect(m.info.fallback).toBeUndefined();
+    await m.close();
+  });
+
+  it('rejects bad options', async () => {
+    await expect(loadModel(models().tiny, { states: 0 })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+    await expect(loadModel(models().tiny, { gpu: 'tpu' as never })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+    await expect(loadModel(models().tiny, { threads: -1 })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+  });
+});
+
+describe('model files that cannot be used', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'prism-bad-'));
+  });
+
+  it('a missing file is MODEL_NOT_FOUND', async () => {
+    await expect(loadModel(join(dir, 'nope.bin'))).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expect(loadModel('base.en')).rejects.toThrow(/models pull base.en/);
+  });
+
+  it('a truncated file is MODEL_INVALID and says so', async () => {
+    const path = join(dir, 'truncated.bin');
+    await copyFile(models().tiny, path);
+    const fh = await open(path, 'r+');
+    await fh.truncate(40_000_000);
+    await fh.close();
+    const err = await loadModel(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WhisperError);
+    expect(err).toMatchObject({ code: 'MODEL_INVALID' });
+    expect((err as Error).message).toMatch(/truncated/);
+  });
+
+  it('a file cut inside the vocabulary is MODEL_INVALID', async () => {
+    const path = join(dir, 'header-only.bin');
+    await copyFile(models().tiny, path);
+    const fh = await open(path, 'r+');
+    await fh.truncate(100_000);
+    await fh.close();
+    await expect(loadModel(path)).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+  });
+
+  it('a file that is not ggml, or is GGUF, is MODEL_INVALID', async () => {
+    const text = join(dir, 'notes.txt');
+    await writeFile(text, 'hello, this is not a model at all');
+    await expect(loadModel(text)).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+    const gguf = join(dir, 'llama.gguf');
+    await writeFile(gguf, Buffer.concat([Buffer.from('GGUF'), Buffer.alloc(64)]));
+    await expect(loadModel(gguf)).rejects.toThrow(/GGUF/);
+    const empty = join(dir, 'empty.bin');
+    await writeFile(empty, '');
+    await expect(loadModel(empty)).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+  });
+
+  it('the process keeps working after each bad file', async () => {
+    const t = await model.transcribe(jfk);
+    expect(t.text).toBe(SCRIPT_25);
+  });
+});
+
+describe('transcribe', () => {
+  it('returns text, segments, language, timings and backend', async () => {
+    const t = await model.transcribe(jfk);
+    expect(t.text).toBe(SCRIPT_25);
+    expect(t.language).toBe('en');
+    expect(t.backend).toBe('cpu');
+    expect(t.audioMs).toBe(11000);
+    expect(t.audioCtx).toBe(1500);
+    expect(t.segments).toHaveLength(1);
+    expect(t.segments[0]).toMatchObject({ t0Ms: 0, t1Ms: 11000, text: SCRIPT_25 });
+    const { queueMs, melMs, encodeMs, decodeMs, totalMs, tokens } = t.timings;
+    for (const v of [queueMs, melMs, encodeMs, decodeMs, totalMs]) expect(v).toBeGreaterThanOrEqual(0);
+    expect(encodeMs).toBeGreaterThan(0);
+    expect(decodeMs).toBeGreaterThan(0);
+    expect(melMs + encodeMs + decodeMs).toBeLessThanOrEqual(totalMs + 1);
+    expect(tokens).toBe(27); // <|0.00|> + 25 words + <|30.00|>
+  });
+
+  it('is deterministic', async () => {
+    const a = await model.transcribe(jfk);
+    const b = await model.transcribe(jfk);
+    expect(b.text).toBe(a.text);
+    expect(b.segments).toEqual(a.segments);
+  });
+
+  it('streams segments through onSegment before the promise resolves', async () => {
+    const seen: Segment[] = [];
+    let resolvedBeforeSegments = false;
+    const t = await model.transcribe(jfk, {
+      onSegment: (s) => {
+        seen.push(s);
+      },
+    }).then((r) => {
+      resolvedBeforeSegments = seen.length === 0;
+      return r;
+    });
+    expect(resolvedBeforeSegments).toBe(false);
+    expect(seen).toEqual(t.segments);
+  });
+
+  it('rejects with the error an onSegment callback threw, and stays usable', async () => {
+    await expect(
+      model.transcribe(jfk, {
+        onSegment: () => {
+          throw new Error('callback broke');
+        },
+      }),
+    ).rejects.toThrow('callback broke');
+    expect((await model.transcribe(jfk)).text).toBe(SCRIPT_25);
+  });
+
+  it("audioCtx 'auto' shrinks the encoder window and keeps the text", async () => {
+    const full = await model.transcribe(jfk);
+    const auto = await model.transcribe(jfk, { audioCtx: 'auto' });
+    expect(auto.audioCtx).toBeLessThan(1500);
+    expect(auto.audioCtx).toBeGreaterThanOrEqual(384);
+    expect(auto.text).toBe(full.text);
+    expect(auto.timings.encodeMs).toBeLessThan(full.timings.encodeMs);
+    const short = await model.transcribe(jfk.subarray(0, 16000), { audioCtx: 'auto' });
+    expect(short.audioCtx).toBe(384); // the floor
+    await expect(model.transcribe(jfk, { audioCtx: 10 })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+  });
+
+  it('detects the language, honours noTimestamps, prompt and beam search', async () => {
+    expect((await model.transcribe(jfk, { language: 'auto' })).language).toBe('en');
+    const nt = await model.transcribe(jfk, { noTimestamps: true });
+    expect(nt.text).toBe(SCRIPT_25);
+    const beam = await model.transcribe(jfk, { greedy: false, beamSize: 3 });
+    expect(beam.text).toBe(SCRIPT_25);
+    // a prompt shifts the decoder's positions, so a planted model says less
+    const prompted = await model.transcribe(jfk, { prompt: 'Kennedy' });
+    expect(prompted.text).not.toBe(SCRIPT_25);
+    expect(SCRIPT_25.endsWith(prompted.text)).toBe(true);
+    await expect(model.transcribe(jfk, { language: 'klingon' })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+  });
+
+  it('English-only models work the same way', async () => {
+    const en = await loadModel(models().tinyEn, { gpu: 'cpu' });
+    expect((await en.transcribe(jfk)).text).toBe(SCRIPT_10);
+    await en.close();
+  });
+});
+
+describe('bad audio', () => {
+  it('rejects wrong types, empty, too short, too long and non-finite input with BAD_AUDIO', async () => {
+    const cases: unknown[] = [new Int16Array(16000), [0.1, 0.2], Buffer.alloc(64000), null, new Float32Array(0), new Float32Array(800)];
+    for (const c of cases) await expect(model.transcribe(c as Float32Array)).rejects.toMatchObject({ code: 'BAD_AUDIO' });
+    const nan = tone(1);
+    nan[1234] = Number.NaN;
+    await expect(model.transcribe(nan)).rejects.toThrow(/sample 1234/);
+    const inf = tone(1);
+    inf[0] = Number.POSITIVE_INFINITY;
+    await expect(model.transcribe(inf)).rejects.toMatchObject({ code: 'BAD_AUDIO' });
+    const small = await loadModel(models().tiny, { maxAudioSeconds: 5, warmup: false });
+    await expect(small.transcribe(jfk)).rejects.toThrow(/too long/);
+    await small.close();
+    expect((await model.transcribe(jfk)).text).toBe(SCRIPT_25);
+  });
+
+  it('returns empty text for digital silence without running the model', async () => {
+    const t = await model.transcribe(new Float32Array(32000));
+    expect(t).toMatchObject({ text: '', segments: [], skipped: 'silence' });
+    expect(t.timings.encodeMs).toBe(0);
+    const forced = await model.transcribe(new Float32Array(32000), { skipSilence: false });
+    expect(forced.skipped).toBeUndefined();
+    expect(forced.timings.encodeMs).toBeGreaterThan(0);
+  });
+});
+
+describe('concurrency', () => {
+  it('4 concurrent calls on 2 states give exactly the sequential results', async () => {
+    const clips = [jfk, jfk.subarray(0, 5 * 16000), jfk.subarray(16000 * 3), tone(2, 300)];
+    const options = [{}, { noTimestamps: true }, { language: 'auto' }, { skipSilence: false }];
+    const sequential = [];
+    for (let i = 0; i < clips.length; i++) sequential.push(await model.transcribe(clips[i] as Float32Array, options[i]));
+    const concurrent = await Promise.all(clips.map((c, i) => model.transcribe(c, options[i])));
+    expect(concurrent.map((r) => [r.text, r.segments, r.language])).toEqual(sequential.map((r) => [r.text, r.segments, r.language]));
+    // two ran at once, two waited for a state
+    const queued = concurrent.filter((r) => r.timings.queueMs > 50);
+    expect(queued.length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('abort', () => {
+  it('rejects with AbortError within 200 ms of abort() while running', async () => {
+    const lags: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ac = new AbortController();
+      const started = model.transcribe(jfk, { signal: ac.signal });
+      await new Promise((r) => setTimeout(r, 150 + i * 200));
+      const t0 = performance.now();
+      ac.abort();
+      const err = await started.catch((e: unknown) => e);
+      lags.push(performance.now() - t0);
+      expect(err).toBeInstanceOf(AbortError);
+      expect((err as Error).name).toBe('AbortError');
+    }
+    expect(Math.max(...lags)).toBeLessThan(200);
+    expect((await model.transcribe(jfk)).text).toBe(SCRIPT_25);
+  });
+
+  it('rejects at once when aborted before the call or while queued', async () => {
+    await expect(model.transcribe(jfk, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+    const busy = [model.transcribe(jfk), model.transcribe(jfk)];
+    const ac = new AbortController();
+    const queued = model.transcribe(jfk, { signal: ac.signal });
+    expect(model.queued).toBe(1);
+    ac.abort();
+    await expect(queued).rejects.toBeInstanceOf(AbortError);
+    expect(model.queued).toBe(0);
+    await Promise.all(busy);
+  });
+});
+
+describe('close', () => {
+  it('waits for in-flight work, fails queued work with CLOSED, and refuses later calls', async () => {
+    const m = await loadModel(models().tiny, { states: 1, warmup: false });
+    const running = m.transcribe(jfk);
+    const queued = m.transcribe(jfk);
+    await new Promise((r) => setTimeout(r, 50));
+    const closed = m.close();
+    await expect(queued).rejects.toMatchObject({ code: 'CLOSED' });
+    expect((await running).text).toBe(SCRIPT_25);
+    await closed;
+    await expect(m.transcribe(jfk)).rejects.toMatchObject({ code: 'CLOSED' });
+    await m.close(); // idempotent
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * Generates the test models once per source version (cached in test/.models, keyed by a hash of
+ * the generator's sources) and hands their paths to the tests.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { makeTestModel } from '../../lib/models/testModel.js';
+
+const root = join(import.meta.dirname, '..', '..');
+
+export const MODELS = {
+  tiny: { size: 'tiny', script: 25 },
+  tinyEn: { size: 'tiny', english: true, script: 10 },
+  base: { size: 'base', script: 25 },
+} as const;
+
+export default async function setup(project: TestProject): Promise<void> {
+  const sources = join(root, 'lib', 'models');
+  const hash = createHash('sha1');
+  for (const f of readdirSync(sources).sort()) hash.update(readFileSync(join(sources, f)));
+  const key = hash.digest('hex').slice(0, 12);
+  const dir = join(root, 'test', '.models');
+  mkdirSync(dir, { recursive: true });
+  for (const old of readdirSync(dir)) if (!old.includes(key)) rmSync(join(dir, old), { force: true });
+  const paths: Record<string, string> = {};
+  for (const [name, opts] of Object.entries(MODELS)) {
+    const path = join(dir, `${name}-${key}.bin`);
+    if (!existsSync(path)) await makeTestModel(path, { ...opts, seed: 1 });
+    paths[name] = path;
+  }
+  project.provide('models', paths);
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    models: Record<keyof typeof MODELS, string>;
+  }
+}
