@@ -242,6 +242,7 @@ describe('abort', () => {
       expect(err).toBeInstanceOf(AbortError);
       expect((err as Error).name).toBe('AbortError');
     }
+    console.log(`abort → AbortError: ${lags.map((l) => l.toFixed(1)).join(', ')} ms`);
     expect(Math.max(...lags)).toBeLessThan(200);
     expect((await model.transcribe(jfk)).text).toBe(SCRIPT_25);
   });
@@ -251,6 +252,8 @@ describe('abort', () => {
     const busy = [model.transcribe(jfk), model.transcribe(jfk)];
     const ac = new AbortController();
     const queued = model.transcribe(jfk, { signal: ac.signal });
+    await new Promise((r) => setImmediate(r));
+    expect(model.busy).toBe(2);
     expect(model.queued).toBe(1);
     ac.abort();
     await expect(queued).rejects.toBeInstanceOf(AbortError);
