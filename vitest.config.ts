@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 900_000,
     reporters: ['default'],
+    // It imports its JSON schema without an import attribute, which Node 20 refuses; let Vite load it.
+    server: { deps: { inline: ['@actions/workflow-parser'] } },
   },
 });

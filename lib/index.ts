@@ -1,12 +1,13 @@
 /** prism-whisper: a warm whisper.cpp inside Node. */
-export { WHISPER_RATE } from './audio/resample.js';
+
 export { readAudio } from './audio/read.js';
+export { WHISPER_RATE } from './audio/resample.js';
 export { decodeWav, encodeWav } from './audio/wav.js';
 export { AbortError, ERROR_CODES, WhisperError, type WhisperErrorCode } from './errors.js';
+export { autoAudioCtx, type LoadOptions, loadModel, type ModelInfo, type Segment, type Timings, type TranscribeOptions, type Transcript, WhisperModel } from './model.js';
 export { cachedModelPath, modelCacheDir, resolveModel } from './models/cache.js';
-export { download, type DownloadOptions, type DownloadProgress, type DownloadResult } from './models/download.js';
+export { type DownloadOptions, type DownloadProgress, type DownloadResult, download } from './models/download.js';
 export { inspectModelFile, type ModelFileInfo } from './models/inspect.js';
 export { modelUrl, REGISTRY, type RegistryEntry, registryEntry } from './models/registry.js';
 export { MODEL_SIZES, type ModelSize } from './models/shapes.js';
 export { makeTestModel, type TestModelInfo, type TestModelOptions } from './models/testModel.js';
-export { autoAudioCtx, type LoadOptions, loadModel, type ModelInfo, type Segment, type Timings, type TranscribeOptions, type Transcript, WhisperModel } from './model.js';

@@ -161,13 +161,23 @@ export class WhisperModel {
     let audioCtx = full;
     if (options.audioCtx === 'auto') audioCtx = autoAudioCtx(audio.length, full);
     else if (options.audioCtx !== undefined) {
-      if (!Number.isInteger(options.audioCtx) || options.audioCtx < 64 || options.audioCtx > full) throw new WhisperError('BAD_ARGUMENT', `audioCtx must be 'auto' or an integer in [64, ${full}]`);
+      if (!Number.isInteger(options.audioCtx) || options.audioCtx < 64 || options.audioCtx > full)
+        throw new WhisperError('BAD_ARGUMENT', `audioCtx must be 'auto' or an integer in [64, ${full}]`);
       audioCtx = options.audioCtx;
     }
     const language = options.language ?? 'en';
     if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
     if ((options.skipSilence ?? true) && peakDbfs(audio) < (options.silenceDbfs ?? -60)) {
-      return { text: '', segments: [], language, timings: { queueMs: 0, melMs: 0, encodeMs: 0, decodeMs: 0, totalMs: performance.now() - started, tokens: 0, windows: 0 }, backend: this.info.backend, audioMs, audioCtx, skipped: 'silence' };
+      return {
+        text: '',
+        segments: [],
+        language,
+        timings: { queueMs: 0, melMs: 0, encodeMs: 0, decodeMs: 0, totalMs: performance.now() - started, tokens: 0, windows: 0 },
+        backend: this.info.backend,
+        audioMs,
+        audioCtx,
+        skipped: 'silence',
+      };
     }
 
     const lease = await this.scheduler.acquire(options.signal);
@@ -244,12 +254,21 @@ export async function loadModel(nameOrPath: string, options: LoadOptions = {}): 
   const states = options.states ?? 1;
   if (!Number.isInteger(states) || states < 1 || states > 64) throw new WhisperError('BAD_ARGUMENT', `states must be an integer in [1, 64] (got ${states})`);
   const cores = availableParallelism();
-  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) throw new WhisperError('BAD_ARGUMENT', `threads must be a positive integer (got ${options.threads})`);
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1))
+    throw new WhisperError('BAD_ARGUMENT', `threads must be a positive integer (got ${options.threads})`);
   const addon = nativeAddon();
   const load = async (mode: 'auto' | 'cuda' | 'cpu'): Promise<NativeModel> => {
     const threads = options.threads ?? (mode === 'cpu' || !addon.cuda ? cores : Math.min(4, cores));
     try {
-      return await addon.load({ path, gpu: mode, device: options.device ?? 0, states, flashAttn: options.flashAttn ?? true, warmup: options.warmup ?? true, warmupThreads: threads });
+      return await addon.load({
+        path,
+        gpu: mode,
+        device: options.device ?? 0,
+        states,
+        flashAttn: options.flashAttn ?? true,
+        warmup: options.warmup ?? true,
+        warmupThreads: threads,
+      });
     } catch (e) {
       throw fromNative(e);
     }

@@ -93,6 +93,8 @@ export interface NativeAddon {
   whisperVersion: string;
   cuda: boolean;
   backendDl: boolean;
+  /** aborts land between graph nodes (Linux builds), not only between whole encoder/decoder passes */
+  fineAbort: boolean;
 }
 
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -106,19 +108,19 @@ export function nativeAddon(): NativeAddon {
   const tried: string[] = [];
   const override = process.env.PRISM_WHISPER_BINARY;
   try {
+    let file: string;
     if (override) {
       tried.push(`PRISM_WHISPER_BINARY=${override}`);
-      cached = require(override) as NativeAddon;
+      file = override;
     } else {
-      tried.push(`node-gyp-build(${packageRoot}): prebuilds/${process.platform}-${process.arch}/ and build/Release/`);
-      const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-      cached = load(packageRoot);
-      if (cached.backendDl) {
-        const resolve = (load as unknown as { resolve(dir: string): string }).resolve;
-        cached.loadBackends(dirname(resolve(packageRoot)));
-      }
+      tried.push(`node-gyp-build(${packageRoot}): build/Release/ and prebuilds/${process.platform}-${process.arch}/`);
+      file = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(packageRoot);
     }
-    return cached;
+    const addon = require(file) as NativeAddon;
+    // A portable build keeps its CPU variants (and CUDA) as loadable backends next to the binary.
+    if (addon.backendDl) addon.loadBackends(dirname(file));
+    cached = addon;
+    return addon;
   } catch (e) {
     const reason = (e as Error).message.split('\n')[0];
     throw new WhisperError(

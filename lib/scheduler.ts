@@ -74,8 +74,9 @@ export class StateScheduler {
     this.dispatch();
   }
 
-  /** Rejects everything still queued; running calls finish on their own. */
+  /** Starts what can start now, rejects everything still queued; running calls finish on their own. */
   close(): void {
+    this.dispatch();
     this.closed = true;
     for (const w of this.queue.splice(0)) {
       w.signal?.removeEventListener('abort', w.onAbort);

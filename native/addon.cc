@@ -1,6 +1,7 @@
 // prism-whisper native addon: module registration.
 #include <napi.h>
 
+#include "abort_hook.h"
 #include "failure.h"
 #include "ggml-backend.h"
 #include "load_worker.h"
@@ -72,6 +73,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadBackends", Napi::Function::New(env, LoadBackends, "loadBackends"));
   exports.Set("devices", Napi::Function::New(env, Devices, "devices"));
   exports.Set("systemInfo", Napi::Function::New(env, SystemInfo, "systemInfo"));
+  exports.Set("fineAbort", Napi::Boolean::New(env, AbortScope::fine_grained()));
   exports.Set("whisperVersion", Napi::String::New(env, whisper_version()));
 #ifdef PRISM_CUDA
   exports.Set("cuda", Napi::Boolean::New(env, true));

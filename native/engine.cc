@@ -34,14 +34,15 @@ double SumMegabytes(const std::string& log, const std::string& prefix, const cha
   return total;
 }
 
-// The n-th GPU device (CUDA, or any other GPU backend the build has), or nullptr.
-ggml_backend_dev_t FindGpu(int n, int* count) {
+// The n-th GPU device (CUDA only, or any GPU backend the build has), or nullptr.
+ggml_backend_dev_t FindGpu(int n, bool cuda_only, int* count) {
   *count = 0;
   ggml_backend_dev_t found = nullptr;
   for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
     ggml_backend_dev_t dev = ggml_backend_dev_get(i);
     const auto type = ggml_backend_dev_type(dev);
     if (type != GGML_BACKEND_DEVICE_TYPE_GPU && type != GGML_BACKEND_DEVICE_TYPE_IGPU) continue;
+    if (cuda_only && std::string(ggml_backend_reg_name(ggml_backend_dev_backend_reg(dev))) != "CUDA") continue;
     if (*count == n) found = dev;
     ++*count;
   }
@@ -113,9 +114,9 @@ std::unique_ptr<Engine> Engine::Load(const LoadOptions& o) {
   EngineInfo& info = engine->info_;
 
   int gpu_count = 0;
-  ggml_backend_dev_t gpu = o.gpu == GpuMode::kCpu ? nullptr : FindGpu(o.device, &gpu_count);
+  ggml_backend_dev_t gpu = o.gpu == GpuMode::kCpu ? nullptr : FindGpu(o.device, o.gpu == GpuMode::kCuda, &gpu_count);
   if (o.gpu != GpuMode::kCpu && gpu == nullptr) {
-    const std::string why = gpu_count == 0 ? "this build of prism-whisper has no usable CUDA device (CPU-only build, or no driver/GPU visible)"
+    const std::string why = gpu_count == 0 ? "no usable GPU: this build of prism-whisper has no CUDA backend, or no driver/GPU is visible"
                                            : "there is no GPU " + std::to_string(o.device) + " (found " + std::to_string(gpu_count) + ")";
     if (o.gpu == GpuMode::kCuda) throw Failure("GPU_UNAVAILABLE", why + "; build with PRISM_CUDA=1 npm rebuild prism-whisper, or use gpu: 'cpu'");
     info.fallback_reason = why;

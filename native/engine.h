@@ -70,8 +70,8 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Runs on a worker thread. `abort` is polled by whisper.cpp between graph computations.
-  TranscribeResult Transcribe(int slot, const float* pcm, size_t samples, const TranscribeOptions& options,
-                              const SegmentSink& on_segment, const std::atomic<bool>& abort);
+  TranscribeResult Transcribe(int slot, const float* pcm, size_t samples, const TranscribeOptions& options, const SegmentSink& on_segment,
+                              const std::atomic<bool>& abort);
 
   // Marks a slot busy; false when it already is (the scheduler never lets that happen).
   bool Claim(int slot);

@@ -1,5 +1,9 @@
 #include "native_model.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "failure.h"
 #include "load_worker.h"
 #include "transcribe_worker.h"
@@ -21,7 +25,13 @@ class CloseWorker : public PromiseWorker {
       : PromiseWorker(env, "prism-whisper:close"), model_(model), ref_(Napi::Persistent(object)), engine_(std::move(engine)) {}
 
  protected:
-  void Run() override { engine_.reset(); }
+  void Run() override {
+    engine_.reset();
+#if defined(__GLIBC__)
+    // glibc keeps freed model and state buffers in its per-thread arenas; hand them back to the OS.
+    malloc_trim(0);
+#endif
+  }
   void Settle(Napi::Env env, Napi::Value result, Napi::Value error) override {
     model_->Closed(env);
     Finish(result, error);

@@ -6,9 +6,7 @@ namespace prism {
 
 namespace {
 
-bool Has(const Napi::Object& o, const char* key) {
-  return o.Has(key) && !o.Get(key).IsUndefined() && !o.Get(key).IsNull();
-}
+bool Has(const Napi::Object& o, const char* key) { return o.Has(key) && !o.Get(key).IsUndefined() && !o.Get(key).IsNull(); }
 
 int IntIn(const Napi::Object& o, const char* key, int fallback, int lo, int hi) {
   if (!Has(o, key)) return fallback;

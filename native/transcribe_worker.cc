@@ -45,16 +45,15 @@ TranscribeWorker::TranscribeWorker(Napi::Env env, NativeModel* model, Napi::Obje
     completion->model = model;
     completion->model_ref = Napi::Persistent(model_object);
     completion->job = job;
-    segments_ = Napi::ThreadSafeFunction::New(env, on_segment.As<Napi::Function>(), "prism-whisper:segments", 0, 1, completion,
-                                              [](Napi::Env, Completion* c) {
-                                                if (c->ready && c->error.IsEmpty()) {
-                                                  c->deferred.Resolve(c->result.Value());
-                                                } else if (c->ready) {
-                                                  c->deferred.Reject(c->error.Value());
-                                                }
-                                                c->model->JobDone(c->job);
-                                                delete c;
-                                              });
+    segments_ = Napi::ThreadSafeFunction::New(env, on_segment.As<Napi::Function>(), "prism-whisper:segments", 0, 1, completion, [](Napi::Env, Completion* c) {
+      if (c->ready && c->error.IsEmpty()) {
+        c->deferred.Resolve(c->result.Value());
+      } else if (c->ready) {
+        c->deferred.Reject(c->error.Value());
+      }
+      c->model->JobDone(c->job);
+      delete c;
+    });
     streaming_ = true;
   }
 }

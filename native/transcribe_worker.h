@@ -17,8 +17,8 @@ class NativeModel;
 
 class TranscribeWorker : public PromiseWorker {
  public:
-  TranscribeWorker(Napi::Env env, NativeModel* model, Napi::Object model_object, int slot, uint32_t job, Napi::Float32Array pcm,
-                   TranscribeOptions options, Napi::Value on_segment, std::shared_ptr<std::atomic<bool>> abort);
+  TranscribeWorker(Napi::Env env, NativeModel* model, Napi::Object model_object, int slot, uint32_t job, Napi::Float32Array pcm, TranscribeOptions options,
+                   Napi::Value on_segment, std::shared_ptr<std::atomic<bool>> abort);
 
  protected:
   void Run() override;

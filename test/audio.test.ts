@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { decodeWav, encodeWav, readAudio } from '../lib/index.js';
 import { downmix, resample } from '../lib/audio/resample.js';
+import { decodeWav, encodeWav, readAudio } from '../lib/index.js';
 import { JFK } from './helpers.js';
 
 /** A WAV file with the given format, written by hand (so the reader is tested against the spec, not itself). */
@@ -11,7 +11,7 @@ function wav(opts: { format?: number; bits: number; channels?: number; rate?: nu
   const bytes = opts.bits / 8;
   const format = opts.format ?? 1;
   const data = Buffer.alloc(opts.frames.length * channels * bytes);
-  opts.frames.forEach((frame, f) =>
+  opts.frames.forEach((frame, f) => {
     frame.forEach((v, c) => {
       const at = (f * channels + c) * bytes;
       if (format === 3 && opts.bits === 32) data.writeFloatLE(v, at);
@@ -20,8 +20,8 @@ function wav(opts: { format?: number; bits: number; channels?: number; rate?: nu
       else if (opts.bits === 16) data.writeInt16LE(Math.round(v * 32767), at);
       else if (opts.bits === 24) data.writeIntLE(Math.round(v * 8388607), at, 3);
       else data.writeInt32LE(Math.round(v * 2147483647), at);
-    }),
-  );
+    });
+  });
   const fmt = Buffer.alloc(opts.extensible ? 40 : 16);
   fmt.writeUInt16LE(opts.extensible ? 0xfffe : format, 0);
   fmt.writeUInt16LE(channels, 2);
@@ -59,11 +59,22 @@ describe('decodeWav', () => {
     expect(decoded.channels).toBe(1);
     expect(decoded.truncated).toBe(false);
     const got = Array.from(decoded.data[0] as Float32Array);
-    got.forEach((v, i) => expect(v).toBeCloseTo(frames[i]?.[0] as number, 1));
+    got.forEach((v, i) => {
+      expect(v).toBeCloseTo(frames[i]?.[0] as number, 1);
+    });
   });
 
   it('reads stereo and downmixes it', () => {
-    const decoded = decodeWav(wav({ bits: 16, channels: 2, frames: [[0.5, -0.5], [0.2, 0.4]] }));
+    const decoded = decodeWav(
+      wav({
+        bits: 16,
+        channels: 2,
+        frames: [
+          [0.5, -0.5],
+          [0.2, 0.4],
+        ],
+      }),
+    );
     expect(decoded.channels).toBe(2);
     const mono = downmix(decoded.data);
     expect(mono[0]).toBeCloseTo(0, 3);
@@ -110,7 +121,9 @@ describe('decodeWav', () => {
   it('round-trips through encodeWav', () => {
     const samples = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i / 10) * 0.8);
     const back = decodeWav(encodeWav(samples)).data[0] as Float32Array;
-    back.forEach((v, i) => expect(v).toBeCloseTo(samples[i] as number, 3));
+    back.forEach((v, i) => {
+      expect(v).toBeCloseTo(samples[i] as number, 3);
+    });
   });
 });
 

@@ -3,14 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortError, loadModel, readAudio, type Segment, WhisperError, type WhisperModel } from '../lib/index.js';
+import { nativeAddon } from '../lib/native.js';
 import { JFK, models, SCRIPT_10, SCRIPT_25, tone } from './helpers.js';
+
+const addon = nativeAddon();
+const hasGpu = addon.devices().some((d) => d.type === 'gpu');
 
 let model: WhisperModel;
 let jfk: Float32Array;
 
 beforeAll(async () => {
   jfk = await readAudio(JFK);
-  model = await loadModel(models().tiny, { states: 2, gpu: 'auto' });
+  model = await loadModel(models().tiny, { states: 2, gpu: 'cpu' });
 });
 
 afterAll(async () => {
@@ -23,7 +27,7 @@ describe('loadModel', () => {
     expect(info.type).toBe('tiny');
     expect(info.multilingual).toBe(true);
     expect(info.backend).toBe('cpu');
-    expect(info.fallback).toMatch(/CUDA/);
+    expect(info.fallback).toBeUndefined();
     expect(info.states).toBe(2);
     expect(info.threads).toBeGreaterThanOrEqual(1);
     // the official tiny: 77.11 MB of weights in a 77.7 MB file
@@ -36,8 +40,16 @@ describe('loadModel', () => {
     expect(info.warnings).toEqual([]);
   });
 
-  it("rejects gpu: 'cuda' on a build without CUDA with GPU_UNAVAILABLE", async () => {
-    await expect(loadModel(models().tiny, { gpu: 'cuda', warmup: false })).rejects.toMatchObject({ code: 'GPU_UNAVAILABLE' });
+  it.skipIf(addon.cuda)("rejects gpu: 'cuda' on a build without CUDA with GPU_UNAVAILABLE", async () => {
+    const err = await loadModel(models().tiny, { gpu: 'cuda', warmup: false }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'GPU_UNAVAILABLE', message: expect.stringMatching(/PRISM_CUDA=1/) });
+  });
+
+  it.skipIf(hasGpu)("gpu: 'auto' without a GPU runs on the CPU and says why", async () => {
+    const m = await loadModel(models().tiny, { gpu: 'auto', warmup: false });
+    expect(m.info.backend).toBe('cpu');
+    expect(m.info.fallback).toMatch(/no usable GPU/);
+    await m.close();
   });
 
   it('skips warm-up when asked', async () => {
@@ -133,14 +145,16 @@ describe('transcribe', () => {
   it('streams segments through onSegment before the promise resolves', async () => {
     const seen: Segment[] = [];
     let resolvedBeforeSegments = false;
-    const t = await model.transcribe(jfk, {
-      onSegment: (s) => {
-        seen.push(s);
-      },
-    }).then((r) => {
-      resolvedBeforeSegments = seen.length === 0;
-      return r;
-    });
+    const t = await model
+      .transcribe(jfk, {
+        onSegment: (s) => {
+          seen.push(s);
+        },
+      })
+      .then((r) => {
+        resolvedBeforeSegments = seen.length === 0;
+        return r;
+      });
     expect(resolvedBeforeSegments).toBe(false);
     expect(seen).toEqual(t.segments);
   });
@@ -229,7 +243,9 @@ describe('concurrency', () => {
 });
 
 describe('abort', () => {
-  it('rejects with AbortError within 200 ms of abort() while running', async () => {
+  // Linux builds poll the abort flag between graph nodes; elsewhere whisper.cpp checks it between passes.
+  const limit = addon.fineAbort ? 200 : 5000;
+  it(`rejects with AbortError within ${limit} ms of abort() while running`, async () => {
     const lags: number[] = [];
     for (let i = 0; i < 3; i++) {
       const ac = new AbortController();
@@ -243,7 +259,7 @@ describe('abort', () => {
       expect((err as Error).name).toBe('AbortError');
     }
     console.log(`abort → AbortError: ${lags.map((l) => l.toFixed(1)).join(', ')} ms`);
-    expect(Math.max(...lags)).toBeLessThan(200);
+    expect(Math.max(...lags)).toBeLessThan(limit);
     expect((await model.transcribe(jfk)).text).toBe(SCRIPT_25);
   });
 

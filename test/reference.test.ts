@@ -51,7 +51,12 @@ describe('same text as upstream whisper-cli', () => {
     const model = loaded.get(which);
     const ours = await model?.transcribe(await readAudio(JFK), options);
     const theirs = await reference(path, cliArgs, name.replace(/\W+/g, '-'));
-    expect(ours?.text).toBe(theirs.map((s) => s.text).join('').trim());
+    expect(ours?.text).toBe(
+      theirs
+        .map((s) => s.text)
+        .join('')
+        .trim(),
+    );
     expect(ours?.segments.map((s) => s.t0Ms)).toEqual(theirs.map((s) => Math.min(s.offsets.from, 11000)));
     expect(ours?.text.length).toBeGreaterThan(0);
   });

@@ -46,7 +46,10 @@ export function modelsCommand(program: Command): void {
           return;
         }
         process.stdout.write(`models in ${modelCacheDir()}\n`);
-        for (const r of rows) process.stdout.write(`${r.pulled ? '*' : ' '} ${r.name.padEnd(22)} ${String(r.mib).padStart(5)} MiB${r.english ? '  English-only' : ''}${r.quantized ? '  quantized' : ''}\n`);
+        for (const r of rows)
+          process.stdout.write(
+            `${r.pulled ? '*' : ' '} ${r.name.padEnd(22)} ${String(r.mib).padStart(5)} MiB${r.english ? '  English-only' : ''}${r.quantized ? '  quantized' : ''}\n`,
+          );
       }),
     );
 
@@ -81,7 +84,13 @@ export function modelsCommand(program: Command): void {
           process.stdout.write(`${dest}\n`);
           return;
         }
-        const bar = opts.quiet || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({ format: `${name} [{bar}] {percentage}% {value}/{total} MiB {eta_formatted}`, stream: process.stderr }, cliProgress.Presets.shades_classic);
+        const bar =
+          opts.quiet || !process.stderr.isTTY
+            ? undefined
+            : new cliProgress.SingleBar(
+                { format: `${name} [{bar}] {percentage}% {value}/{total} MiB {eta_formatted}`, stream: process.stderr },
+                cliProgress.Presets.shades_classic,
+              );
         const mib = (b: number): number => Math.round(b / 1048576);
         try {
           const result = await download({

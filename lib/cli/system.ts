@@ -17,7 +17,8 @@ export function systemCommand(program: Command): void {
           return;
         }
         process.stdout.write(`whisper.cpp ${info.whisperVersion}, ${info.cudaBuild ? 'CUDA build' : 'CPU build'}\n${info.systemInfo}\n`);
-        for (const d of info.devices) process.stdout.write(`device ${d.name}: ${d.description} (${d.type}${d.memoryTotal ? `, ${(d.memoryTotal / 2 ** 30).toFixed(1)} GiB` : ''})\n`);
+        for (const d of info.devices)
+          process.stdout.write(`device ${d.name}: ${d.description} (${d.type}${d.memoryTotal ? `, ${(d.memoryTotal / 2 ** 30).toFixed(1)} GiB` : ''})\n`);
       } catch (e) {
         report(e);
       }

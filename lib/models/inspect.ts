@@ -99,9 +99,36 @@ export async function inspectModelFile(path: string): Promise<ModelFileInfo> {
     if (magic !== 'lmgg') throw invalid(path, 'bad magic (not a ggml file); download one with "prism-dictate models pull base.en"');
     const h: number[] = [];
     for (let i = 0; i < 11; i++) h.push(await r.i32('the hyper-parameters'));
-    const [nVocab, nAudioCtx, nAudioState, nAudioHead, nAudioLayer, nTextCtx, nTextState, nTextHead, nTextLayer, nMels, ftype] = h as [number, number, number, number, number, number, number, number, number, number, number];
+    const [nVocab, nAudioCtx, nAudioState, nAudioHead, nAudioLayer, nTextCtx, nTextState, nTextHead, nTextLayer, nMels, ftype] = h as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const hp: HParams = { nVocab, nAudioCtx, nAudioState, nAudioHead, nAudioLayer, nTextCtx, nTextState, nTextHead, nTextLayer, nMels, ftype };
-    const sane = nVocab >= 51864 && nVocab <= 51866 && nAudioCtx > 0 && nAudioCtx <= 1500 && nAudioState > 0 && nAudioState === nTextState && nAudioHead > 0 && nAudioLayer > 0 && nAudioLayer <= 64 && nTextCtx > 0 && nTextCtx <= 448 && nTextHead > 0 && nTextLayer > 0 && nTextLayer <= 64 && (nMels === 80 || nMels === 128);
+    const sane =
+      nVocab >= 51864 &&
+      nVocab <= 51866 &&
+      nAudioCtx > 0 &&
+      nAudioCtx <= 1500 &&
+      nAudioState > 0 &&
+      nAudioState === nTextState &&
+      nAudioHead > 0 &&
+      nAudioLayer > 0 &&
+      nAudioLayer <= 64 &&
+      nTextCtx > 0 &&
+      nTextCtx <= 448 &&
+      nTextHead > 0 &&
+      nTextLayer > 0 &&
+      nTextLayer <= 64 &&
+      (nMels === 80 || nMels === 128);
     if (!sane) throw invalid(path, `implausible hyper-parameters ${JSON.stringify(hp)}`);
     const nMel = await r.i32('the mel filters');
     const nFft = await r.i32('the mel filters');
@@ -142,7 +169,10 @@ export async function inspectModelFile(path: string): Promise<ModelFileInfo> {
     }
     if (seen.size !== expected.size) {
       const missing = [...expected.keys()].find((k) => !seen.has(k));
-      throw new WhisperError('MODEL_INVALID', `model file ${path} is incomplete: ${seen.size} of ${expected.size} tensors (first missing: ${missing}); the file is truncated or damaged`);
+      throw new WhisperError(
+        'MODEL_INVALID',
+        `model file ${path} is incomplete: ${seen.size} of ${expected.size} tensors (first missing: ${missing}); the file is truncated or damaged`,
+      );
     }
     return { path, bytes: size, hparams: hp, tensors: seen.size, weightBytes, types: [...types] };
   } finally {

@@ -30,7 +30,13 @@ export function plantTargets(words: number[], special: SpecialTokens, nTextCtx: 
     targets.push({ position: promptLen + i, tokens: [[token, 1]] });
   });
   // The closing timestamp; EOT a clear second, so it wins where timestamps are suppressed.
-  targets.push({ position: promptLen + words.length, tokens: [[special.beg + 1500, 1], [special.eot, 0.5]] });
+  targets.push({
+    position: promptLen + words.length,
+    tokens: [
+      [special.beg + 1500, 1],
+      [special.eot, 0.5],
+    ],
+  });
   for (let p = promptLen + words.length + 1; p < nTextCtx; p++) targets.push({ position: p, tokens: [[special.eot, 1]] });
   return targets;
 }

@@ -116,10 +116,7 @@ export function tensorSpecs(hp: HParams): TensorSpec[] {
     { name: 'decoder.token_embedding.weight', ne: [t, hp.nVocab], type: 'f16', kind: 'tokenEmbedding', fanIn: t },
   );
   for (let i = 0; i < hp.nTextLayer; i++) specs.push(...block(`decoder.blocks.${i}`, t, true));
-  specs.push(
-    { name: 'decoder.ln.weight', ne: [t], type: 'f32', kind: 'lnWeight', fanIn: 1 },
-    { name: 'decoder.ln.bias', ne: [t], type: 'f32', kind: 'lnBias', fanIn: 1 },
-  );
+  specs.push({ name: 'decoder.ln.weight', ne: [t], type: 'f32', kind: 'lnWeight', fanIn: 1 }, { name: 'decoder.ln.bias', ne: [t], type: 'f32', kind: 'lnBias', fanIn: 1 });
   return specs;
 }
 

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { AbortError } from '../lib/index.js';
+import { StateScheduler } from '../lib/scheduler.js';
+
+describe('StateScheduler', () => {
+  it('gives a lone request every thread', async () => {
+    const s = new StateScheduler(2, 8, true);
+    expect(await s.acquire()).toMatchObject({ slot: 0, threads: 8 });
+  });
+
+  it('splits a burst evenly and never exceeds the thread budget', async () => {
+    const s = new StateScheduler(2, 8, true);
+    const leases = [s.acquire(), s.acquire(), s.acquire(), s.acquire()];
+    const [a, b] = await Promise.all(leases.slice(0, 2));
+    expect([a?.threads, b?.threads]).toEqual([4, 4]);
+    expect(s.busy).toBe(2);
+    expect(s.queued).toBe(2);
+    s.release(a?.slot as number);
+    const c = await leases[2];
+    expect(c?.threads).toBe(4);
+    expect(c?.queuedMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('makes a newcomer wait for cores rather than oversubscribe them', async () => {
+    const s = new StateScheduler(2, 2, true);
+    const first = await s.acquire();
+    expect(first.threads).toBe(2);
+    let started = false;
+    const second = s.acquire().then((l) => {
+      started = true;
+      return l;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(started).toBe(false);
+    s.release(first.slot);
+    expect((await second).threads).toBe(2);
+  });
+
+  it('does not budget threads on a GPU', async () => {
+    const s = new StateScheduler(4, 4, false);
+    const leases = await Promise.all([s.acquire(), s.acquire(), s.acquire()]);
+    expect(leases.map((l) => l.threads)).toEqual([4, 4, 4]);
+  });
+
+  it('close() starts what can start, rejects the rest, and refuses new requests', async () => {
+    const s = new StateScheduler(1, 2, true);
+    const a = s.acquire();
+    const b = s.acquire();
+    s.close();
+    await expect(a).resolves.toMatchObject({ slot: 0 });
+    await expect(b).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(s.acquire()).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('an aborted waiter leaves the queue', async () => {
+    const s = new StateScheduler(1, 1, true);
+    await s.acquire();
+    const ac = new AbortController();
+    const waiting = s.acquire(ac.signal);
+    await new Promise((r) => setImmediate(r));
+    expect(s.queued).toBe(1);
+    ac.abort();
+    await expect(waiting).rejects.toBeInstanceOf(AbortError);
+    expect(s.queued).toBe(0);
+  });
+});
