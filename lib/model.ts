@@ -122,7 +122,6 @@ let nextJob = 1;
 export class WhisperModel {
   readonly info: ModelInfo;
   private readonly scheduler: StateScheduler;
-  private readonly running = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
 
   /** @internal use loadModel() */
@@ -212,7 +211,6 @@ export class WhisperModel {
       onSegment,
       job,
     );
-    this.running.add(call);
     try {
       const r = await call;
       if (callbackError !== undefined) throw callbackError;
@@ -230,7 +228,6 @@ export class WhisperModel {
       throw fromNative(e);
     } finally {
       options.signal?.removeEventListener('abort', abort);
-      this.running.delete(call);
       this.scheduler.release(lease.slot);
     }
   }
@@ -239,7 +236,7 @@ export class WhisperModel {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.scheduler.close();
-      await Promise.allSettled([...this.running]);
+      await this.scheduler.idle();
       await this.native.close();
     })();
     return this.closing;

@@ -2,6 +2,7 @@
  * The only door to the native addon: finds the binary (prebuilds/ or a source build, through
  * node-gyp-build), and describes its shape for TypeScript.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,8 +118,14 @@ export function nativeAddon(): NativeAddon {
       file = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(packageRoot);
     }
     const addon = require(file) as NativeAddon;
-    // A portable build keeps its CPU variants (and CUDA) as loadable backends next to the binary.
-    if (addon.backendDl) addon.loadBackends(dirname(file));
+    // A portable build keeps its CPU variants (and CUDA) as loadable backends: next to the binary in a
+    // prebuild, in <build>/bin after a source build.
+    if (addon.backendDl) {
+      const dirs = [dirname(file), join(dirname(file), '..', 'bin')];
+      const dir = dirs.find((d) => existsSync(d) && readdirSync(d).some((f) => f.includes('ggml-cpu')));
+      if (!dir) throw new Error(`no ggml CPU backend found in ${dirs.join(' or ')}`);
+      addon.loadBackends(dir);
+    }
     cached = addon;
     return addon;
   } catch (e) {

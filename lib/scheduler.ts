@@ -72,6 +72,14 @@ export class StateScheduler {
     this.free.push(slot);
     this.free.sort((a, b) => a - b);
     this.dispatch();
+    if (this.busy === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private readonly idleWaiters: Array<() => void> = [];
+  /** Resolves once every lease handed out has been released. */
+  idle(): Promise<void> {
+    if (this.busy === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Starts what can start now, rejects everything still queued; running calls finish on their own. */

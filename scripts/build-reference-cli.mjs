@@ -16,7 +16,8 @@ const build = join(root, 'build-ref');
 const exe = join(build, 'bin', process.platform === 'win32' ? 'Release/whisper-cli.exe' : 'whisper-cli');
 
 function run(args) {
-  const r = spawnSync('cmake', args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  // cmake's progress goes to stderr: stdout carries only the binary's path.
+  const r = spawnSync('cmake', args, { stdio: ['ignore', process.stderr, 'inherit'] });
   if (r.status !== 0) {
     console.error(`build-reference-cli: cmake ${args.join(' ')} failed`);
     process.exit(r.status ?? 1);

@@ -291,4 +291,11 @@ describe('close', () => {
     await expect(m.transcribe(jfk)).rejects.toMatchObject({ code: 'CLOSED' });
     await m.close(); // idempotent
   });
+
+  it('a call made in the same tick as close() still runs to the end', async () => {
+    const m = await loadModel(models().tiny, { states: 1, warmup: false });
+    const running = m.transcribe(jfk);
+    await m.close();
+    expect((await running).text).toBe(SCRIPT_25);
+  });
 });

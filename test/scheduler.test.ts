@@ -64,3 +64,21 @@ describe('StateScheduler', () => {
     expect(s.queued).toBe(0);
   });
 });
+
+describe('StateScheduler.idle', () => {
+  it('resolves once every lease is back', async () => {
+    const s = new StateScheduler(2, 2, true);
+    await expect(s.idle()).resolves.toBeUndefined();
+    const [a, b] = await Promise.all([s.acquire(), s.acquire()]);
+    let idle = false;
+    const waiting = s.idle().then(() => {
+      idle = true;
+    });
+    s.release(a.slot);
+    await new Promise((r) => setImmediate(r));
+    expect(idle).toBe(false);
+    s.release(b.slot);
+    await waiting;
+    expect(idle).toBe(true);
+  });
+});

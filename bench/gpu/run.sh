@@ -4,7 +4,8 @@
 # Builds the CUDA addon for sm_90 only (~4 min on 16 cores), runs the library checks with gpu: 'cuda'
 # (bench/gpu/check.mjs: the assertions of the CPU suite), then prints a table: load ms, warm jfk ms
 # (planted 25-word script, greedy) for medium and large-v3-turbo, and 1/2/4 concurrent states.
-# Logs and JSON land in $OUT. Set PRISM_GPU_SIZES="medium" to do less.
+# Logs and JSON land in $OUT. Set PRISM_GPU_SIZES="medium" to do less. PRISM_GPU_BACKEND=cpu rehearses
+# the whole script on a machine without a GPU (CPU build, tiny model).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/prism-out}
@@ -16,12 +17,16 @@ mkdir -p /tmp/prism-node/bin
 xz -dc .gpu/node.xz > /tmp/prism-node/bin/node && chmod +x /tmp/prism-node/bin/node
 export PATH=/tmp/prism-node/bin:$PATH
 tar -xJf .gpu/bundle.tar.xz
-echo "node $(node --version); $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader)"
+echo "node $(node --version); $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi')"
 
 W=$PWD/node_modules/nodejs-whisper/cpp/whisper.cpp
 GEN=Ninja
 command -v ninja >/dev/null || GEN="Unix Makefiles"
-cmake -S . -B build -G "$GEN" -DCMAKE_BUILD_TYPE=Release -DPRISM_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+BACKEND=${PRISM_GPU_BACKEND:-cuda}
+CUDA_FLAGS="-DPRISM_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90"
+[ "$BACKEND" = cuda ] || CUDA_FLAGS="-DPRISM_CUDA=OFF"
+# shellcheck disable=SC2086
+cmake -S . -B build -G "$GEN" -DCMAKE_BUILD_TYPE=Release $CUDA_FLAGS \
   -DWHISPER_CPP_DIR="$W" -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" \
   -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$PWD/build/Release" > "$OUT/cmake.log"
 cmake --build build --parallel "$(nproc)" > "$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log"; exit 1; }
@@ -34,7 +39,7 @@ for size in ${PRISM_GPU_SIZES:-medium large-v3-turbo}; do
 done
 node -e "import('./dist/index.js').then(m => m.makeTestModel('/tmp/prism-models/tiny.bin', { size: 'tiny', script: 25 }))"
 
-node bench/gpu/check.mjs --gpu cuda --model /tmp/prism-models/tiny.bin --audio "$W/bindings/go/samples/jfk.wav" | tee "$OUT/check.log"
-node bench/gpu/table.mjs --gpu cuda --models /tmp/prism-models --sizes "${PRISM_GPU_SIZES:-medium large-v3-turbo}" \
+node bench/gpu/check.mjs --gpu "$BACKEND" --model /tmp/prism-models/tiny.bin --audio "$W/bindings/go/samples/jfk.wav" | tee "$OUT/check.log"
+node bench/gpu/table.mjs --gpu "$BACKEND" --models /tmp/prism-models --sizes "${PRISM_GPU_SIZES:-medium large-v3-turbo}" \
   --audio "$W/bindings/go/samples/jfk.wav" --json "$OUT/table.json"
 echo "total: $(( $(date +%s) - start )) s"
