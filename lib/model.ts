@@ -8,7 +8,7 @@ import { WHISPER_RATE } from './audio/resample.js';
 import { AbortError, fromNative, WhisperError } from './errors.js';
 import { resolveModel } from './models/cache.js';
 import { inspectModelFile } from './models/inspect.js';
-import { type NativeModel, type NativeSegment, nativeAddon } from './native.js';
+import { type NativeModel, type NativeSegment, type NativeTimings, nativeAddon } from './native.js';
 import { StateScheduler } from './scheduler.js';
 
 export interface LoadOptions {
@@ -58,15 +58,9 @@ export interface TranscribeOptions {
   silenceDbfs?: number;
 }
 
-export interface Timings {
+/** melMs, encodeMs (prompt decode included), decodeMs, tokens, windows as measured in the addon; totalMs is call to result, queue included. */
+export interface Timings extends NativeTimings {
   queueMs: number;
-  melMs: number;
-  encodeMs: number;
-  decodeMs: number;
-  /** call to result, queue included */
-  totalMs: number;
-  tokens: number;
-  windows: number;
 }
 
 export interface Transcript {

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { WhisperError } from '../errors.js';
-import { cachedModelPath, modelCacheDir } from '../models/cache.js';
+import { localModelPath, modelCacheDir } from '../models/cache.js';
 import { download } from '../models/download.js';
 import { modelUrl, REGISTRY, registryEntry } from '../models/registry.js';
 import { MODEL_SIZES, type ModelSize } from '../models/shapes.js';
@@ -72,7 +72,7 @@ export function modelsCommand(program: Command): void {
           if (!sha1 && !sha256) throw new WhisperError('BAD_ARGUMENT', '--url needs --sha256 (or --sha1) so the file can be verified');
           if (!/^[\w.-]+$/.test(name)) throw new WhisperError('BAD_ARGUMENT', `"${name}" is not a usable model name (letters, digits, . _ -)`);
           url = opts.url;
-          dest = join(modelCacheDir(), `ggml-${name}.bin`);
+          dest = localModelPath(name);
         } else {
           const entry = entryOrThrow(name);
           url = modelUrl(entry);
@@ -119,7 +119,7 @@ export function modelsCommand(program: Command): void {
     .argument('<name>')
     .action(
       run(async (name: string) => {
-        const path = cachedModelPath(name) ?? join(modelCacheDir(), `ggml-${name}.bin`);
+        const path = localModelPath(name);
         if (!existsSync(path)) throw new WhisperError('MODEL_NOT_FOUND', `model "${name}" is not downloaded; run: prism-dictate models pull ${name}`);
         process.stdout.write(`${path}\n`);
       }),
@@ -131,7 +131,7 @@ export function modelsCommand(program: Command): void {
     .argument('<name>')
     .action(
       run(async (name: string) => {
-        const path = cachedModelPath(name) ?? join(modelCacheDir(), `ggml-${name}.bin`);
+        const path = localModelPath(name);
         const present = existsSync(path) || existsSync(`${path}.part`);
         if (!present) throw new WhisperError('MODEL_NOT_FOUND', `model "${name}" is not downloaded`);
         await rm(path, { force: true });

@@ -20,6 +20,11 @@ export function cachedModelPath(name: string): string | undefined {
   return entry ? join(modelCacheDir(), entry.file) : undefined;
 }
 
+/** Where a model of that name lives in the cache: a registry file name, or ggml-NAME.bin for one pulled by URL. */
+export function localModelPath(name: string): string {
+  return cachedModelPath(name) ?? join(modelCacheDir(), `ggml-${name}.bin`);
+}
+
 /** A path that exists, or a registry name that has been pulled. */
 export function resolveModel(nameOrPath: string): string {
   if (typeof nameOrPath !== 'string' || nameOrPath.length === 0) throw new WhisperError('BAD_ARGUMENT', 'a model path or name is required');
