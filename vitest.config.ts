@@ -9,7 +9,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 900_000,
-    reporters: ['default'],
+    reporters: ['default', './test/setup/summary.ts'],
     // It imports its JSON schema without an import attribute, which Node 20 refuses; let Vite load it.
     server: { deps: { inline: ['@actions/workflow-parser'] } },
   },
