@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { packageRoot } from '../native.js';
+import { benchCommand } from './bench.js';
 import { modelsCommand } from './models.js';
 import { systemCommand } from './system.js';
 import { transcribeCommand } from './transcribe.js';
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<void> {
   modelsCommand(program);
   transcribeCommand(program);
   systemCommand(program);
+  benchCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (e) {

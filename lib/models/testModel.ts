@@ -4,7 +4,8 @@
  * given size, english flag, script and seed. Written to `path.tmp-*` and renamed into place.
  */
 import { randomBytes } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { WhisperError } from '../errors.js';
 import { f32ToF16 } from './f16.js';
 import { GgmlWriter } from './ggmlWriter.js';
@@ -73,6 +74,7 @@ export async function makeTestModel(path: string, options: TestModelOptions = {}
   const dims = plantDimensions(targets, hp.nTextState);
   const mag = plantMagnitudes(hp.nTextState, hp.nTextLayer);
 
+  await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
   const out = await GgmlWriter.create(tmp);
   try {

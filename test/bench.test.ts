@@ -1,0 +1,49 @@
+/** `prism-dictate bench --quick`: the structure of what it reports, never its speed. */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { BenchResult } from '../lib/bench/main.js';
+import { root } from './helpers.js';
+
+describe('prism-dictate bench --quick', () => {
+  it('measures every section and prints the tables', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'prism-bench-'));
+    const json = join(home, 'bench.json');
+    const started = performance.now();
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'prism-dictate.js'), 'bench', '--quick', '--gpu', 'cpu', '--json', json], {
+      env: { ...process.env, PRISM_DICTATE_HOME: home },
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
+    expect(r.stderr).not.toMatch(/prism-dictate: /);
+    expect(r.status).toBe(0);
+    console.log(`bench --quick took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    const result = JSON.parse(await readFile(json, 'utf8')) as BenchResult;
+    expect(result.quick).toBe(true);
+    expect(result.machine).toMatchObject({ whisperVersion: '1.9.1', cores: expect.any(Number) });
+    expect(result.sizes.map((s) => s.size)).toEqual(['tiny']);
+    const tiny = result.sizes[0];
+    expect(tiny?.backend).toBe('cpu');
+    expect(tiny?.cold[0]).toMatchObject({ ratioToWarm: 1 });
+    expect(tiny?.cold.map((c) => c.what)).toEqual([expect.stringMatching(/warm/), expect.stringMatching(/whisper-cli/), expect.stringMatching(/cold node process/)]);
+    expect(tiny?.cold[2]?.ratioToWarm).toBeGreaterThan(0);
+    expect(tiny?.engine.map((e) => `${e.window}/${e.decoding}`)).toEqual(['full/greedy', 'full/beam 5', 'auto/greedy', 'auto/beam 5']);
+    for (const e of tiny?.engine ?? []) {
+      expect(e.tokens).toBe(27);
+      expect(e.encodeMs.n).toBe(3);
+      expect(e.encodeMs.p50).toBeGreaterThan(0);
+      expect(e.msPerToken).toBeGreaterThan(0);
+    }
+    expect(tiny?.concurrency.map((c) => c.streams)).toEqual([1, 2]);
+    expect(tiny?.concurrency[0]?.speedup).toBe(1);
+    expect(tiny?.pipeline.utterances).toBeGreaterThanOrEqual(6);
+    expect(Object.keys(tiny?.pipeline.stages ?? {})).toEqual(['queue', 'mel', 'encode', 'decode', 'textReady']);
+    expect(tiny?.resources.peakRssMiB).toBeGreaterThan(0);
+    expect(tiny?.resources.idleCpuPercent).toBeGreaterThanOrEqual(0);
+    expect(result.alternatives).toEqual([]);
+    expect(r.stdout).toContain('**Engine breakdown of a warm call**');
+    expect(r.stdout).toContain('| 2 |');
+  }, 300_000);
+});
