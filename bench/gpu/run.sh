@@ -27,9 +27,10 @@ CUDA_FLAGS="-DPRISM_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90"
 [ "$BACKEND" = cuda ] || CUDA_FLAGS="-DPRISM_CUDA=OFF"
 # shellcheck disable=SC2086
 cmake -S . -B build -G "$GEN" -DCMAKE_BUILD_TYPE=Release $CUDA_FLAGS \
-  -DWHISPER_CPP_DIR="$W" -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" \
+  -DWHISPER_CPP_DIR="$W" -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" -DPRISM_REFERENCE_CLI=ON \
   -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$PWD/build/Release" > "$OUT/cmake.log"
-cmake --build build --parallel "$(nproc)" > "$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log"; exit 1; }
+# The addon and upstream's whisper-cli share one build of whisper.cpp/ggml(-cuda).
+cmake --build build --parallel "$(nproc)" --target prism_whisper whisper-cli > "$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log"; exit 1; }
 echo "build: $(( $(date +%s) - start )) s"
 ls -la build/Release/
 
@@ -42,4 +43,14 @@ node -e "import('./dist/index.js').then(m => m.makeTestModel('/tmp/prism-models/
 node bench/gpu/check.mjs --gpu "$BACKEND" --model /tmp/prism-models/tiny.bin --audio "$W/bindings/go/samples/jfk.wav" | tee "$OUT/check.log"
 node bench/gpu/table.mjs --gpu "$BACKEND" --models /tmp/prism-models --sizes "${PRISM_GPU_SIZES:-medium large-v3-turbo}" \
   --audio "$W/bindings/go/samples/jfk.wav" --json "$OUT/table.json"
+# The benchmark itself on the GPU, with GPU utilisation sampled every 100 ms while it runs.
+if [ "${PRISM_GPU_BENCH:-1}" = 1 ]; then
+  nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -lms 100 > "$OUT/gpu-util.csv" 2>/dev/null &
+  SMI=$!
+  CLI=$(find build -name whisper-cli -type f | head -1)
+  node bin/prism-dictate.js bench --gpu "$BACKEND" --sizes "$(echo "${PRISM_GPU_SIZES:-medium large-v3-turbo}" | tr ' ' ',')" \
+    --runs "${PRISM_GPU_RUNS:-10}" --no-alternatives --whisper-cli "$CLI" --json "$OUT/bench.json" | tee "$OUT/bench.md"
+  kill $SMI 2>/dev/null || true
+  awk -F', ' '{ gsub(/ %/, "", $2); s += $2; n++; if ($2 > m) m = $2 } END { if (n) printf "GPU utilisation during the bench: mean %.0f %%, max %d %% (%d samples)\n", s / n, m, n }' "$OUT/gpu-util.csv" || true
+fi
 echo "total: $(( $(date +%s) - start )) s"

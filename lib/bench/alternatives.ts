@@ -23,7 +23,7 @@ const PACKAGES = ['@fugood/whisper.node@1.1.3', 'smart-whisper@0.8.1'];
 const RUNNERS: Record<string, string> = {
   'fugood.mjs': `import { initWhisper } from '@fugood/whisper.node';
 const [model, audio, runs] = process.argv.slice(2);
-const ctx = await initWhisper({ model, useGpu: false });
+const ctx = await initWhisper({ filePath: model, useGpu: false });
 const times = [];
 let text = '';
 for (let i = 0; i < Number(runs); i++) {
