@@ -4,6 +4,8 @@
 # Builds the CUDA addon for sm_90 only (~4 min on 16 cores), runs the library checks with gpu: 'cuda'
 # (bench/gpu/check.mjs: the assertions of the CPU suite), then prints a table: load ms, warm jfk ms
 # (planted 25-word script, greedy) for medium and large-v3-turbo, and 1/2/4 concurrent states.
+# A call may run 10 minutes: if build + checks + table leave too little for the benchmark, run with
+# PRISM_GPU_BENCH=0 first and again at once (the warm machine keeps build/, which is then reused).
 # Logs and JSON land in $OUT. Set PRISM_GPU_SIZES="medium" to do less. PRISM_GPU_BACKEND=cpu rehearses
 # the whole script on a machine without a GPU (CPU build, tiny model).
 set -euo pipefail
