@@ -40,7 +40,7 @@ export function renderReport(r: BenchResult): string {
     const res = s.resources;
     out.push(
       '',
-      `**Resources**: peak RSS ${res.peakRssMiB.toFixed(0)} MiB; weights ${res.modelMiB.toFixed(0)} MiB; per state ${res.stateMiB.toFixed(0)} MiB${res.gpuMiBPerState !== undefined ? ` (GPU ${res.gpuMiBPerState.toFixed(0)} MiB)` : ''}; idle loaded model ${res.idleCpuPercent.toFixed(2)} % of one core over ${res.idleSeconds} s.`,
+      `**Resources**: peak RSS of the bench process ${res.peakRssMiB.toFixed(0)} MiB; weights ${res.modelMiB.toFixed(0)} MiB; per state ${res.stateMiB.toFixed(0)} MiB${res.gpuMiBPerState !== undefined ? ` (GPU ${res.gpuMiBPerState.toFixed(0)} MiB)` : ''}; idle loaded model ${res.idleCpuPercent.toFixed(2)} % of one core over ${res.idleSeconds} s.`,
     );
   }
   if (r.alternatives.length > 0) {
