@@ -14,6 +14,9 @@ export const ERROR_CODES = [
   'NATIVE_MISSING',
   'DOWNLOAD_FAILED',
   'CHECKSUM_MISMATCH',
+  'PROTOCOL',
+  'QUEUE_FULL',
+  'SERVICE_UNAVAILABLE',
 ] as const;
 export type WhisperErrorCode = (typeof ERROR_CODES)[number];
 
