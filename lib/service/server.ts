@@ -7,13 +7,23 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { WhisperError } from '../errors.js';
-import type { WhisperModel } from '../model.js';
+import type { TranscribeOptions, Transcript } from '../model.js';
 import { type Health, type Welcome, type WireError, wireOptions } from './messages.js';
 import { encodeFrame, type Frame, FrameDecoder, FrameType, PROTOCOL_VERSION, payloadAudio } from './protocol.js';
 
+/** What the server serves: a warm WhisperModel, or the supervisor that forwards to one in a child process. */
+export interface TranscriptionEngine {
+  readonly info: { backend: string; path: string; states: number };
+  readonly busy: number;
+  readonly queued: number;
+  transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript>;
+  /** extra fields for STATUS replies */
+  status?(): Record<string, unknown>;
+}
+
 export interface ServiceServerOptions {
   socketPath: string;
-  model: WhisperModel;
+  model: TranscriptionEngine;
   /** requests allowed to wait beyond the busy states (default 64) */
   maxQueue?: number;
   maxFrame?: number;
@@ -127,7 +137,7 @@ export class ServiceServer {
         send(FrameType.HealthOk, f.id, this.health());
         return;
       case FrameType.Status:
-        send(FrameType.StatusOk, f.id, { ...this.health(), model: model.info });
+        send(FrameType.StatusOk, f.id, { ...this.health(), model: model.info, ...model.status?.() });
         return;
       case FrameType.Cancel:
         inFlight.get(f.id)?.abort(new Error('cancelled by the client'));

@@ -1,0 +1,252 @@
+/**
+ * Keeps the engine process alive: starts it and waits until the model is loaded and warm, checks
+ * its health on a deadline, restarts it with backoff when it crashes or hangs, retries the request
+ * in flight once from its saved audio, and falls back to the CPU when the GPU engine keeps failing.
+ * Every state change is an event visible in status().
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import { AbortError, WhisperError } from '../errors.js';
+import type { TranscribeOptions, Transcript } from '../model.js';
+import { packageRoot } from '../native.js';
+import { ServiceClient } from './client.js';
+import type { EngineConfig, EngineMessage } from './engineProcess.js';
+import type { TranscriptionEngine } from './server.js';
+
+export interface SupervisorOptions {
+  model: string;
+  gpu?: 'auto' | 'cuda' | 'cpu';
+  states?: number;
+  threads?: number;
+  /** the engine's private socket */
+  socketPath: string;
+  /** model to use after falling back to the CPU (default: the same) */
+  fallbackModel?: string;
+  healthIntervalMs?: number;
+  healthTimeoutMs?: number;
+  loadTimeoutMs?: number;
+  /** GPU engine failures (start or crash) before switching to the CPU */
+  fallbackAfter?: number;
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+export interface SupervisorEvent {
+  at: string;
+  event: 'started' | 'crashed' | 'hung' | 'restarted' | 'fallback' | 'failed' | 'stopped';
+  detail: string;
+}
+
+type State = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
+
+interface Engine {
+  child: ChildProcess;
+  client: ServiceClient;
+  ready: Extract<EngineMessage, { type: 'ready' }>;
+}
+
+export class Supervisor implements TranscriptionEngine {
+  private engine: Engine | undefined;
+  private starting: Promise<Engine> | undefined;
+  private state: State = 'stopped';
+  private gpu: 'auto' | 'cuda' | 'cpu';
+  private model: string;
+  private failures = 0;
+  private restarts = 0;
+  private inFlight = 0;
+  private lastReadyMs = 0;
+  private readonly events: SupervisorEvent[] = [];
+  private readonly startedAt = Date.now();
+  private healthTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(private readonly o: SupervisorOptions) {
+    this.gpu = o.gpu ?? 'auto';
+    this.model = o.model;
+  }
+
+  get info(): { backend: string; path: string; states: number } {
+    const r = this.engine?.ready;
+    return { backend: r?.backend ?? 'none', path: r?.path ?? this.model, states: r?.states ?? this.o.states ?? 1 };
+  }
+
+  get busy(): number {
+    return Math.min(this.inFlight, this.info.states);
+  }
+
+  get queued(): number {
+    return Math.max(0, this.inFlight - this.info.states);
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      state: this.state,
+      enginePid: this.engine?.child.pid,
+      backend: this.info.backend,
+      gpu: this.gpu,
+      restarts: this.restarts,
+      readyMs: this.lastReadyMs,
+      supervisorUptimeMs: Date.now() - this.startedAt,
+      events: this.events.slice(-50),
+    };
+  }
+
+  /** Starts the engine; resolves once the model is loaded and warm. */
+  async start(): Promise<void> {
+    this.stopping = false;
+    await this.ensure();
+    this.healthTimer = setInterval(() => void this.checkHealth(), this.o.healthIntervalMs ?? 1000);
+    this.healthTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.healthTimer);
+    const e = this.engine;
+    this.engine = undefined;
+    if (e) {
+      e.client.close();
+      const exited = new Promise((r) => e.child.once('exit', r));
+      e.child.kill('SIGTERM');
+      const timer = setTimeout(() => e.child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.state = 'stopped';
+    this.note('stopped', 'on request');
+  }
+
+  async transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript> {
+    this.inFlight++;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const engine = await this.ensure();
+        try {
+          return await engine.client.transcribe(pcm, options);
+        } catch (e) {
+          // The engine died under this request: it is retried once from the audio kept here.
+          const died = WhisperError.is(e, 'SERVICE_UNAVAILABLE') && !this.stopping;
+          if (died) this.lost(engine.child, `connection lost (${(e as Error).message})`);
+          if (!died || attempt >= 2) throw died ? new WhisperError('TRANSCRIBE_FAILED', `the engine failed twice on this utterance: ${(e as Error).message}`, { cause: e }) : e;
+          if (options.signal?.aborted) throw new AbortError();
+          this.o.log?.(`retrying a request after the engine died (${(e as Error).message})`);
+        }
+      }
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private note(event: SupervisorEvent['event'], detail: string): void {
+    this.events.push({ at: new Date().toISOString(), event, detail });
+    this.o.log?.(`${event}: ${detail}`);
+  }
+
+  private ensure(): Promise<Engine> {
+    if (this.engine) return Promise.resolve(this.engine);
+    if (this.stopping) return Promise.reject(new WhisperError('SERVICE_UNAVAILABLE', 'the service is stopping'));
+    this.starting ??= this.launchWithRetries().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async launchWithRetries(): Promise<Engine> {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** (attempt - 1))));
+      this.state = this.restarts > 0 || attempt > 0 ? 'restarting' : 'starting';
+      try {
+        const engine = await this.launch();
+        this.engine = engine;
+        this.state = 'ready';
+        return engine;
+      } catch (e) {
+        const err = e as WhisperError;
+        this.failures++;
+        const gpuTrouble = this.gpu !== 'cpu' && (err.code === 'GPU_UNAVAILABLE' || this.failures >= (this.o.fallbackAfter ?? 3));
+        if (gpuTrouble) {
+          this.note('fallback', `${this.gpu} → cpu after: ${err.message}`);
+          this.gpu = 'cpu';
+          this.model = this.o.fallbackModel ?? this.model;
+          this.failures = 0;
+          continue;
+        }
+        // A model that cannot load will not load next time either: say so instead of looping.
+        if (['MODEL_NOT_FOUND', 'MODEL_INVALID', 'BAD_ARGUMENT'].includes(err.code) || attempt >= 5) {
+          this.state = 'failed';
+          this.note('failed', err.message);
+          throw err;
+        }
+      }
+    }
+  }
+
+  private launch(): Promise<Engine> {
+    const started = performance.now();
+    const config: EngineConfig = { model: this.model, gpu: this.gpu, states: this.o.states ?? 1, threads: this.o.threads, socketPath: this.o.socketPath };
+    const child = fork(join(packageRoot, 'dist', 'service', 'engineProcess.js'), [JSON.stringify(config)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: this.o.env ?? process.env,
+    });
+    return new Promise<Engine>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new WhisperError('SERVICE_UNAVAILABLE', `the engine did not become ready within ${this.o.loadTimeoutMs ?? 120_000} ms`));
+      }, this.o.loadTimeoutMs ?? 120_000);
+      const early = (code: number | null, signal: string | null): void => {
+        clearTimeout(timer);
+        reject(new WhisperError('SERVICE_UNAVAILABLE', `the engine exited while starting (${signal ?? `code ${code}`})`));
+      };
+      child.once('exit', early);
+      child.once('message', async (m: EngineMessage) => {
+        clearTimeout(timer);
+        if (m.type === 'failed') {
+          child.off('exit', early);
+          reject(new WhisperError(m.code as never, m.message));
+          return;
+        }
+        try {
+          const client = await ServiceClient.connect(this.o.socketPath);
+          child.off('exit', early);
+          this.lastReadyMs = performance.now() - started;
+          child.once('exit', (code, signal) => this.lost(child, `exited (${signal ?? `code ${code}`})`));
+          const what = `${m.backend}, pid ${m.pid}, ready in ${this.lastReadyMs.toFixed(0)} ms`;
+          if (this.restarts > 0 || this.events.length > 0) this.note('restarted', what);
+          else this.note('started', what);
+          resolve({ child, client, ready: m });
+        } catch (e) {
+          child.kill('SIGKILL');
+          reject(e);
+        }
+      });
+    });
+  }
+
+  /**
+   * The engine died, was killed, or its connection broke (whichever is noticed first): forget it,
+   * make sure it is gone, and start another. Requests that were on it fail with SERVICE_UNAVAILABLE
+   * and retry on the new one.
+   */
+  private lost(child: ChildProcess, why: string): void {
+    if (this.engine?.child !== child) return;
+    this.engine = undefined;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (this.stopping) return;
+    this.restarts++;
+    this.failures++;
+    this.note('crashed', why);
+    void this.ensure().catch(() => undefined);
+  }
+
+  private async checkHealth(): Promise<void> {
+    const e = this.engine;
+    if (!e || this.stopping) return;
+    try {
+      await e.client.health(this.o.healthTimeoutMs ?? 1000);
+    } catch (err) {
+      if (this.engine !== e) return;
+      this.note('hung', `no health answer: ${(err as Error).message}; killing pid ${e.child.pid}`);
+      e.child.kill('SIGKILL');
+    }
+  }
+}

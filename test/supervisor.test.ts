@@ -1,0 +1,92 @@
+/** Faults the supervised engine must survive: a crash mid-request, a hang, a model that cannot load, no GPU. */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readAudio } from '../lib/index.js';
+import { nativeAddon } from '../lib/native.js';
+import { Supervisor } from '../lib/service/supervisor.js';
+import { JFK, models, SCRIPT_25 } from './helpers.js';
+
+let dir: string;
+let jfk: Float32Array;
+const running: Supervisor[] = [];
+const sock = (name: string) => (process.platform === 'win32' ? `\\\\.\\pipe\\prism-sup-${process.pid}-${name}` : join(dir, name));
+
+function supervisor(name: string, o: Partial<ConstructorParameters<typeof Supervisor>[0]> = {}): Supervisor {
+  const s = new Supervisor({ model: models().tiny, gpu: 'cpu', socketPath: sock(name), healthIntervalMs: 250, healthTimeoutMs: 750, ...o });
+  running.push(s);
+  return s;
+}
+
+async function until(test: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'prism-sup-'));
+  jfk = await readAudio(JFK);
+});
+
+afterEach(async () => {
+  for (const s of running.splice(0)) await s.stop();
+});
+
+describe('supervisor', () => {
+  it('reports ready only once the model is loaded and warm', async () => {
+    const s = supervisor('ready.sock');
+    await s.start();
+    expect(s.status()).toMatchObject({ state: 'ready', backend: 'cpu', restarts: 0 });
+    expect(s.status().readyMs).toBeGreaterThan(0);
+    expect((await s.transcribe(jfk, { audioCtx: 'auto' })).text).toBe(SCRIPT_25);
+  });
+
+  it('SIGKILL mid-request: the engine restarts and the utterance still yields its text', async () => {
+    const s = supervisor('kill.sock');
+    await s.start();
+    const pid = s.status().enginePid as number;
+    const pending = s.transcribe(jfk, {});
+    pending.catch(() => undefined); // awaited below, after the restart
+    await new Promise((r) => setTimeout(r, 200));
+    const killedAt = performance.now();
+    process.kill(pid, 'SIGKILL');
+    await until(() => s.status().state === 'ready' && s.status().enginePid !== pid);
+    const recoveredMs = performance.now() - killedAt;
+    const result = await pending;
+    console.log(
+      `crash → ready again in ${recoveredMs.toFixed(0)} ms (engine start ${Number(s.status().readyMs).toFixed(0)} ms); in-flight request answered after ${(performance.now() - killedAt).toFixed(0)} ms`,
+    );
+    expect(result.text).toBe(SCRIPT_25);
+    expect(s.status()).toMatchObject({ restarts: 1 });
+    expect((s.status().events as Array<{ event: string }>).map((e) => e.event)).toEqual(['started', 'crashed', 'restarted']);
+    expect(recoveredMs).toBeLessThan(10_000);
+  });
+
+  it('a hung engine misses its health deadline, is killed and replaced; the request is retried', async () => {
+    const s = supervisor('hang.sock', { env: { ...process.env, PRISM_TEST_HANG_MS: '60000', PRISM_TEST_HANG_MARKER: join(dir, 'hung-once') } });
+    await s.start();
+    const started = performance.now();
+    const result = await s.transcribe(jfk, { audioCtx: 'auto' });
+    console.log(`hang → answer after ${(performance.now() - started).toFixed(0)} ms`);
+    expect(result.text).toBe(SCRIPT_25);
+    expect((s.status().events as Array<{ event: string }>).map((e) => e.event)).toContain('hung');
+  }, 60_000);
+
+  it('a model that cannot load fails start() with its own error, without restarting forever', async () => {
+    const s = supervisor('nomodel.sock', { model: join(dir, 'missing.bin') });
+    await expect(s.start()).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    expect(s.status()).toMatchObject({ state: 'failed', restarts: 0 });
+  });
+
+  it.skipIf(nativeAddon().cuda)('a GPU engine that cannot start falls back to the CPU and says so', async () => {
+    const s = supervisor('gpu.sock', { gpu: 'cuda' });
+    await s.start();
+    expect(s.status()).toMatchObject({ state: 'ready', backend: 'cpu', gpu: 'cpu' });
+    const events = s.status().events as Array<{ event: string; detail: string }>;
+    expect(events[0]).toMatchObject({ event: 'fallback', detail: expect.stringMatching(/cuda → cpu/) });
+  });
+});
