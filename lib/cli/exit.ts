@@ -9,6 +9,7 @@ export const EXIT = {
   badInput: 4,
   download: 5,
   gpu: 6,
+  notRunning: 7,
 } as const;
 
 const BY_CODE: Partial<Record<WhisperErrorCode, number>> = {
@@ -19,6 +20,7 @@ const BY_CODE: Partial<Record<WhisperErrorCode, number>> = {
   DOWNLOAD_FAILED: EXIT.download,
   CHECKSUM_MISMATCH: EXIT.download,
   GPU_UNAVAILABLE: EXIT.gpu,
+  SERVICE_UNAVAILABLE: EXIT.notRunning,
 };
 
 export function exitCodeFor(e: unknown): number {

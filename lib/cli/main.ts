@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { packageRoot } from '../native.js';
 import { benchCommand } from './bench.js';
 import { modelsCommand } from './models.js';
+import { serviceCommands } from './service.js';
 import { systemCommand } from './system.js';
 import { transcribeCommand } from './transcribe.js';
 
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   });
   modelsCommand(program);
+  serviceCommands(program);
   transcribeCommand(program);
   systemCommand(program);
   benchCommand(program);

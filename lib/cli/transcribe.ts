@@ -3,8 +3,31 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { readAudio } from '../audio/read.js';
 import { WhisperError } from '../errors.js';
-import { loadModel } from '../model.js';
+import { loadModel, type TranscribeOptions, type Transcript } from '../model.js';
+import { ServiceClient } from '../service/client.js';
+import { servicePaths } from '../service/home.js';
 import { EXIT, exitCodeFor } from './exit.js';
+
+interface Engine {
+  via: 'service' | 'in-process';
+  transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript>;
+  close(): Promise<void> | void;
+}
+
+/** The running service when there is one (unless --no-service), else a model loaded in this process. */
+async function engineFor(opts: Options): Promise<Engine> {
+  if (opts.service !== false) {
+    try {
+      const client = await ServiceClient.connect(servicePaths().socket, 300);
+      return { via: 'service', transcribe: (pcm, o) => client.transcribe(pcm, o), close: () => client.close() };
+    } catch {
+      // no service: load the model here
+    }
+  }
+  if (!['auto', 'cuda', 'cpu'].includes(opts.gpu)) throw new WhisperError('BAD_ARGUMENT', '--gpu must be auto, cuda or cpu');
+  const model = await loadModel(opts.model, { gpu: opts.gpu, threads: opts.threads ? Number(opts.threads) : undefined });
+  return { via: 'in-process', transcribe: (pcm, o) => model.transcribe(pcm, o), close: () => model.close() };
+}
 
 interface Options {
   model: string;
@@ -15,6 +38,7 @@ interface Options {
   beamSize?: string;
   json?: boolean;
   audioCtx?: string;
+  service?: boolean;
 }
 
 export function transcribeCommand(program: Command): void {
@@ -30,11 +54,11 @@ export function transcribeCommand(program: Command): void {
     .option('--beam-size <n>', 'beam search width (default: greedy)')
     .option('--audio-ctx <n|auto>', 'encoder window (auto: fit to each clip)')
     .option('--json', 'one JSON object per file')
+    .option('--no-service', 'load the model in this process even if a service is running')
     .action(async (files: string[], opts: Options) => {
-      let model: Awaited<ReturnType<typeof loadModel>>;
+      let model: Engine;
       try {
-        if (!['auto', 'cuda', 'cpu'].includes(opts.gpu)) throw new WhisperError('BAD_ARGUMENT', '--gpu must be auto, cuda or cpu');
-        model = await loadModel(opts.model, { gpu: opts.gpu, threads: opts.threads ? Number(opts.threads) : undefined });
+        model = await engineFor(opts);
       } catch (e) {
         process.stderr.write(`prism-dictate: ${(e as Error).message}\n`);
         process.exitCode = exitCodeFor(e);
@@ -53,7 +77,7 @@ export function transcribeCommand(program: Command): void {
             beamSize: opts.beamSize ? Number(opts.beamSize) : undefined,
             audioCtx: opts.audioCtx === 'auto' ? 'auto' : opts.audioCtx ? Number(opts.audioCtx) : undefined,
           });
-          if (opts.json) process.stdout.write(`${JSON.stringify({ file, ...t })}\n`);
+          if (opts.json) process.stdout.write(`${JSON.stringify({ file, via: model.via, ...t })}\n`);
           else process.stdout.write(files.length > 1 ? `${file}: ${t.text}\n` : `${t.text}\n`);
         } catch (e) {
           failed++;

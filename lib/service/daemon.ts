@@ -1,0 +1,61 @@
+/**
+ * The long-lived service: a supervisor keeping the engine process warm, and the public socket every
+ * client (the dictation host, `prism-dictate transcribe`, other local tools) talks to.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { type ServicePaths, servicePaths } from './home.js';
+import { ServiceServer } from './server.js';
+import { Supervisor } from './supervisor.js';
+
+export interface ServiceOptions {
+  model: string;
+  gpu: 'auto' | 'cuda' | 'cpu';
+  states?: number;
+  threads?: number;
+  fallbackModel?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningService {
+  paths: ServicePaths;
+  supervisor: Supervisor;
+  server: ServiceServer;
+  stop(): Promise<void>;
+}
+
+export async function startService(o: ServiceOptions, paths = servicePaths()): Promise<RunningService> {
+  await mkdir(paths.home, { recursive: true, mode: 0o700 });
+  const supervisor = new Supervisor({
+    model: o.model,
+    gpu: o.gpu,
+    states: o.states,
+    threads: o.threads,
+    fallbackModel: o.fallbackModel,
+    socketPath: paths.engineSocket,
+    log: o.log,
+  });
+  // Refuse to start next to a running service before loading anything.
+  const server = await ServiceServer.listen({ socketPath: paths.socket, model: supervisor });
+  try {
+    await supervisor.start();
+  } catch (e) {
+    await server.close();
+    await supervisor.stop();
+    throw e;
+  }
+  await writeFile(paths.pidFile, `${process.pid}\n`);
+  let stopping: Promise<void> | undefined;
+  return {
+    paths,
+    supervisor,
+    server,
+    stop: () => {
+      stopping ??= (async () => {
+        await server.close();
+        await supervisor.stop();
+        await rm(paths.pidFile, { force: true });
+      })();
+      return stopping;
+    },
+  };
+}

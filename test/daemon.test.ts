@@ -1,0 +1,64 @@
+/** prism-dictate start --detach | status | transcribe | stop, as a person runs them. */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JFK, models, root, SCRIPT_25 } from './helpers.js';
+
+let home: string;
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [join(root, 'bin', 'prism-dictate.js'), ...args], { env: { ...process.env, PRISM_DICTATE_HOME: home }, encoding: 'utf8', timeout: 200_000 });
+const status = () => JSON.parse(cli('status', '--json').stdout) as Record<string, unknown>;
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'prism-daemon-'));
+});
+
+afterAll(() => {
+  cli('stop');
+});
+
+describe.skipIf(process.platform === 'win32')('prism-dictate service', () => {
+  it('start --detach returns once the model is warm; status shows it', () => {
+    const started = cli('start', '--detach', '--model', models().tiny, '--gpu', 'cpu', '--states', '2');
+    expect(started.stderr).toBe('');
+    expect(started.status).toBe(0);
+    expect(started.stdout).toMatch(/service ready \(pid \d+, cpu, engine ready in \d+ ms\)/);
+    expect(status()).toMatchObject({ state: 'ready', backend: 'cpu', restarts: 0, busy: 0, queued: 0 });
+  });
+
+  it('a second start is refused, and says why', () => {
+    const again = cli('start', '--detach', '--model', models().tiny);
+    expect(again.status).toBe(7);
+    expect(again.stderr).toMatch(/already running/);
+  });
+
+  it('transcribe uses the running service', () => {
+    const r = cli('transcribe', '--json', JFK);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ via: 'service', text: SCRIPT_25 });
+  });
+
+  it('a killed engine is restarted and the restart shows in status', async () => {
+    const before = status();
+    process.kill(before.enginePid as number, 'SIGKILL');
+    for (let i = 0; i < 100; i++) {
+      const s = status();
+      if (s.state === 'ready' && s.enginePid !== before.enginePid) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const after = status();
+    expect(after).toMatchObject({ state: 'ready', restarts: 1 });
+    expect(cli('status').stdout).toMatch(/restarts\s+1/);
+    expect(JSON.parse(cli('transcribe', '--json', JFK).stdout)).toMatchObject({ via: 'service', text: SCRIPT_25 });
+  });
+
+  it('stop ends it; then status says nothing is running (exit 7)', () => {
+    const stopped = cli('stop');
+    expect(stopped.status).toBe(0);
+    const s = cli('status');
+    expect(s.status).toBe(7);
+    expect(s.stderr).toMatch(/no prism-dictate service is running/);
+  });
+});
