@@ -38,6 +38,8 @@ describe.skipIf(process.platform === 'win32')('prism-dictate service', () => {
     const r = cli('transcribe', '--json', JFK);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ via: 'service', text: SCRIPT_25 });
+    expect(status().latency).toMatchObject({ totalMs: { p50: expect.any(Number), p95: expect.any(Number) }, encodeMs: expect.any(Object) });
+    expect(cli('status').stdout).toMatch(/latency\s+queue \d+\/\d+ ms/);
   });
 
   it('a killed engine is restarted and the restart shows in status', async () => {

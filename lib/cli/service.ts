@@ -153,6 +153,12 @@ export function serviceCommands(program: Command): void {
             `uptime    ${(Number(status.supervisorUptimeMs) / 1000).toFixed(0)} s; engine ready in ${Number(status.readyMs).toFixed(0)} ms`,
             `restarts  ${status.restarts}`,
             `queue     ${status.busy} running, ${status.queued} waiting`,
+            `latency   ${
+              Object.entries((status.latency as Record<string, { p50: number; p95: number }>) ?? {})
+                .map(([k, v]) => `${k.replace('Ms', '')} ${v.p50.toFixed(0)}/${v.p95.toFixed(0)} ms`)
+                .join(', ') || 'no requests yet'
+            } (p50/p95)`,
+            `errors    ${JSON.stringify(status.errors ?? {})}`,
             ...events.slice(-5).map((e) => `event     ${e.at} ${e.event}: ${e.detail}`),
           ].join('\n') + '\n',
         );

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
+import { percentile } from '../bench/stats.js';
 import { AbortError, WhisperError } from '../errors.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
 import { packageRoot } from '../native.js';
@@ -39,6 +40,16 @@ export interface SupervisorEvent {
 
 type State = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
 
+/** p50/p95 per stage over the recent requests. */
+function latencySummary(recent: Transcript['timings'][]): Record<string, { p50: number; p95: number }> {
+  const out: Record<string, { p50: number; p95: number }> = {};
+  for (const stage of ['queueMs', 'melMs', 'encodeMs', 'decodeMs', 'totalMs'] as const) {
+    const sorted = recent.map((t) => t[stage]).sort((a, b) => a - b);
+    if (sorted.length) out[stage] = { p50: percentile(sorted, 50), p95: percentile(sorted, 95) };
+  }
+  return out;
+}
+
 interface Engine {
   child: ChildProcess;
   client: ServiceClient;
@@ -56,6 +67,9 @@ export class Supervisor implements TranscriptionEngine {
   private inFlight = 0;
   private lastReadyMs = 0;
   private readonly events: SupervisorEvent[] = [];
+  /** the last requests' stage timings, and failures by code, for status() */
+  private readonly recent: Transcript['timings'][] = [];
+  private readonly errors: Record<string, number> = {};
   private readonly startedAt = Date.now();
   private healthTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -87,6 +101,8 @@ export class Supervisor implements TranscriptionEngine {
       restarts: this.restarts,
       readyMs: this.lastReadyMs,
       supervisorUptimeMs: Date.now() - this.startedAt,
+      latency: latencySummary(this.recent),
+      errors: { ...this.errors },
       events: this.events.slice(-50),
     };
   }
@@ -122,12 +138,20 @@ export class Supervisor implements TranscriptionEngine {
       for (let attempt = 1; ; attempt++) {
         const engine = await this.ensure();
         try {
-          return await engine.client.transcribe(pcm, options);
+          const result = await engine.client.transcribe(pcm, options);
+          if (!result.skipped) this.recent.push(result.timings);
+          if (this.recent.length > 200) this.recent.shift();
+          return result;
         } catch (e) {
           // The engine died under this request: it is retried once from the audio kept here.
           const died = WhisperError.is(e, 'SERVICE_UNAVAILABLE') && !this.stopping;
           if (died) this.lost(engine.child, `connection lost (${(e as Error).message})`);
-          if (!died || attempt >= 2) throw died ? new WhisperError('TRANSCRIBE_FAILED', `the engine failed twice on this utterance: ${(e as Error).message}`, { cause: e }) : e;
+          if (!died || attempt >= 2) {
+            const err = died ? new WhisperError('TRANSCRIBE_FAILED', `the engine failed twice on this utterance: ${(e as Error).message}`, { cause: e }) : (e as Error);
+            const code = (err as { code?: string }).code ?? 'UNKNOWN';
+            this.errors[code] = (this.errors[code] ?? 0) + 1;
+            throw err;
+          }
           if (options.signal?.aborted) throw new AbortError();
           this.o.log?.(`retrying a request after the engine died (${(e as Error).message})`);
         }
