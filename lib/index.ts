@@ -11,3 +11,5 @@ export { inspectModelFile, type ModelFileInfo } from './models/inspect.js';
 export { modelUrl, REGISTRY, type RegistryEntry, registryEntry } from './models/registry.js';
 export { MODEL_SIZES, type ModelSize } from './models/shapes.js';
 export { makeTestModel, type TestModelInfo, type TestModelOptions } from './models/testModel.js';
+export { type ClientTranscribeOptions, ServiceClient } from './service/client.js';
+export { dictateHome, servicePaths } from './service/home.js';
