@@ -8,7 +8,7 @@ import { nativeAddon } from '../lib/native.js';
 import { ServiceClient } from '../lib/service/client.js';
 import { ServiceServer } from '../lib/service/server.js';
 import { Supervisor } from '../lib/service/supervisor.js';
-import { JFK, models, SCRIPT_25 } from './helpers.js';
+import { JFK, models, SCRIPT_10, SCRIPT_25 } from './helpers.js';
 
 let dir: string;
 let jfk: Float32Array;
@@ -122,4 +122,22 @@ describe('supervisor', () => {
     for (const c of clients) c.close();
     await server.close();
   }, 120_000);
+
+  it('a run of slow requests moves work to the fallback engine; switching back on request', async () => {
+    const s = supervisor('slow.sock', { slowMs: 1, slowCount: 2, fallbackModel: models().tinyEn });
+    await s.start();
+    expect((await s.transcribe(jfk, { audioCtx: 'auto' })).text).toBe(SCRIPT_25);
+    expect((await s.transcribe(jfk, { audioCtx: 'auto' })).text).toBe(SCRIPT_25);
+    await until(() => s.status().engine === 'fallback' && s.status().state === 'ready');
+    expect(s.status()).toMatchObject({ backend: 'cpu', gpu: 'cpu' });
+    expect((await s.transcribe(jfk, { audioCtx: 'auto' })).text).toBe(SCRIPT_10); // the fallback model speaks
+    const pending = s.transcribe(jfk); // in flight while the engines swap: retried on the new one
+    const back = await s.control({ action: 'switch', to: 'primary' });
+    expect(back).toMatchObject({ engine: 'primary' });
+    expect((await pending).text.length).toBeGreaterThan(0);
+    expect((await s.transcribe(jfk, { audioCtx: 'auto' })).text).toBe(SCRIPT_25);
+    const switches = (s.status().events as Array<{ event: string; detail: string }>).filter((e) => e.event === 'switched').map((e) => e.detail);
+    expect(switches).toEqual([expect.stringMatching(/fallback .*2 requests in a row slower than 1 ms/), expect.stringMatching(/primary .*on request/)]);
+    await expect(s.control({ action: 'reboot' })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+  }, 60_000);
 });

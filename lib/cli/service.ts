@@ -15,6 +15,8 @@ interface StartOptions {
   states: string;
   threads?: string;
   fallbackModel?: string;
+  slowMs?: string;
+  slowCount?: string;
   detach?: boolean;
 }
 
@@ -58,6 +60,8 @@ export function serviceCommands(program: Command): void {
     .option('--states <n>', 'concurrent requests', '2')
     .option('--threads <n>', 'CPU threads')
     .option('--fallback-model <path|name>', 'model to use if the service has to fall back to the CPU')
+    .option('--slow-ms <ms>', 'switch to the fallback engine when requests get slower than this…')
+    .option('--slow-count <n>', '…this many times in a row', '3')
     .option('--detach', 'run in the background; return once the service is ready')
     .action(async (o: StartOptions) => {
       try {
@@ -107,6 +111,22 @@ export function serviceCommands(program: Command): void {
     });
 
   program
+    .command('switch')
+    .description('move the running service to its primary engine (GPU, main model) or its fallback (CPU)')
+    .argument('<engine>', 'primary | fallback')
+    .action(async (to: string) => {
+      try {
+        if (to !== 'primary' && to !== 'fallback') throw new WhisperError('BAD_ARGUMENT', 'switch takes primary or fallback');
+        const client = await connectOrExplain();
+        const status = await client.control({ action: 'switch', to });
+        client.close();
+        process.stdout.write(`prism-dictate: on the ${status.engine} engine (${status.backend})\n`);
+      } catch (e) {
+        report(e);
+      }
+    });
+
+  program
     .command('stop')
     .description('stop the running service')
     .action(async () => {
@@ -148,7 +168,7 @@ export function serviceCommands(program: Command): void {
         process.stdout.write(
           [
             `state     ${status.state} (service pid ${status.pid}, engine pid ${status.enginePid})`,
-            `backend   ${status.backend}`,
+            `backend   ${status.backend} (${status.engine} engine)`,
             `model     ${model.path}`,
             `uptime    ${(Number(status.supervisorUptimeMs) / 1000).toFixed(0)} s; engine ready in ${Number(status.readyMs).toFixed(0)} ms`,
             `restarts  ${status.restarts}`,

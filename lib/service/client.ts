@@ -101,6 +101,10 @@ export class ServiceClient {
     return Promise.race([reply, deadline]).finally(() => clearTimeout(timer));
   }
 
+  control(request: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.request(FrameType.Control, FrameType.ControlOk, request) as Promise<Record<string, unknown>>;
+  }
+
   status(): Promise<Record<string, unknown>> {
     return this.request(FrameType.Status, FrameType.StatusOk) as Promise<Record<string, unknown>>;
   }

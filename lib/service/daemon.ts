@@ -13,6 +13,8 @@ export interface ServiceOptions {
   states?: number;
   threads?: number;
   fallbackModel?: string;
+  slowMs?: number;
+  slowCount?: number;
   log?: (line: string) => void;
 }
 

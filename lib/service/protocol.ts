@@ -32,6 +32,9 @@ export enum FrameType {
   Segment = 9,
   Result = 10,
   Error = 11,
+  /** a request to the service itself, e.g. { action: 'switch', to: 'primary' } */
+  Control = 12,
+  ControlOk = 13,
 }
 
 export interface Frame {

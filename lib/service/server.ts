@@ -19,6 +19,8 @@ export interface TranscriptionEngine {
   transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript>;
   /** extra fields for STATUS replies */
   status?(): Record<string, unknown>;
+  /** CONTROL requests (the supervisor's engine switch); resolves with the new status */
+  control?(request: unknown): Promise<Record<string, unknown>>;
 }
 
 export interface ServiceServerOptions {
@@ -144,6 +146,14 @@ export class ServiceServer {
         return;
       case FrameType.Transcribe:
         void this.transcribe(f, send, inFlight);
+        return;
+      case FrameType.Control:
+        if (!model.control) send(FrameType.Error, f.id, { code: 'BAD_ARGUMENT', message: 'this service takes no control requests' });
+        else
+          model.control(f.json).then(
+            (status) => send(FrameType.ControlOk, f.id, status),
+            (e: unknown) => send(FrameType.Error, f.id, wireError(e)),
+          );
         return;
       default:
         send(FrameType.Error, f.id, { code: 'PROTOCOL', message: `a client may not send frame type ${FrameType[f.type]}` });

@@ -5,6 +5,7 @@
  * Every state change is an event visible in status().
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { percentile } from '../bench/stats.js';
 import { AbortError, WhisperError } from '../errors.js';
@@ -19,7 +20,7 @@ export interface SupervisorOptions {
   gpu?: 'auto' | 'cuda' | 'cpu';
   states?: number;
   threads?: number;
-  /** the engine's private socket */
+  /** the engines' private socket (each engine appends its generation: engine-1.sock, engine-2.sock …) */
   socketPath: string;
   /** model to use after falling back to the CPU (default: the same) */
   fallbackModel?: string;
@@ -28,13 +29,16 @@ export interface SupervisorOptions {
   loadTimeoutMs?: number;
   /** GPU engine failures (start or crash) before switching to the CPU */
   fallbackAfter?: number;
+  /** switch to the fallback engine after `slowCount` requests in a row slower than `slowMs` (off by default) */
+  slowMs?: number;
+  slowCount?: number;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
 
 export interface SupervisorEvent {
   at: string;
-  event: 'started' | 'crashed' | 'hung' | 'restarted' | 'fallback' | 'failed' | 'stopped';
+  event: 'started' | 'crashed' | 'hung' | 'restarted' | 'fallback' | 'switched' | 'failed' | 'stopped';
   detail: string;
 }
 
@@ -53,6 +57,8 @@ function latencySummary(recent: Transcript['timings'][]): Record<string, { p50: 
 interface Engine {
   child: ChildProcess;
   client: ServiceClient;
+  /** each engine gets its own socket, so that a replacement can start while the old one still runs */
+  socketPath: string;
   ready: Extract<EngineMessage, { type: 'ready' }>;
 }
 
@@ -62,6 +68,9 @@ export class Supervisor implements TranscriptionEngine {
   private state: State = 'stopped';
   private gpu: 'auto' | 'cuda' | 'cpu';
   private model: string;
+  private active: 'primary' | 'fallback' = 'primary';
+  private slowStreak = 0;
+  private generation = 0;
   private failures = 0;
   private restarts = 0;
   private inFlight = 0;
@@ -98,6 +107,7 @@ export class Supervisor implements TranscriptionEngine {
       enginePid: this.engine?.child.pid,
       backend: this.info.backend,
       gpu: this.gpu,
+      engine: this.active,
       restarts: this.restarts,
       readyMs: this.lastReadyMs,
       supervisorUptimeMs: Date.now() - this.startedAt,
@@ -118,6 +128,8 @@ export class Supervisor implements TranscriptionEngine {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.healthTimer);
+    // An engine being started now is stopped too, once it is there.
+    if (this.starting) await this.starting.catch(() => undefined);
     const e = this.engine;
     this.engine = undefined;
     if (e) {
@@ -132,15 +144,18 @@ export class Supervisor implements TranscriptionEngine {
     this.note('stopped', 'on request');
   }
 
-  async transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript> {
+  async transcribe(pcm: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
     this.inFlight++;
     try {
       for (let attempt = 1; ; attempt++) {
         const engine = await this.ensure();
         try {
           const result = await engine.client.transcribe(pcm, options);
-          if (!result.skipped) this.recent.push(result.timings);
-          if (this.recent.length > 200) this.recent.shift();
+          if (!result.skipped) {
+            this.recent.push(result.timings);
+            if (this.recent.length > 200) this.recent.shift();
+            this.watchLatency(result.timings.totalMs);
+          }
           return result;
         } catch (e) {
           // The engine died under this request: it is retried once from the audio kept here.
@@ -159,6 +174,50 @@ export class Supervisor implements TranscriptionEngine {
     } finally {
       this.inFlight--;
     }
+  }
+
+  /**
+   * CONTROL requests: { action: 'switch', to: 'primary' | 'fallback' } swaps the engine (the new one
+   * is started before the old one goes; requests on the old one are retried on the new).
+   */
+  async control(request: unknown): Promise<Record<string, unknown>> {
+    const r = request as { action?: string; to?: string };
+    if (r?.action !== 'switch' || (r.to !== 'primary' && r.to !== 'fallback'))
+      throw new WhisperError('BAD_ARGUMENT', "control takes { action: 'switch', to: 'primary' | 'fallback' }");
+    await this.switchTo(r.to, 'on request');
+    return this.status();
+  }
+
+  private useFallback(): void {
+    this.active = 'fallback';
+    this.gpu = 'cpu';
+    this.model = this.o.fallbackModel ?? this.o.model;
+    this.failures = 0;
+  }
+
+  private async switchTo(target: 'primary' | 'fallback', why: string): Promise<void> {
+    if (target === this.active) return;
+    const old = this.engine;
+    if (target === 'fallback') this.useFallback();
+    else {
+      this.active = 'primary';
+      this.gpu = this.o.gpu ?? 'auto';
+      this.model = this.o.model;
+    }
+    this.slowStreak = 0;
+    this.engine = undefined;
+    await this.ensure();
+    this.note('switched', `to the ${target} engine (${this.gpu}, ${this.model}) ${why}`);
+    if (old) old.child.kill('SIGTERM');
+  }
+
+  /** The origin roadmap's auto-switch: a run of slow requests moves work to the fallback engine. */
+  private watchLatency(totalMs: number): void {
+    const { slowMs, slowCount = 3 } = this.o;
+    if (slowMs === undefined || this.active === 'fallback') return;
+    this.slowStreak = totalMs > slowMs ? this.slowStreak + 1 : 0;
+    if (this.slowStreak >= slowCount)
+      void this.switchTo('fallback', `after ${slowCount} requests in a row slower than ${slowMs} ms`).catch((e: Error) => this.note('failed', e.message));
   }
 
   private note(event: SupervisorEvent['event'], detail: string): void {
@@ -186,13 +245,12 @@ export class Supervisor implements TranscriptionEngine {
         return engine;
       } catch (e) {
         const err = e as WhisperError;
+        if (this.stopping) throw err;
         this.failures++;
         const gpuTrouble = this.gpu !== 'cpu' && (err.code === 'GPU_UNAVAILABLE' || this.failures >= (this.o.fallbackAfter ?? 3));
         if (gpuTrouble) {
           this.note('fallback', `${this.gpu} → cpu after: ${err.message}`);
-          this.gpu = 'cpu';
-          this.model = this.o.fallbackModel ?? this.model;
-          this.failures = 0;
+          this.useFallback();
           continue;
         }
         // A model that cannot load will not load next time either: say so instead of looping.
@@ -207,7 +265,8 @@ export class Supervisor implements TranscriptionEngine {
 
   private launch(): Promise<Engine> {
     const started = performance.now();
-    const config: EngineConfig = { model: this.model, gpu: this.gpu, states: this.o.states ?? 1, threads: this.o.threads, socketPath: this.o.socketPath };
+    const socketPath = process.platform === 'win32' ? `${this.o.socketPath}-${++this.generation}` : `${this.o.socketPath.replace(/\.sock$/, '')}-${++this.generation}.sock`;
+    const config: EngineConfig = { model: this.model, gpu: this.gpu, states: this.o.states ?? 1, threads: this.o.threads, socketPath };
     const child = fork(join(packageRoot, 'dist', 'service', 'engineProcess.js'), [JSON.stringify(config)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: this.o.env ?? process.env,
@@ -230,14 +289,25 @@ export class Supervisor implements TranscriptionEngine {
           return;
         }
         try {
-          const client = await ServiceClient.connect(this.o.socketPath);
+          const client = await ServiceClient.connect(socketPath);
           child.off('exit', early);
+          if (this.stopping) {
+            client.close();
+            child.kill('SIGTERM');
+            reject(new WhisperError('SERVICE_UNAVAILABLE', 'the service is stopping'));
+            return;
+          }
+
           this.lastReadyMs = performance.now() - started;
-          child.once('exit', (code, signal) => this.lost(child, `exited (${signal ?? `code ${code}`})`));
+          child.once('exit', (code, signal) => {
+            // A killed engine cannot remove its own socket.
+            if (process.platform !== 'win32') void rm(socketPath, { force: true });
+            this.lost(child, `exited (${signal ?? `code ${code}`})`);
+          });
           const what = `${m.backend}, pid ${m.pid}, ready in ${this.lastReadyMs.toFixed(0)} ms`;
           if (this.restarts > 0 || this.events.length > 0) this.note('restarted', what);
           else this.note('started', what);
-          resolve({ child, client, ready: m });
+          resolve({ child, client, socketPath, ready: m });
         } catch (e) {
           child.kill('SIGKILL');
           reject(e);
