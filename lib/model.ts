@@ -249,7 +249,7 @@ export async function loadModel(nameOrPath: string, options: LoadOptions = {}): 
     throw new WhisperError('BAD_ARGUMENT', `threads must be a positive integer (got ${options.threads})`);
   const addon = nativeAddon();
   const load = async (mode: 'auto' | 'cuda' | 'cpu'): Promise<NativeModel> => {
-    const threads = options.threads ?? (mode === 'cpu' || !addon.cuda ? cores : Math.min(4, cores));
+    const threads = options.threads ?? cores;
     try {
       return await addon.load({
         path,
@@ -291,7 +291,8 @@ export async function loadModel(nameOrPath: string, options: LoadOptions = {}): 
     device: n.deviceName,
     ...(fallback ? { fallback } : {}),
     states: n.states,
-    threads: options.threads ?? (backend === 'cpu' ? cores : Math.min(4, cores)),
+    // On a GPU too: mel and sampling run on the host (H100 box, medium: mel 24.8 → 8.5 ms with 16 threads, not 4).
+    threads: options.threads ?? cores,
     memory: { modelBytes: n.modelBytes, stateBytes: n.stateBytes, fileBytes: file.bytes },
     cpuFeatures: features,
     warnings,

@@ -2,7 +2,7 @@
  * Hands the model's inference states out to queued requests, first come first served. On the CPU
  * it also shares the cores out: the threads of all running calls never exceed the budget (an
  * oversubscribed ggml thread pool spins and gets several times slower), and a burst of requests is
- * split evenly across the free states.
+ * split evenly across the free states. On a GPU a burst shares the host threads the same way, without waiting.
  */
 import { AbortError, WhisperError } from './errors.js';
 
@@ -30,7 +30,10 @@ export class StateScheduler {
   constructor(
     readonly states: number,
     readonly threads: number,
-    /** false on a GPU, where threads only drive the host side and need no budget */
+    /**
+     * false on a GPU, where threads only drive the host side (mel, sampling): a burst still shares
+     * them out, but a request never waits for threads, only for a state
+     */
     private readonly budgetThreads: boolean,
   ) {
     this.free = Array.from({ length: states }, (_, i) => i);
@@ -104,12 +107,12 @@ export class StateScheduler {
 
   private dispatch(): void {
     while (this.queue.length > 0 && this.free.length > 0) {
-      let threads = this.threads;
+      const demand = Math.min(this.states, this.busy + this.queue.length);
+      let threads = Math.max(1, Math.floor(this.threads / demand));
       if (this.budgetThreads) {
         const available = this.threads - this.threadsInUse;
         if (available < 1) return;
-        const demand = Math.min(this.states, this.busy + this.queue.length);
-        threads = Math.max(1, Math.min(available, Math.floor(this.threads / demand)));
+        threads = Math.min(available, threads);
       }
       const waiter = this.queue.shift() as Waiter;
       const slot = this.free.shift() as number;

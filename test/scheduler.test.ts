@@ -36,10 +36,12 @@ describe('StateScheduler', () => {
     expect((await second).threads).toBe(2);
   });
 
-  it('does not budget threads on a GPU', async () => {
-    const s = new StateScheduler(4, 4, false);
-    const leases = await Promise.all([s.acquire(), s.acquire(), s.acquire()]);
-    expect(leases.map((l) => l.threads)).toEqual([4, 4, 4]);
+  it('on a GPU, shares the host threads of a burst but never makes a request wait for them', async () => {
+    const s = new StateScheduler(4, 16, false);
+    const alone = await s.acquire();
+    expect(alone.threads).toBe(16); // a lone call gets every core for its mel and sampling
+    const burst = await Promise.all([s.acquire(), s.acquire(), s.acquire()]);
+    expect(burst.map((l) => l.threads)).toEqual([4, 4, 4]); // 16 / (1 running + 3 queued); none waits
   });
 
   it('close() starts what can start, rejects the rest, and refuses new requests', async () => {

@@ -6,7 +6,8 @@
 # (planted 25-word script, greedy) for medium and large-v3-turbo, and 1/2/4 concurrent states.
 # A call may run 10 minutes: if build + checks + table leave too little for the benchmark, run with
 # PRISM_GPU_BENCH=0 first and again at once (the warm machine keeps build/, which is then reused).
-# Logs and JSON land in $OUT. Set PRISM_GPU_SIZES="medium" to do less. PRISM_GPU_BACKEND=cpu rehearses
+# Logs and JSON land in $OUT. PRISM_GPU_ABLATE=1 PRISM_GPU_CHECK=0 PRISM_GPU_TABLE=0 PRISM_GPU_BENCH=0: only the
+# one-knob-at-a-time breakdown of a warm call (bench/gpu/ablate.mjs). Set PRISM_GPU_SIZES="medium" to do less. PRISM_GPU_BACKEND=cpu rehearses
 # the whole script on a machine without a GPU (CPU build, tiny model).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,20 +37,26 @@ cmake --build build --parallel "$(nproc)" --target prism_whisper whisper-cli > "
 echo "build: $(( $(date +%s) - start )) s"
 ls -la build/Release/
 
+# The benchmark finds its models (ggml-test-SIZE.bin) in PRISM_WHISPER_CACHE; table.mjs wants SIZE.bin.
+export PRISM_WHISPER_CACHE=/tmp/prism-models PRISM_BENCH_SPEECH=$PWD/.gpu/speech
 mkdir -p /tmp/prism-models
-for size in ${PRISM_GPU_SIZES:-medium large-v3-turbo}; do
-  node -e "import('./dist/index.js').then(m => m.makeTestModel('/tmp/prism-models/$size.bin', { size: '$size', script: 25 })).then(i => console.log('generated', i.size, i.bytes))"
+for size in tiny ${PRISM_GPU_SIZES:-medium large-v3-turbo}; do
+  node -e "import('./dist/index.js').then(m => m.makeTestModel('/tmp/prism-models/ggml-test-$size.bin', { size: '$size', script: 25 })).then(i => console.log('generated', i.size, i.bytes))"
+  ln -sf "ggml-test-$size.bin" "/tmp/prism-models/$size.bin"
 done
-node -e "import('./dist/index.js').then(m => m.makeTestModel('/tmp/prism-models/tiny.bin', { size: 'tiny', script: 25 }))"
+echo "models: $(( $(date +%s) - start )) s; profilers: $(command -v nsys ncu | tr '\n' ' ')"
 
-node bench/gpu/check.mjs --gpu "$BACKEND" --model /tmp/prism-models/tiny.bin --audio "$W/bindings/go/samples/jfk.wav" | tee "$OUT/check.log"
-node bench/gpu/table.mjs --gpu "$BACKEND" --models /tmp/prism-models --sizes "${PRISM_GPU_SIZES:-medium large-v3-turbo}" \
+CLI=$(find build -name whisper-cli -type f | head -1)
+# PRISM_GPU_CHECK=0 / PRISM_GPU_TABLE=0 / PRISM_GPU_BENCH=0 skip a part; PRISM_GPU_ABLATE=1 adds bench/gpu/ablate.mjs.
+[ "${PRISM_GPU_CHECK:-1}" = 1 ] && node bench/gpu/check.mjs --gpu "$BACKEND" --model /tmp/prism-models/tiny.bin --audio "$W/bindings/go/samples/jfk.wav" | tee "$OUT/check.log"
+[ "${PRISM_GPU_ABLATE:-0}" = 1 ] && node bench/gpu/ablate.mjs --gpu "$BACKEND" --models /tmp/prism-models --sizes "${PRISM_GPU_SIZES:-medium large-v3-turbo}" \
+  --audio "$W/bindings/go/samples/jfk.wav" --cli "$CLI" | tee "$OUT/ablate.md"
+[ "${PRISM_GPU_TABLE:-1}" = 1 ] && node bench/gpu/table.mjs --gpu "$BACKEND" --models /tmp/prism-models --sizes "${PRISM_GPU_SIZES:-medium large-v3-turbo}" \
   --audio "$W/bindings/go/samples/jfk.wav" --json "$OUT/table.json"
 # The benchmark itself on the GPU, with GPU utilisation sampled every 100 ms while it runs.
 if [ "${PRISM_GPU_BENCH:-1}" = 1 ]; then
   nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -lms 100 > "$OUT/gpu-util.csv" 2>/dev/null &
   SMI=$!
-  CLI=$(find build -name whisper-cli -type f | head -1)
   node bin/prism-dictate.js bench --gpu "$BACKEND" --sizes "$(echo "${PRISM_GPU_SIZES:-medium large-v3-turbo}" | tr ' ' ',')" \
     --runs "${PRISM_GPU_RUNS:-10}" --no-alternatives --whisper-cli "$CLI" --json "$OUT/bench.json" | tee "$OUT/bench.md"
   kill $SMI 2>/dev/null || true

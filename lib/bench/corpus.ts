@@ -4,6 +4,7 @@
  * lengths stand in (and the report says so).
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { readAudio } from '../audio/read.js';
@@ -31,9 +32,21 @@ export function jfkPath(): string {
   return join(dirname(require.resolve('nodejs-whisper/package.json')), 'cpp', 'whisper.cpp', 'bindings', 'go', 'samples', 'jfk.wav');
 }
 
+/**
+ * What espeak-ng says for one sentence. PRISM_BENCH_SPEECH names a folder that keeps the WAVs, so a
+ * machine without espeak-ng (the GPU machine) speaks the same corpus: bench/gpu/bundle.sh fills it here.
+ */
 function espeak(text: string, wpm: number): Buffer | undefined {
+  const dir = process.env.PRISM_BENCH_SPEECH;
+  const kept = dir ? join(dir, `${wpm}-${SENTENCES.indexOf(text)}.wav`) : undefined;
+  if (kept && existsSync(kept)) return readFileSync(kept);
   try {
-    return execFileSync('espeak-ng', ['-v', 'en-us', '-s', String(wpm), '--stdout', text], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
+    const wav = execFileSync('espeak-ng', ['-v', 'en-us', '-s', String(wpm), '--stdout', text], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
+    if (dir && kept) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(kept, wav);
+    }
+    return wav;
   } catch {
     return undefined;
   }
