@@ -17,6 +17,13 @@ export const ERROR_CODES = [
   'PROTOCOL',
   'QUEUE_FULL',
   'SERVICE_UNAVAILABLE',
+  'CONFIG_INVALID',
+  'MIC_UNAVAILABLE',
+  'MIC_LOST',
+  'HOTKEY_UNAVAILABLE',
+  'PASTE_FAILED',
+  'HISTORY_FAILED',
+  'NO_SPEECH',
 ] as const;
 export type WhisperErrorCode = (typeof ERROR_CODES)[number];
 

@@ -10,6 +10,8 @@ export const EXIT = {
   download: 5,
   gpu: 6,
   notRunning: 7,
+  /** a microphone, hotkey or paste path is missing */
+  device: 8,
 } as const;
 
 const BY_CODE: Partial<Record<WhisperErrorCode, number>> = {
@@ -21,6 +23,11 @@ const BY_CODE: Partial<Record<WhisperErrorCode, number>> = {
   CHECKSUM_MISMATCH: EXIT.download,
   GPU_UNAVAILABLE: EXIT.gpu,
   SERVICE_UNAVAILABLE: EXIT.notRunning,
+  CONFIG_INVALID: EXIT.usage,
+  MIC_UNAVAILABLE: EXIT.device,
+  MIC_LOST: EXIT.device,
+  HOTKEY_UNAVAILABLE: EXIT.device,
+  PASTE_FAILED: EXIT.device,
 };
 
 export function exitCodeFor(e: unknown): number {
