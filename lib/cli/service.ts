@@ -3,21 +3,57 @@ import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { ConfigInput } from '../config/load.js';
 import { WhisperError } from '../errors.js';
+import { notifier } from '../host/notify.js';
+import { type RunningHost, startHost } from '../host/start.js';
 import { ServiceClient } from '../service/client.js';
 import { startService } from '../service/daemon.js';
 import { servicePaths } from '../service/home.js';
+import { configFor } from './config.js';
 import { report } from './exit.js';
 
 interface StartOptions {
-  model: string;
-  gpu: 'auto' | 'cuda' | 'cpu';
-  states: string;
+  model?: string;
+  gpu?: 'auto' | 'cuda' | 'cpu';
+  states?: string;
   threads?: string;
   fallbackModel?: string;
   slowMs?: string;
   slowCount?: string;
   detach?: boolean;
+  /** --no-host: the service alone */
+  host: boolean;
+  /** --no-hotkey */
+  hotkey: boolean;
+  mode?: string;
+  keys?: string;
+  output?: string;
+  pasteKeys?: string;
+  device?: string;
+  language?: string;
+  prompt?: string;
+  hangoverMs?: string;
+}
+
+const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+
+/** Flags over the config file: only what was given on the command line. */
+function startOverrides(o: StartOptions): ConfigInput {
+  return {
+    model: o.model,
+    gpu: o.gpu,
+    states: num(o.states),
+    threads: num(o.threads),
+    fallbackModel: o.fallbackModel,
+    slowMs: num(o.slowMs),
+    slowCount: num(o.slowCount),
+    hotkey: { enabled: o.hotkey === false ? false : undefined, mode: o.mode, keys: o.keys },
+    audio: { device: o.device === undefined ? undefined : /^\d+$/.test(o.device) ? Number(o.device) : o.device },
+    vad: { hangoverMs: num(o.hangoverMs) },
+    output: { method: o.output, pasteKeys: o.pasteKeys },
+    transcription: { language: o.language, prompt: o.prompt },
+  };
 }
 
 async function connectOrExplain(): Promise<ServiceClient> {
@@ -51,20 +87,42 @@ async function waitReady(child: ReturnType<typeof spawn>, timeoutMs: number): Pr
   );
 }
 
+/** The dictation host's part of `status`: its state, microphone, counts and per-stage latency. */
+function hostLines(h: Record<string, unknown> | undefined): string[] {
+  if (!h) return ['dictation off (started with --no-host)'];
+  const latency = Object.entries((h.latency as Record<string, { p50: number; p95: number; n: number }>) ?? {});
+  return [
+    `dictation ${h.state} (${h.mode}); microphone ${h.microphone}; ${h.inFlight} transcribing`,
+    `counts    ${JSON.stringify(h.counts)}`,
+    `stages    ${latency.map(([k, v]) => `${k} ${v.p50.toFixed(0)}/${v.p95.toFixed(0)}`).join(', ') || 'no dictations yet'} (ms p50/p95)`,
+  ];
+}
+
 export function serviceCommands(program: Command): void {
   program
     .command('start')
     .description('start the service: the model loaded once, kept warm and supervised (Ctrl+C stops it)')
-    .option('--model <path|name>', 'model file or pulled model name', process.env.PRISM_MODEL ?? 'base.en')
-    .option('--gpu <mode>', 'auto | cuda | cpu', 'auto')
-    .option('--states <n>', 'concurrent requests', '2')
+    .option('--model <path|name>', 'model file or pulled model name (default: the config, PRISM_MODEL, base.en)')
+    .option('--gpu <mode>', 'auto | cuda | cpu (default: auto)')
+    .option('--states <n>', 'concurrent requests (default 2)')
     .option('--threads <n>', 'CPU threads')
     .option('--fallback-model <path|name>', 'model to use if the service has to fall back to the CPU')
     .option('--slow-ms <ms>', 'switch to the fallback engine when requests get slower than this…')
-    .option('--slow-count <n>', '…this many times in a row', '3')
+    .option('--slow-count <n>', '…this many times in a row (default 3)')
+    .option('--mode <mode>', 'hotkey mode: hold | toggle | hybrid (default hybrid)')
+    .option('--keys <combo>', 'the hotkey (default Meta+Alt+V)')
+    .option('--no-hotkey', 'no global hotkey: only prism-dictate toggle|begin|end|cancel')
+    .option('--output <method>', 'paste | type | clipboard | stdout (default paste)')
+    .option('--paste-keys <combo>', 'the paste keystroke (default ctrl+v; cmd+v on macOS)')
+    .option('--device <id|name>', 'microphone (default: the system default input)')
+    .option('--language <code>', 'spoken language (default en)')
+    .option('--prompt <text>', 'initial prompt: names and vocabulary')
+    .option('--hangover-ms <ms>', 'silence that ends an utterance in toggle mode (default 500)')
+    .option('--no-host', 'run the inference service alone: no microphone, hotkey or paste')
     .option('--detach', 'run in the background; return once the service is ready')
-    .action(async (o: StartOptions) => {
+    .action(async (o: StartOptions, cmd: Command) => {
       try {
+        const c = configFor(cmd, startOverrides(o));
         const running = await ServiceClient.connect(servicePaths().socket, 300).catch(() => undefined);
         if (running) {
           const pid = running.welcome.pid;
@@ -86,21 +144,39 @@ export function serviceCommands(program: Command): void {
         const log = (line: string): void => {
           process.stderr.write(`prism-dictate: ${line}\n`);
         };
-        log(`loading ${o.model} (${o.gpu})…`);
+        log(`loading ${c.model} (${c.gpu})…`);
         const service = await startService({
-          model: o.model,
-          gpu: o.gpu,
-          states: Number(o.states),
-          threads: o.threads ? Number(o.threads) : undefined,
-          fallbackModel: o.fallbackModel,
+          model: c.model,
+          gpu: c.gpu,
+          states: c.states,
+          threads: c.threads,
+          fallbackModel: c.fallbackModel,
+          slowMs: c.slowMs,
+          slowCount: c.slowCount,
           log,
         });
         const st = service.supervisor.status();
         log(`ready in ${(performance.now() - started).toFixed(0)} ms on ${st.backend}; listening on ${service.paths.socket}`);
+        let host: RunningHost | undefined;
+        if (o.host) {
+          try {
+            host = await startHost({ config: c, engine: service.supervisor, home: service.paths.home, log, notify: notifier(c.notify, log) });
+          } catch (e) {
+            await service.stop();
+            throw e;
+          }
+          service.server.extend(host.extension);
+          for (const line of host.report) log(line);
+          log('dictation ready');
+        }
         await new Promise<void>((resolve) => {
           const stop = (): void => {
             log('stopping…');
-            void service.stop().then(resolve);
+            void (async () => {
+              service.server.extend(undefined);
+              await host?.stop().catch((e: Error) => log(e.message));
+              await service.stop();
+            })().then(resolve);
           };
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
@@ -179,6 +255,7 @@ export function serviceCommands(program: Command): void {
                 .join(', ') || 'no requests yet'
             } (p50/p95)`,
             `errors    ${JSON.stringify(status.errors ?? {})}`,
+            ...hostLines(status.host as Record<string, unknown> | undefined),
             ...events.slice(-5).map((e) => `event     ${e.at} ${e.event}: ${e.detail}`),
           ].join('\n') + '\n',
         );

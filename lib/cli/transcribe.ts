@@ -6,6 +6,7 @@ import { WhisperError } from '../errors.js';
 import { loadModel, type TranscribeOptions, type Transcript } from '../model.js';
 import { ServiceClient } from '../service/client.js';
 import { servicePaths } from '../service/home.js';
+import { configFor } from './config.js';
 import { EXIT, exitCodeFor } from './exit.js';
 
 interface Engine {
@@ -46,18 +47,20 @@ export function transcribeCommand(program: Command): void {
     .command('transcribe')
     .description('transcribe WAV files')
     .argument('<files...>')
-    .option('--model <path|name>', 'model file or pulled model name', process.env.PRISM_MODEL ?? 'base.en')
-    .option('--gpu <mode>', 'auto | cuda | cpu', 'auto')
-    .option('--language <code>', "spoken language, or 'auto'", 'en')
+    .option('--model <path|name>', 'model file or pulled model name (default: the config, PRISM_MODEL, base.en)')
+    .option('--gpu <mode>', 'auto | cuda | cpu (default: the config, auto)')
+    .option('--language <code>', "spoken language, or 'auto' (default: the config, en)")
     .option('--prompt <text>', 'initial prompt (names, vocabulary)')
     .option('--threads <n>', 'CPU threads')
     .option('--beam-size <n>', 'beam search width (default: greedy)')
     .option('--audio-ctx <n|auto>', 'encoder window (auto: fit to each clip)')
     .option('--json', 'one JSON object per file')
     .option('--no-service', 'load the model in this process even if a service is running')
-    .action(async (files: string[], opts: Options) => {
+    .action(async (files: string[], opts: Options, cmd: Command) => {
       let model: Engine;
       try {
+        const c = configFor(cmd, { model: opts.model, gpu: opts.gpu, transcription: { language: opts.language, prompt: opts.prompt } });
+        Object.assign(opts, { model: c.model, gpu: c.gpu, language: c.transcription.language, prompt: c.transcription.prompt });
         model = await engineFor(opts);
       } catch (e) {
         process.stderr.write(`prism-dictate: ${(e as Error).message}\n`);

@@ -33,6 +33,8 @@ export async function startService(o: ServiceOptions, paths = servicePaths()): P
     states: o.states,
     threads: o.threads,
     fallbackModel: o.fallbackModel,
+    slowMs: o.slowMs,
+    slowCount: o.slowCount,
     socketPath: paths.engineSocket,
     log: o.log,
   });

@@ -23,6 +23,13 @@ export interface TranscriptionEngine {
   control?(request: unknown): Promise<Record<string, unknown>>;
 }
 
+/** More CONTROL actions and STATUS fields, from what runs next to the service (the dictation host). */
+export interface ServiceExtension {
+  /** handles a CONTROL request, or returns undefined to leave it to the engine */
+  control(request: unknown): Promise<Record<string, unknown>> | undefined;
+  status(): Record<string, unknown>;
+}
+
 export interface ServiceServerOptions {
   socketPath: string;
   model: TranscriptionEngine;
@@ -55,6 +62,7 @@ export class ServiceServer {
   private readonly maxQueue: number;
   /** transcriptions accepted and not yet answered, over every connection */
   private active = 0;
+  private extension: ServiceExtension | undefined;
 
   private constructor(
     private readonly options: ServiceServerOptions,
@@ -62,6 +70,10 @@ export class ServiceServer {
   ) {
     this.server = server;
     this.maxQueue = options.maxQueue ?? 64;
+  }
+
+  extend(extension: ServiceExtension | undefined): void {
+    this.extension = extension;
   }
 
   static async listen(options: ServiceServerOptions): Promise<ServiceServer> {
@@ -139,7 +151,7 @@ export class ServiceServer {
         send(FrameType.HealthOk, f.id, this.health());
         return;
       case FrameType.Status:
-        send(FrameType.StatusOk, f.id, { ...this.health(), model: model.info, ...model.status?.() });
+        send(FrameType.StatusOk, f.id, { ...this.health(), model: model.info, ...model.status?.(), ...this.extension?.status() });
         return;
       case FrameType.Cancel:
         inFlight.get(f.id)?.abort(new Error('cancelled by the client'));
@@ -147,14 +159,16 @@ export class ServiceServer {
       case FrameType.Transcribe:
         void this.transcribe(f, send, inFlight);
         return;
-      case FrameType.Control:
-        if (!model.control) send(FrameType.Error, f.id, { code: 'BAD_ARGUMENT', message: 'this service takes no control requests' });
+      case FrameType.Control: {
+        const handled = this.extension?.control(f.json) ?? model.control?.(f.json);
+        if (!handled) send(FrameType.Error, f.id, { code: 'BAD_ARGUMENT', message: 'this service takes no control requests' });
         else
-          model.control(f.json).then(
+          handled.then(
             (status) => send(FrameType.ControlOk, f.id, status),
             (e: unknown) => send(FrameType.Error, f.id, wireError(e)),
           );
         return;
+      }
       default:
         send(FrameType.Error, f.id, { code: 'PROTOCOL', message: `a client may not send frame type ${FrameType[f.type]}` });
     }

@@ -7,8 +7,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { percentile } from '../bench/stats.js';
 import { AbortError, WhisperError } from '../errors.js';
+import { percentile } from '../metrics/stats.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
 import { packageRoot } from '../native.js';
 import { ServiceClient } from './client.js';

@@ -1,0 +1,85 @@
+/**
+ * Driving the running daemon from anywhere (a desktop shortcut on Wayland, Talon, AutoHotkey, a
+ * script): toggle, begin, end, cancel, repaste, retry over its socket; and `history`, read straight
+ * from the history folder (no daemon needed).
+ */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { WhisperError } from '../errors.js';
+import { History } from '../host/history.js';
+import { HOST_ACTIONS } from '../host/start.js';
+import { ServiceClient } from '../service/client.js';
+import { servicePaths } from '../service/home.js';
+import { configFor } from './config.js';
+import { report } from './exit.js';
+
+const WHAT: Record<(typeof HOST_ACTIONS)[number], string> = {
+  toggle: 'start dictating, or stop and transcribe',
+  begin: 'start dictating',
+  end: 'stop dictating and transcribe',
+  cancel: 'drop the utterance being recorded (or stop the one being transcribed)',
+  repaste: 'paste the last dictated text again',
+  retry: 'transcribe the last kept audio again and paste it',
+};
+
+async function daemon(): Promise<ServiceClient> {
+  try {
+    return await ServiceClient.connect(servicePaths().socket, 1000);
+  } catch {
+    throw new WhisperError('SERVICE_UNAVAILABLE', `prism-dictate is not running for ${servicePaths().home} (start it: prism-dictate start)`);
+  }
+}
+
+export function dictateCommands(program: Command): void {
+  for (const action of HOST_ACTIONS) {
+    program
+      .command(action)
+      .description(WHAT[action])
+      .option('--json', 'print the reply as JSON')
+      .action(async (o: { json?: boolean }) => {
+        try {
+          const client = await daemon();
+          try {
+            const reply = await client.control({ action });
+            process.stdout.write(o.json ? `${JSON.stringify(reply)}\n` : `prism-dictate: ${reply.result}\n`);
+          } finally {
+            client.close();
+          }
+        } catch (e) {
+          if ((e as WhisperError).code === 'BAD_ARGUMENT')
+            report(new WhisperError('SERVICE_UNAVAILABLE', 'the running prism-dictate was started with --no-host: it does not dictate'));
+          else report(e);
+        }
+      });
+  }
+
+  program
+    .command('history')
+    .description('recent dictations: time, length, state and text (newest first)')
+    .option('--limit <n>', 'how many', '20')
+    .option('--json', 'print JSON')
+    .action(async (o: { limit: string; json?: boolean }, cmd: Command) => {
+      try {
+        const c = configFor(cmd);
+        const history = new History(join(servicePaths().home, 'history'), c.history);
+        const records = await history.list(Number(o.limit));
+        if (o.json) {
+          process.stdout.write(
+            `${JSON.stringify(
+              records.map((r) => ({ ...r, audio: r.audio ? join(history.dir, r.audio) : undefined })),
+              null,
+              2,
+            )}\n`,
+          );
+          return;
+        }
+        if (records.length === 0) process.stdout.write(`no dictations yet in ${history.dir}\n`);
+        for (const r of records) {
+          const total = r.timings?.total === undefined ? '' : ` ${r.timings.total.toFixed(0)} ms`;
+          process.stdout.write(`${r.at}  ${r.seconds.toFixed(1).padStart(5)} s  ${r.state.padEnd(9)}${total}  ${r.text ?? r.error?.message ?? ''}\n`);
+        }
+      } catch (e) {
+        report(e);
+      }
+    });
+}

@@ -1,0 +1,161 @@
+/**
+ * `prism-dictate doctor`: everything dictation needs, checked and explained one line each — display
+ * server and key hooks, microphones with a live level, clipboard and paste path, model, backend,
+ * the running daemon. `prism-dictate devices` lists the inputs.
+ */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { listInputDevices, openCapture } from '../host/capture.js';
+import { hasXdotool } from '../host/keys.js';
+import { systemClipboard } from '../host/output.js';
+import { hookProblem } from '../host/uiohook.js';
+import { resolveModel } from '../models/cache.js';
+import { inspectModelFile } from '../models/inspect.js';
+import { nativeAddon } from '../native.js';
+import { ServiceClient } from '../service/client.js';
+import { servicePaths } from '../service/home.js';
+import { configFor } from './config.js';
+import { report } from './exit.js';
+
+export interface Check {
+  name: string;
+  ok: boolean | 'warn';
+  detail: string;
+}
+
+async function check(name: string, fn: () => Promise<Omit<Check, 'name'>>): Promise<Check> {
+  try {
+    return { name, ...(await fn()) };
+  } catch (e) {
+    return { name, ok: false, detail: (e as Error).message };
+  }
+}
+
+/** Level of 1 s from the default (or configured) input, in dBFS. */
+async function liveLevel(device: number | string | undefined): Promise<{ dbfs: number; seconds: number; name: string }> {
+  let sum = 0;
+  let n = 0;
+  const cap = await openCapture({
+    device,
+    onData: (pcm) => {
+      for (const x of pcm) sum += x * x;
+      n += pcm.length;
+    },
+    onError: () => undefined,
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  await cap.stop();
+  const rms = Math.sqrt(sum / Math.max(1, n));
+  return { dbfs: rms > 0 ? 20 * Math.log10(rms) : Number.NEGATIVE_INFINITY, seconds: n / 16000, name: cap.device.name };
+}
+
+export async function runDoctor(cmd: Command): Promise<Check[]> {
+  const c = configFor(cmd);
+  const checks: Check[] = [];
+  checks.push(
+    await check('display', async () => {
+      if (process.platform !== 'linux') return { ok: true, detail: process.platform };
+      if (process.env.DISPLAY) return { ok: true, detail: `X11 on ${process.env.DISPLAY}${process.env.WAYLAND_DISPLAY ? ' (XWayland: hotkeys only see X clients)' : ''}` };
+      if (process.env.WAYLAND_DISPLAY) return { ok: 'warn', detail: 'Wayland: no global hotkeys; bind prism-dictate toggle to a shortcut in your desktop settings' };
+      return { ok: false, detail: 'no display (DISPLAY and WAYLAND_DISPLAY unset): paste and hotkeys need a desktop session' };
+    }),
+  );
+  checks.push(
+    await check('hotkey', async () => {
+      if (!c.hotkey.enabled) return { ok: 'warn', detail: 'off in the config: only socket commands trigger dictation' };
+      const problem = hookProblem();
+      return problem ? { ok: false, detail: problem } : { ok: true, detail: `${c.hotkey.keys} (${c.hotkey.mode}) can be hooked` };
+    }),
+  );
+  checks.push(
+    await check('microphone', async () => {
+      const inputs = await listInputDevices();
+      if (inputs.length === 0) return { ok: false, detail: 'no input device found' };
+      const level = await liveLevel(c.audio.device);
+      const quiet = !(level.dbfs > -70);
+      return {
+        ok: quiet ? 'warn' : true,
+        detail: `${inputs.length} input(s); ${level.name}: ${level.seconds.toFixed(1)} s read, level ${Number.isFinite(level.dbfs) ? level.dbfs.toFixed(1) : '-inf'} dBFS${quiet ? ' (silent: muted or the wrong input?)' : ''}`,
+      };
+    }),
+  );
+  checks.push(
+    await check('clipboard', async () => {
+      const cb = await systemClipboard();
+      const text = await cb.read();
+      return { ok: true, detail: `readable (${text.length} characters now)` };
+    }),
+  );
+  checks.push(
+    await check('paste', async () => {
+      if (c.output.method === 'stdout' || c.output.method === 'clipboard') return { ok: true, detail: `output.method is ${c.output.method}: no keystrokes needed` };
+      if (process.platform !== 'linux') return { ok: !hookProblem(), detail: hookProblem() ?? 'native key taps (uiohook)' };
+      if (!process.env.DISPLAY) return { ok: false, detail: 'no X display to send keystrokes to (Wayland: use output.method "clipboard")' };
+      if (hasXdotool()) return { ok: true, detail: 'xdotool (XTest): accepted by every X client' };
+      return { ok: 'warn', detail: 'xdotool not found: falling back to uiohook synthetic events, which many X clients drop (apt install xdotool)' };
+    }),
+  );
+  checks.push(
+    await check('model', async () => {
+      const path = resolveModel(c.model);
+      if (!existsSync(path)) return { ok: false, detail: `${c.model} is not downloaded (prism-dictate models pull ${c.model})` };
+      const info = await inspectModelFile(path);
+      return { ok: true, detail: `${path} (${info.tensors} tensors, ${info.types.join('/')}, ${(info.bytes / 1e6).toFixed(0)} MB)` };
+    }),
+  );
+  checks.push(
+    await check('backend', async () => {
+      const addon = nativeAddon();
+      const gpus = addon.devices().filter((d) => d.type === 'gpu');
+      if (c.gpu === 'cpu') return { ok: true, detail: 'CPU (gpu: cpu in the config)' };
+      if (gpus.length) return { ok: true, detail: `GPU ${gpus.map((g) => g.description).join(', ')}` };
+      return { ok: c.gpu === 'cuda' ? false : 'warn', detail: `${addon.cuda ? 'CUDA build but no usable GPU' : 'CPU build (no CUDA)'}: inference runs on the CPU` };
+    }),
+  );
+  checks.push(
+    await check('daemon', async () => {
+      const client = await ServiceClient.connect(servicePaths().socket, 500).catch(() => undefined);
+      if (!client) return { ok: 'warn', detail: `not running for ${servicePaths().home} (prism-dictate start)` };
+      const st = await client.status();
+      client.close();
+      return { ok: true, detail: `running (pid ${st.pid}, ${st.backend}, ${st.host ? 'dictating' : 'service only'})` };
+    }),
+  );
+  return checks;
+}
+
+export function doctorCommands(program: Command): void {
+  program
+    .command('doctor')
+    .description('check the display, hotkey, microphone, clipboard, paste path, model and backend')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      try {
+        const checks = await runDoctor(cmd);
+        if (o.json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+        else for (const ch of checks) process.stdout.write(`${ch.ok === true ? 'ok  ' : ch.ok === 'warn' ? 'warn' : 'FAIL'}  ${ch.name.padEnd(10)} ${ch.detail}\n`);
+        if (checks.some((ch) => ch.ok === false)) process.exitCode = 1;
+      } catch (e) {
+        report(e);
+      }
+    });
+
+  program
+    .command('devices')
+    .description('list the audio inputs')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      try {
+        const inputs = await listInputDevices();
+        if (o.json) process.stdout.write(`${JSON.stringify(inputs, null, 2)}\n`);
+        else if (inputs.length === 0) process.stdout.write('no audio inputs found\n');
+        else
+          for (const d of inputs)
+            process.stdout.write(
+              `${String(d.id).padStart(3)}${d.isDefault ? '*' : ' '} ${d.name} (${d.maxInputChannels} ch, ${d.defaultSampleRate} Hz${d.hostApi ? `, ${d.hostApi}` : ''})\n`,
+            );
+      } catch (e) {
+        report(e);
+      }
+    });
+}

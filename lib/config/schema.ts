@@ -1,0 +1,128 @@
+/**
+ * The prism-dictate configuration: one schema (zod) that gives every setting its type, range and
+ * default, so a bad value is refused with a message naming the setting, and `prism-dictate config`
+ * can print the effective result.
+ */
+import { z } from 'zod';
+import { parseCombo } from './keys.js';
+
+const ms = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
+
+export const hotkeySchema = z
+  .object({
+    /** the global hotkey; off leaves only the socket commands (Wayland, Talon, AutoHotkey) */
+    enabled: z.boolean().default(true),
+    keys: z
+      .string()
+      .default('Meta+Alt+V')
+      .superRefine((k, ctx) => {
+        const c = parseCombo(k);
+        if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: `"${k}" ${c}` });
+      }),
+    /** hold: push-to-talk; toggle: press to start, press again (or the end of speech) to stop; hybrid: a tap toggles, a hold is push-to-talk */
+    mode: z.enum(['hold', 'toggle', 'hybrid']).default('hybrid'),
+    /** hybrid: a press held this long is push-to-talk */
+    holdMs: ms(100, 3000, 500),
+  })
+  .strict();
+
+export const audioSchema = z
+  .object({
+    /** input device id or a part of its name; default: the system's default input */
+    device: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
+    /** audio kept from before the trigger, so the first word is never cut */
+    preRollMs: ms(0, 2000, 300),
+    /** the ring buffer capture writes into */
+    bufferSeconds: z.number().int().min(10).max(600).default(60),
+    blockMs: ms(10, 100, 20),
+  })
+  .strict();
+
+export const vadSchema = z
+  .object({
+    /** WebRTC VAD aggressiveness, 0 (least) to 3 (most) */
+    mode: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).default(3),
+    frameMs: z.union([z.literal(10), z.literal(20), z.literal(30)]).default(20),
+    /** silence after speech that ends an utterance (toggle mode) */
+    hangoverMs: ms(150, 2000, 500),
+    /** shorter utterances are dropped */
+    minUtteranceMs: ms(100, 5000, 300),
+    maxUtteranceMs: ms(1000, 300_000, 30_000),
+    /** toggle mode: stop listening when nothing was said for this long */
+    noSpeechTimeoutMs: ms(1000, 60_000, 8000),
+    /** voiced time an utterance needs to be transcribed at all (Whisper invents text on silence) */
+    minSpeechMs: ms(0, 5000, 200),
+  })
+  .strict();
+
+export const outputSchema = z
+  .object({
+    /** paste: clipboard + paste keystroke; type: keystrokes; clipboard: only copy; stdout: print */
+    method: z.enum(['paste', 'type', 'clipboard', 'stdout']).default('paste'),
+    /** the paste keystroke, e.g. ctrl+shift+v for terminals (default: cmd+v on macOS, ctrl+v elsewhere) */
+    pasteKeys: z
+      .string()
+      .optional()
+      .superRefine((k, ctx) => {
+        const c = k === undefined ? undefined : parseCombo(k);
+        if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: `"${k}" ${c}` });
+      }),
+    /** put the previous clipboard back after pasting, unless the user copied something meanwhile */
+    restoreClipboard: z.boolean().default(true),
+    restoreDelayMs: ms(50, 5000, 400),
+    trailingSpace: z.boolean().default(true),
+  })
+  .strict();
+
+export const transcriptionSchema = z
+  .object({
+    language: z.string().min(2).default('en'),
+    /** custom vocabulary: names and terms the model should prefer */
+    prompt: z.string().optional(),
+    /** whole-word, case-insensitive replacements applied to the text */
+    replacements: z.record(z.string().min(1), z.string()).default({}),
+  })
+  .strict();
+
+export const historySchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** dictations kept (audio + record); 0 keeps none once transcribed */
+    keep: z.number().int().min(0).max(1_000_000).default(500),
+    /** 0: no age limit */
+    maxAgeDays: z.number().min(0).max(3650).default(30),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    model: z.string().min(1).default('base.en'),
+    gpu: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
+    states: z.number().int().min(1).max(16).default(2),
+    threads: z.number().int().min(1).max(1024).optional(),
+    /** the model the service falls back to on the CPU */
+    fallbackModel: z.string().min(1).optional(),
+    /** switch to the fallback when requests get slower than slowMs, slowCount times in a row */
+    slowMs: z.number().positive().optional(),
+    slowCount: z.number().int().min(1).default(3),
+    hotkey: hotkeySchema.prefault({}),
+    audio: audioSchema.prefault({}),
+    vad: vadSchema.prefault({}),
+    output: outputSchema.prefault({}),
+    transcription: transcriptionSchema.prefault({}),
+    history: historySchema.prefault({}),
+    /** a desktop notification (or a log line) when something fails or falls back */
+    notify: z.boolean().default(true),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.audio.bufferSeconds * 1000 < c.vad.maxUtteranceMs + c.audio.preRollMs + 2000)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['audio', 'bufferSeconds'],
+        message: `must hold vad.maxUtteranceMs + audio.preRollMs + 2 s (${Math.ceil((c.vad.maxUtteranceMs + c.audio.preRollMs + 2000) / 1000)} s)`,
+      });
+    if (c.vad.minUtteranceMs >= c.vad.maxUtteranceMs) ctx.addIssue({ code: 'custom', path: ['vad', 'minUtteranceMs'], message: 'must be below vad.maxUtteranceMs' });
+  });
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,141 @@
+/**
+ * The history folder: each utterance's audio (WAV) and record (JSON) are written *before* it is
+ * transcribed, so a crash never loses what was said; the record is completed afterwards. Old entries
+ * are pruned by count and age. A full disk is reported (HISTORY_FAILED), never a crash.
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readAudio } from '../audio/read.js';
+import { encodeWav } from '../audio/wav.js';
+import type { Config } from '../config/schema.js';
+import { WhisperError } from '../errors.js';
+
+export type DictationState = 'captured' | 'done' | 'failed' | 'no-speech' | 'cancelled';
+
+export interface DictationRecord {
+  id: string;
+  at: string;
+  /** the WAV next to this record (16 kHz mono), absent when the audio could not be kept */
+  audio?: string;
+  seconds: number;
+  state: DictationState;
+  text?: string;
+  error?: { code: string; message: string };
+  /** per-stage milliseconds */
+  timings?: Record<string, number>;
+  voicedMs?: number;
+  settings?: Record<string, unknown>;
+  delivered?: string;
+}
+
+function stamp(d: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}-${p(d.getMilliseconds(), 3)}`;
+}
+
+function historyError(e: unknown, what: string): WhisperError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;
+  return new WhisperError('HISTORY_FAILED', `could not ${what}: ${why}`, { cause: e });
+}
+
+export class History {
+  private seq = 0;
+
+  constructor(
+    readonly dir: string,
+    private readonly o: Config['history'],
+  ) {}
+
+  get enabled(): boolean {
+    return this.o.enabled;
+  }
+
+  private async writeRecord(r: DictationRecord): Promise<void> {
+    const file = join(this.dir, `${r.id}.json`);
+    await writeFile(`${file}.tmp`, `${JSON.stringify(r, null, 2)}\n`);
+    await rename(`${file}.tmp`, file);
+  }
+
+  /** Keeps the audio and a first record; throws HISTORY_FAILED (the caller still has the audio). */
+  async save(pcm: Float32Array, fields: Omit<DictationRecord, 'id' | 'at' | 'audio' | 'seconds' | 'state'>): Promise<DictationRecord> {
+    const now = new Date();
+    const id = `${stamp(now)}-${String(this.seq++ % 1000).padStart(3, '0')}`;
+    const record: DictationRecord = { id, at: now.toISOString(), audio: `${id}.wav`, seconds: pcm.length / 16000, state: 'captured', ...fields };
+    try {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await writeFile(join(this.dir, `${id}.wav`), encodeWav(pcm, 16000));
+      await this.writeRecord(record);
+    } catch (e) {
+      await rm(join(this.dir, `${id}.wav`), { force: true }).catch(() => undefined);
+      throw historyError(e, 'keep the audio in the history folder');
+    }
+    return record;
+  }
+
+  async update(record: DictationRecord, patch: Partial<DictationRecord>): Promise<DictationRecord> {
+    Object.assign(record, patch);
+    try {
+      await this.writeRecord(record);
+    } catch (e) {
+      throw historyError(e, 'update the history record');
+    }
+    return record;
+  }
+
+  /** Newest first. */
+  async list(limit = 20): Promise<DictationRecord[]> {
+    let names: string[];
+    try {
+      names = (await readdir(this.dir)).filter((n) => n.endsWith('.json')).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw historyError(e, 'read the history folder');
+    }
+    const out: DictationRecord[] = [];
+    for (const n of names.reverse()) {
+      if (out.length >= limit) break;
+      try {
+        out.push(JSON.parse(await readFile(join(this.dir, n), 'utf8')) as DictationRecord);
+      } catch {
+        // a record half-written by a crash: its WAV is still there for retry
+      }
+    }
+    return out;
+  }
+
+  async audio(record: DictationRecord): Promise<Float32Array> {
+    if (!record.audio) throw new WhisperError('HISTORY_FAILED', `dictation ${record.id} has no audio kept`);
+    return readAudio(join(this.dir, record.audio));
+  }
+
+  /** Removes entries beyond `keep` and older than `maxAgeDays`; the newest `protect` ids stay. */
+  async prune(protect: string[] = []): Promise<number> {
+    let names: string[];
+    try {
+      names = (await readdir(this.dir))
+        .filter((n) => n.endsWith('.json'))
+        .sort()
+        .reverse();
+    } catch {
+      return 0;
+    }
+    const oldest = Date.now() - this.o.maxAgeDays * 86_400_000;
+    let removed = 0;
+    for (const [i, n] of names.entries()) {
+      const id = n.slice(0, -'.json'.length);
+      if (protect.includes(id)) continue;
+      let at = Number.POSITIVE_INFINITY;
+      try {
+        at = Date.parse((JSON.parse(await readFile(join(this.dir, n), 'utf8')) as DictationRecord).at);
+      } catch {
+        // unreadable: judged by count only
+      }
+      if (i < this.o.keep && !(this.o.maxAgeDays > 0 && at < oldest)) continue;
+      await rm(join(this.dir, n), { force: true });
+      await rm(join(this.dir, `${id}.wav`), { force: true });
+      removed++;
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Puts the dictation host together next to the service: VAD, history, clipboard and keys, the
+ * microphone (reopened if it goes away), the global hotkey (where the desktop allows one) and the
+ * socket commands (toggle, begin, end, cancel, repaste, retry) as CONTROL actions of the service.
+ */
+import { join } from 'node:path';
+import { type KeyCombo, parseCombo } from '../config/keys.js';
+import type { Config } from '../config/schema.js';
+import type { ServiceExtension } from '../service/server.js';
+import { type Capture, openCapture } from './capture.js';
+import { DictationHost, type HostEngine } from './dictation.js';
+import { History } from './history.js';
+import { Hotkey } from './hotkey.js';
+import { type KeySender, keySender } from './keys.js';
+import { type Clipboard, Output, systemClipboard } from './output.js';
+import { Vad } from './vad.js';
+
+export const HOST_ACTIONS = ['toggle', 'begin', 'end', 'cancel', 'repaste', 'retry'] as const;
+export type HostAction = (typeof HOST_ACTIONS)[number];
+
+export interface RunningHost {
+  host: DictationHost;
+  /** how the hotkey, microphone and output were set up, one line each */
+  report: string[];
+  extension: ServiceExtension;
+  stop(): Promise<void>;
+}
+
+export function defaultPasteKeys(): string {
+  return process.platform === 'darwin' ? 'meta+v' : 'ctrl+v';
+}
+
+export async function startHost(o: { config: Config; engine: HostEngine; home: string; log: (line: string) => void; notify: (message: string) => void }): Promise<RunningHost> {
+  const { config: c, log, notify } = o;
+  const report: string[] = [];
+  const vad = await Vad.create({ mode: c.vad.mode, frameMs: c.vad.frameMs });
+  const history = new History(join(o.home, 'history'), c.history);
+
+  let keys: KeySender | undefined;
+  let clipboard: Clipboard | undefined;
+  if (c.output.method === 'paste' || c.output.method === 'type') {
+    try {
+      keys = keySender();
+    } catch (e) {
+      notify(`${(e as Error).message}: the text goes to the clipboard only`);
+    }
+  }
+  if (c.output.method !== 'stdout') clipboard = await systemClipboard();
+  const pasteKeys = parseCombo(c.output.pasteKeys ?? defaultPasteKeys()) as KeyCombo;
+  const method = c.output.method === 'paste' && !keys ? 'clipboard' : c.output.method;
+  const output = new Output({ ...c.output, method }, pasteKeys, clipboard, keys);
+  report.push(`output     ${method}${keys ? ` via ${keys.name}` : ''}${method === 'paste' ? ` (${c.output.pasteKeys ?? defaultPasteKeys()})` : ''}`);
+
+  const host = new DictationHost({ config: c, engine: o.engine, history, output, vad, log, notify });
+
+  // The microphone: opened once, kept open; reopened every 3 s while it is missing.
+  let capture: Capture | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  const open = async (): Promise<void> => {
+    try {
+      capture = await openCapture({
+        device: c.audio.device,
+        blockMs: c.audio.blockMs,
+        onData: (pcm) => host.feed(pcm),
+        onError: (e) => {
+          host.micLost(e.message);
+          const lost = capture;
+          capture = undefined;
+          void lost?.stop().catch(() => undefined);
+          if (!stopped) retry = setTimeout(() => void open(), 3000);
+        },
+      });
+      host.setMicrophone(undefined);
+      log(`microphone ${capture.device.name} (${capture.rate} Hz)`);
+    } catch (e) {
+      host.setMicrophone((e as Error).message);
+      if (!stopped) retry = setTimeout(() => void open(), 3000);
+      throw e;
+    }
+  };
+  try {
+    await open();
+    report.push(`microphone ${capture?.device.name} (${capture?.rate} Hz → 16 kHz)`);
+  } catch (e) {
+    notify(`no microphone yet: ${(e as Error).message} (retrying every 3 s)`);
+    report.push(`microphone none yet: ${(e as Error).message}`);
+  }
+
+  let hotkey: Hotkey | undefined;
+  if (c.hotkey.enabled) {
+    try {
+      hotkey = Hotkey.start(
+        parseCombo(c.hotkey.keys) as KeyCombo,
+        () => safely(() => host.hotkeyDown()),
+        () => safely(() => host.hotkeyUp()),
+      );
+      report.push(`hotkey     ${c.hotkey.keys} (${c.hotkey.mode})`);
+    } catch (e) {
+      notify(`no global hotkey: ${(e as Error).message}; prism-dictate toggle|begin|end still work`);
+      report.push(`hotkey     none: ${(e as Error).message}`);
+    }
+  } else report.push('hotkey     off (socket commands only)');
+
+  function safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      log((e as Error).message);
+    }
+  }
+
+  const extension: ServiceExtension = {
+    control(request) {
+      const action = (request as { action?: string })?.action;
+      if (!HOST_ACTIONS.includes(action as HostAction)) return undefined;
+      return (async () => {
+        let result: string;
+        if (action === 'repaste') result = `pasted: ${await host.repaste()}`;
+        else if (action === 'retry') result = `transcribed: ${await host.retry()}`;
+        else result = host[action as 'toggle' | 'begin' | 'end' | 'cancel']();
+        return { result, host: host.status() };
+      })();
+    },
+    status: () => ({ host: host.status() }),
+  };
+
+  return {
+    host,
+    report,
+    extension,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(retry);
+      hotkey?.stop();
+      await capture?.stop().catch(() => undefined);
+      host.cancel('stopped');
+      await host.drain();
+      await output.flush();
+      vad.close();
+    },
+  };
+}
+
+export function isHostAction(a: string): a is HostAction {
+  return (HOST_ACTIONS as readonly string[]).includes(a);
+}

@@ -1,0 +1,261 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseCombo } from '../lib/config/keys.js';
+import { loadConfig, validateConfig } from '../lib/config/load.js';
+import { WhisperError } from '../lib/errors.js';
+import { History } from '../lib/host/history.js';
+import { xdotoolCombo } from '../lib/host/keys.js';
+import { type Clipboard, Output } from '../lib/host/output.js';
+import { applyReplacements, finishText } from '../lib/host/text.js';
+import { TriggerMachine } from '../lib/host/trigger.js';
+import { tone } from './helpers.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'prism-host-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+function configError(input: Record<string, unknown>): string {
+  try {
+    validateConfig(input);
+  } catch (e) {
+    expect(WhisperError.is(e, 'CONFIG_INVALID')).toBe(true);
+    return (e as Error).message;
+  }
+  throw new Error('accepted');
+}
+
+describe('config', () => {
+  it('fills every default', () => {
+    const c = validateConfig({});
+    expect(c.hotkey).toEqual({ enabled: true, keys: 'Meta+Alt+V', mode: 'hybrid', holdMs: 500 });
+    expect(c.audio.preRollMs).toBe(300);
+    expect(c.vad).toMatchObject({ mode: 3, frameMs: 20, hangoverMs: 500, maxUtteranceMs: 30_000 });
+    expect(c.output).toMatchObject({ method: 'paste', restoreClipboard: true, trailingSpace: true });
+  });
+
+  it('names each bad setting by its path', () => {
+    const m = configError({ vad: { hangoverMs: 100, mode: 5 }, hotkey: { keys: 'Ctrl+Alt' }, colour: 'red' });
+    expect(m).toMatch(/4 bad settings/);
+    expect(m).toMatch(/vad\.hangoverMs: Too small: expected number to be >=150/);
+    expect(m).toMatch(/vad\.mode:/);
+    expect(m).toMatch(/hotkey\.keys: "Ctrl\+Alt" has only modifiers/);
+    expect(m).toMatch(/Unrecognized key: "colour"/);
+  });
+
+  it('refuses a ring buffer too small for the longest utterance', () => {
+    expect(configError({ audio: { bufferSeconds: 20 }, vad: { maxUtteranceMs: 30_000 } })).toMatch(/audio\.bufferSeconds: must hold/);
+  });
+
+  it('reads the file, then PRISM_MODEL, then the flags', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'c.json');
+    await writeFile(file, JSON.stringify({ model: 'tiny.en', gpu: 'cpu', vad: { hangoverMs: 800 } }));
+    const saved = process.env.PRISM_MODEL;
+    delete process.env.PRISM_MODEL;
+    try {
+      const a = loadConfig({ file });
+      expect([a.file, a.config.model, a.config.gpu, a.config.vad.hangoverMs, a.config.vad.mode]).toEqual([file, 'tiny.en', 'cpu', 800, 3]);
+      process.env.PRISM_MODEL = 'base';
+      expect(loadConfig({ file }).config.model).toBe('base');
+      const b = loadConfig({ file, overrides: { model: 'small', vad: { hangoverMs: 300 } } });
+      expect([b.config.model, b.config.vad.hangoverMs, b.config.gpu]).toEqual(['small', 300, 'cpu']);
+    } finally {
+      if (saved === undefined) delete process.env.PRISM_MODEL;
+      else process.env.PRISM_MODEL = saved;
+    }
+  });
+
+  it('says which file is broken, and that an explicit file is missing', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'bad.json'), '{ "model": ');
+    expect(() => loadConfig({ file: join(dir, 'bad.json') })).toThrow(/bad\.json is not valid JSON/);
+    expect(() => loadConfig({ file: join(dir, 'none.json') })).toThrow(/cannot read the config file .*none\.json/);
+  });
+});
+
+describe('key combinations', () => {
+  it('parses and normalises', () => {
+    expect(parseCombo('Meta+Alt+V')).toEqual({ modifiers: ['alt', 'meta'], key: 'v' });
+    expect(parseCombo('ctrl + shift + F9')).toEqual({ modifiers: ['ctrl', 'shift'], key: 'f9' });
+    expect(parseCombo('super+space')).toEqual({ modifiers: ['meta'], key: 'space' });
+    expect(parseCombo('Ctrl+A+B')).toMatch(/two main keys/);
+    expect(parseCombo('Ctrl+Hyper')).toMatch(/unknown key "hyper"/);
+  });
+
+  it('speaks xdotool (XTest) names', () => {
+    expect(xdotoolCombo(parseCombo('ctrl+shift+v') as never)).toBe('ctrl+shift+v');
+    expect(xdotoolCombo(parseCombo('shift+insert') as never)).toBe('shift+Insert');
+    expect(xdotoolCombo(parseCombo('meta+enter') as never)).toBe('super+Return');
+  });
+});
+
+describe('TriggerMachine', () => {
+  it('hold: press begins, release ends, repeats are ignored', () => {
+    const t = new TriggerMachine('hold');
+    expect(t.down(0)).toBe('begin');
+    expect([t.down(30), t.down(60), t.down(90)]).toEqual(['none', 'none', 'none']); // key repeat
+    expect(t.endsOnSilence).toBe(false);
+    expect(t.up(2000)).toBe('end');
+    expect(t.state).toBe('idle');
+    expect(t.up(2100)).toBe('none');
+  });
+
+  it('toggle: press begins, the next press ends, releases do nothing', () => {
+    const t = new TriggerMachine('toggle');
+    expect(t.down(0)).toBe('begin');
+    expect(t.up(100)).toBe('none');
+    expect(t.endsOnSilence).toBe(true);
+    expect(t.down(3000)).toBe('end');
+    expect(t.up(3100)).toBe('none');
+    expect(t.down(5000)).toBe('begin');
+  });
+
+  it('hybrid: a hold is push-to-talk, a tap latches', () => {
+    const t = new TriggerMachine('hybrid', 500);
+    expect(t.down(0)).toBe('begin');
+    expect(t.up(800)).toBe('end'); // held 800 ms ≥ 500
+    expect(t.down(1000)).toBe('begin');
+    expect(t.up(1200)).toBe('none'); // a 200 ms tap: latched
+    expect(t.state).toBe('latched');
+    expect(t.endsOnSilence).toBe(true);
+    expect(t.down(4000)).toBe('end');
+    expect(t.up(4900)).toBe('none'); // the release of the ending press does not begin anything
+    expect(t.state).toBe('idle');
+  });
+
+  it('an end from elsewhere (silence, socket) swallows the release of the key still held', () => {
+    const t = new TriggerMachine('hybrid', 500);
+    t.down(0);
+    t.ended(); // e.g. cancelled over the socket while the key is down
+    expect(t.up(900)).toBe('none');
+    expect(t.down(1000)).toBe('begin');
+  });
+});
+
+describe('text', () => {
+  it('replaces whole words, case-insensitively, longest first', () => {
+    expect(applyReplacements('Send it to Jon at prism whisper now', { jon: 'John', 'prism whisper': 'prism-whisper', prism: 'PRISM' })).toBe(
+      'Send it to John at prism-whisper now',
+    );
+    expect(applyReplacements('Jonathan', { jon: 'John' })).toBe('Jonathan');
+  });
+
+  it('adds the trailing space only to real text', () => {
+    expect(finishText('  Hello world. ', { replacements: {}, trailingSpace: true })).toBe('Hello world. ');
+    expect(finishText('   ', { replacements: {}, trailingSpace: true })).toBe('');
+  });
+});
+
+class FakeClipboard implements Clipboard {
+  writes: string[] = [];
+  constructor(public text: string) {}
+  async read(): Promise<string> {
+    return this.text;
+  }
+  async write(t: string): Promise<void> {
+    this.writes.push(t);
+    this.text = t;
+  }
+}
+
+function outputWith(clipboard: FakeClipboard, restoreDelayMs = 50) {
+  const pressed: string[] = [];
+  const keys = {
+    name: 'fake',
+    press: async () => {
+      pressed.push(clipboard.text); // what the target window receives
+    },
+    type: async () => undefined,
+  };
+  const out = new Output({ method: 'paste', restoreClipboard: true, restoreDelayMs, trailingSpace: true }, { modifiers: ['ctrl'], key: 'v' }, clipboard, keys);
+  return { out, pressed };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('Output (paste and clipboard restore)', () => {
+  it('pastes, then puts the previous clipboard back', async () => {
+    const cb = new FakeClipboard('what the user had');
+    const { out, pressed } = outputWith(cb);
+    await out.deliver('dictated ');
+    expect(pressed).toEqual(['dictated ']);
+    expect(cb.text).toBe('dictated ');
+    await sleep(120);
+    expect(cb.text).toBe('what the user had');
+    expect(out.restores).toEqual({ done: 1, skipped: 0 });
+  });
+
+  it('leaves the clipboard alone when the user copied something meanwhile', async () => {
+    const cb = new FakeClipboard('old');
+    const { out } = outputWith(cb);
+    await out.deliver('dictated ');
+    cb.text = 'copied by the user';
+    await sleep(120);
+    expect(cb.text).toBe('copied by the user');
+    expect(out.restores).toEqual({ done: 0, skipped: 1 });
+  });
+
+  it('two pastes in a row restore what the user had, not the first dictation', async () => {
+    const cb = new FakeClipboard('original');
+    const { out, pressed } = outputWith(cb, 80);
+    await Promise.all([out.deliver('one '), out.deliver('two ')]);
+    expect(pressed).toEqual(['one ', 'two ']);
+    await sleep(160);
+    expect(cb.text).toBe('original');
+  });
+
+  it('uses the clipboard read ahead while the text was being transcribed', async () => {
+    const cb = new FakeClipboard('before');
+    const { out } = outputWith(cb);
+    out.prepare();
+    cb.text = 'x'; // changes after prepare() are not what the user had before dictating
+    await out.deliver('text ');
+    await out.flush();
+    expect(cb.text).toBe('before');
+  });
+});
+
+describe('History', () => {
+  const settings = { history: { enabled: true, keep: 3, maxAgeDays: 30 } };
+
+  it('keeps the audio before the transcription and completes the record after', async () => {
+    const dir = await tempDir();
+    const h = new History(dir, settings.history);
+    const r = await h.save(tone(1.5), { voicedMs: 1200 });
+    expect(r.state).toBe('captured');
+    expect((await readdir(dir)).sort()).toEqual([`${r.id}.json`, `${r.id}.wav`]);
+    const audio = await h.audio(r);
+    expect(audio.length).toBe(24000);
+    await h.update(r, { state: 'done', text: 'hello ' });
+    expect((await h.list(1))[0]).toMatchObject({ id: r.id, state: 'done', text: 'hello ', seconds: 1.5 });
+  });
+
+  it('prunes by count (newest kept) and by age', async () => {
+    const dir = await tempDir();
+    const h = new History(dir, settings.history);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await h.save(tone(0.1), {})).id);
+    expect(await h.prune()).toBe(2);
+    expect((await h.list(10)).map((r) => r.id)).toEqual(ids.slice(2).reverse());
+    const old = (await h.list(10)).at(-1);
+    if (!old) throw new Error('no record');
+    await h.update(old, { at: new Date(Date.now() - 40 * 86_400_000).toISOString() });
+    expect(await h.prune()).toBe(1);
+    expect((await h.list(10)).length).toBe(2);
+  });
+
+  it('a folder it cannot write is HISTORY_FAILED, not a crash', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'file'), 'not a folder');
+    const h = new History(join(dir, 'file', 'history'), settings.history);
+    await expect(h.save(tone(0.1), {})).rejects.toMatchObject({ code: 'HISTORY_FAILED' });
+  });
+});

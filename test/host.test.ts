@@ -1,0 +1,187 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readAudio } from '../lib/audio/read.js';
+import { validateConfig } from '../lib/config/load.js';
+import { WhisperError } from '../lib/errors.js';
+import { type DictationEvent, DictationHost } from '../lib/host/dictation.js';
+import { History } from '../lib/host/history.js';
+import { Output } from '../lib/host/output.js';
+import { Vad } from '../lib/host/vad.js';
+import type { TranscribeOptions, Transcript } from '../lib/model.js';
+
+const RATE = 16000;
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+function espeak(text: string): Buffer | undefined {
+  try {
+    return execFileSync('espeak-ng', ['-v', 'en-us', '--stdout', text], { stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+}
+const wav = espeak('Please call me back after lunch.');
+
+class FakeEngine {
+  calls: Array<{ samples: number; options: TranscribeOptions }> = [];
+  delays: number[] = [];
+  texts: string[] = [];
+  fail: Error | undefined;
+  async transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript> {
+    const i = this.calls.length;
+    this.calls.push({ samples: pcm.length, options });
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(resolve, this.delays[i] ?? 20);
+      options.signal?.addEventListener('abort', () => {
+        clearTimeout(t);
+        reject(Object.assign(new Error('aborted'), { name: 'AbortError', code: 'ABORTED' }));
+      });
+    });
+    if (this.fail) throw this.fail;
+    return { text: this.texts[i] ?? `text ${i}` } as Transcript;
+  }
+}
+
+async function makeHost(overrides: Record<string, unknown> = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'prism-host-'));
+  dirs.push(dir);
+  const config = validateConfig({ hotkey: { mode: 'toggle' }, vad: { mode: 2 }, ...overrides });
+  const engine = new FakeEngine();
+  const delivered: string[] = [];
+  const output = new Output({ ...config.output, method: 'stdout' }, { modifiers: ['ctrl'], key: 'v' }, undefined, undefined, (l) => delivered.push(l));
+  const history = new History(join(dir, 'history'), config.history);
+  const vad = await Vad.create({ mode: config.vad.mode, frameMs: config.vad.frameMs });
+  const notes: string[] = [];
+  const host = new DictationHost({ config, engine, history, output, vad, log: () => undefined, notify: (m) => notes.push(m) });
+  host.setMicrophone(undefined);
+  const events: DictationEvent[] = [];
+  host.on('dictation', (e: DictationEvent) => events.push(e));
+  /** capture's 20 ms blocks */
+  const feed = (pcm: Float32Array) => {
+    for (let i = 0; i < pcm.length; i += 320) host.feed(pcm.subarray(i, Math.min(pcm.length, i + 320)));
+  };
+  return { host, engine, delivered, history, notes, events, feed, config };
+}
+
+const silence = (s: number) => new Float32Array(Math.round(s * RATE));
+
+describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC VAD; skipped without espeak-ng)', async () => {
+  const speech = wav ? await readAudio(wav) : new Float32Array();
+
+  it('toggle: begins, ends on the silence after speech, keeps pre-roll, delivers and keeps history', async () => {
+    const h = await makeHost();
+    h.engine.texts = ['Please call me back after lunch.'];
+    h.feed(silence(1));
+    expect(h.host.begin()).toBe('recording');
+    h.feed(speech);
+    h.feed(silence(1.5));
+    expect(h.host.state).toBe('idle'); // the VAD ended it
+    await h.host.drain();
+    expect(h.delivered).toEqual(['Please call me back after lunch. ']);
+    const sent = h.engine.calls[0]?.samples ?? 0;
+    let audible = speech.length - 1; // espeak pads its clip with near-silence
+    while (audible > 0 && Math.abs(speech[audible] as number) < 0.01) audible--;
+    // pre-roll (300 ms) + the speech + the hangover (500 ms) and the VAD's own tail — not the whole 1.5 s of silence
+    expect(sent / RATE).toBeGreaterThanOrEqual(0.3 + audible / RATE + 0.5);
+    expect(sent / RATE).toBeLessThan(0.3 + audible / RATE + 0.5 + 0.3);
+    expect(h.engine.calls[0]?.options).toMatchObject({ language: 'en', audioCtx: 'auto' });
+    const [rec] = await h.history.list(5);
+    expect(rec).toMatchObject({ state: 'done', text: 'Please call me back after lunch. ', delivered: 'stdout' });
+    expect(rec?.timings?.endOfSpeech).toBeGreaterThanOrEqual(500);
+    expect((await h.history.audio(rec as never)).length).toBe(sent);
+    expect(h.events[0]?.times.total).toBeGreaterThan(0);
+  });
+
+  it('hold: the VAD does not end an utterance while the key is down; the release does', async () => {
+    const h = await makeHost({ hotkey: { mode: 'hold' } });
+    h.host.hotkeyDown();
+    h.feed(speech);
+    h.feed(silence(1.5));
+    expect(h.host.state).toBe('recording');
+    h.host.hotkeyUp();
+    await h.host.drain();
+    expect(h.delivered).toEqual(['text 0 ']);
+    expect((await h.history.list(1))[0]?.settings).toMatchObject({ ended: 'release', trigger: 'hotkey' });
+  });
+
+  it('a silent utterance is kept but neither transcribed nor pasted', async () => {
+    const h = await makeHost();
+    h.host.begin();
+    h.feed(silence(1.2));
+    h.host.end();
+    await h.host.drain();
+    expect(h.engine.calls.length).toBe(0);
+    expect(h.delivered).toEqual([]);
+    expect((await h.history.list(1))[0]?.state).toBe('no-speech');
+    expect(h.host.counts.noSpeech).toBe(1);
+  });
+
+  it('the next utterance records while the last transcribes; texts arrive in the order spoken', async () => {
+    const h = await makeHost();
+    h.engine.delays = [400, 10];
+    h.engine.texts = ['first', 'second'];
+    h.host.begin();
+    h.feed(speech);
+    h.host.end();
+    h.host.begin(); // while the first is still transcribing
+    h.feed(speech);
+    h.host.end();
+    await h.host.drain();
+    expect(h.delivered).toEqual(['first ', 'second ']);
+  });
+
+  it('cancel drops a recording, or stops the transcription so nothing is pasted', async () => {
+    const h = await makeHost();
+    h.host.begin();
+    h.feed(speech);
+    expect(h.host.cancel()).toBe('cancelled the recording');
+    h.engine.delays = [500];
+    h.host.begin();
+    h.feed(speech);
+    h.host.end();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.host.cancel()).toBe('cancelled the transcription');
+    await h.host.drain();
+    expect(h.delivered).toEqual([]);
+    expect((await h.history.list(1))[0]?.state).toBe('cancelled');
+  });
+
+  it('a failed transcription keeps the audio, says so, and retry() transcribes it again', async () => {
+    const h = await makeHost();
+    h.engine.fail = new WhisperError('SERVICE_UNAVAILABLE', 'the engine died twice');
+    h.host.begin();
+    h.feed(speech);
+    h.host.end();
+    await h.host.drain();
+    expect(h.notes.join('\n')).toMatch(/transcription failed: the engine died twice .*prism-dictate retry/);
+    expect((await h.history.list(1))[0]?.state).toBe('failed');
+    h.engine.fail = undefined;
+    h.engine.texts = [undefined as never, 'recovered'];
+    expect(await h.host.retry()).toBe('recovered ');
+    expect(h.delivered).toEqual(['recovered ']);
+    expect(await h.host.repaste()).toBe('recovered ');
+  });
+
+  it('toggle mode stops listening when nothing is said', async () => {
+    const h = await makeHost({ vad: { mode: 2, noSpeechTimeoutMs: 1000 } });
+    h.host.begin();
+    h.feed(silence(1.2));
+    expect(h.host.state).toBe('idle');
+    expect(h.host.counts.cancelled).toBe(1);
+  });
+});
+
+describe('DictationHost without a microphone', () => {
+  it('refuses to record with MIC_UNAVAILABLE and says why', async () => {
+    const h = await makeHost();
+    h.host.setMicrophone('no input device');
+    expect(() => h.host.begin()).toThrow(expect.objectContaining({ code: 'MIC_UNAVAILABLE' }));
+    expect(h.notes).toEqual(['cannot record: no input device']);
+    expect(h.host.state).toBe('idle');
+  });
+});
