@@ -65,6 +65,8 @@ const FIX_HINT =
   "reaches it through ALSA's pulse/default device (package libasound2-plugins), and a daemon started outside the desktop " +
   'session needs PULSE_SERVER or XDG_RUNTIME_DIR pointing at it.';
 
+const LOAD_HINT = 'reinstall it (`npm rebuild naudiodon2`); on Linux it needs libasound2.';
+
 /** Lists the input devices PortAudio sees (devices with at least one input channel). */
 export async function listInputDevices(): Promise<InputDevice[]> {
   const child = new CaptureChild(resolveNaudiodon());
@@ -173,15 +175,22 @@ type ChildMessage =
  * an input overflow is not fatal, and a dead device raises no error anyway (the watchdog sees it).
  */
 const CHILD_SOURCE = `'use strict';
-const na = require(process.argv[1]);
-const apis = na.getHostAPIs();
-const api = apis.HostAPIs[apis.defaultHostAPI];
-process.send({
-  type: 'devices',
-  defaultInput: api && api.defaultInput < 2147483647 ? api.defaultInput : -1,
-  devices: na.getDevices().map((d) => ({ id: d.id, name: d.name, hostApi: d.hostAPIName, maxInputChannels: d.maxInputChannels, defaultSampleRate: d.defaultSampleRate })),
-});
+let na = null;
+try {
+  na = require(process.argv[1]);
+} catch (e) {
+  process.send({ type: 'failed', message: String(e && e.message).replace(/\\s+/g, ' ').slice(0, 600) }, () => process.exit(1));
+}
 let io = null;
+function list() {
+  const apis = na.getHostAPIs();
+  const api = apis.HostAPIs[apis.defaultHostAPI];
+  process.send({
+    type: 'devices',
+    defaultInput: api && api.defaultInput < 2147483647 ? api.defaultInput : -1,
+    devices: na.getDevices().map((d) => ({ id: d.id, name: d.name, hostApi: d.hostAPIName, maxInputChannels: d.maxInputChannels, defaultSampleRate: d.defaultSampleRate })),
+  });
+}
 function open(m) {
   const errors = [];
   for (const rate of m.rates) {
@@ -206,8 +215,11 @@ function stop() {
   if (io) io.quit(() => process.exit(0));
   else process.exit(0);
 }
-process.on('message', (m) => (m.type === 'open' ? open(m) : stop()));
-process.on('disconnect', () => process.exit(0));
+if (na) {
+  list();
+  process.on('message', (m) => (m.type === 'open' ? open(m) : stop()));
+  process.on('disconnect', () => process.exit(0));
+}
 `;
 
 type Waiter = { types: ChildMessage['type'][]; resolve: (m: ChildMessage) => void; reject: (e: Error) => void };
@@ -222,6 +234,7 @@ class CaptureChild {
   /** Blocks received so far. */
   blocks = 0;
   private rate = 0;
+  private listed = false;
   private readonly proc: ChildProcess;
   private readonly exited: Promise<void>;
   private stderr = '';
@@ -244,16 +257,16 @@ class CaptureChild {
       this.proc.on('error', (e) => this.ended(`could not start: ${e.message}`, resolve));
       this.proc.on('exit', (code, signal) => this.ended(signal ? `killed by ${signal}` : `exit code ${code}`, resolve));
     });
-    this.devices = this.next(['devices'], CHILD_READY_TIMEOUT_MS).then((m) => {
-      if (m.type !== 'devices') throw new Error(`unexpected ${m.type}`);
-      return m.devices.map((d) => ({ ...d, isDefault: d.id === m.defaultInput }));
+    this.devices = this.next(['devices', 'failed'], CHILD_READY_TIMEOUT_MS).then((m) => {
+      if (m.type === 'devices') return m.devices.map((d) => ({ ...d, isDefault: d.id === m.defaultInput }));
+      throw new WhisperError('MIC_UNAVAILABLE', `naudiodon2 did not load (${m.type === 'failed' ? m.message : m.type}): ${LOAD_HINT}`);
     });
     this.devices.catch(() => {}); // awaited by the callers; never an unhandled rejection
   }
 
   /** Opens the device at the first of `rates` it takes; resolves with that rate. */
   async open(device: InputDevice, rates: number[], blockMs: number): Promise<number> {
-    this.proc.send({ type: 'open', id: device.id, rates, blockMs, maxQueue: MAX_QUEUE });
+    this.proc.send({ type: 'open', id: device.id, rates, blockMs, maxQueue: MAX_QUEUE }, () => {}); // a dead child shows as its exit
     const m = await this.next(['opened', 'failed'], CHILD_READY_TIMEOUT_MS);
     if (m.type === 'opened') return m.rate;
     const why = m.type === 'failed' ? m.message : m.type;
@@ -284,6 +297,7 @@ class CaptureChild {
   }
 
   private message(m: ChildMessage): void {
+    if (m.type === 'devices') this.listed = true;
     if (m.type === 'opened') this.rate = m.rate;
     if (m.type === 'data') {
       this.blocks++;
@@ -324,7 +338,8 @@ class CaptureChild {
   }
 
   private exitError(): WhisperError {
-    return new WhisperError('MIC_UNAVAILABLE', `The PortAudio process ended (${this.exitWhy})${this.stderrSummary()}. ${FIX_HINT}`);
+    const hint = this.listed ? FIX_HINT : `naudiodon2 did not load: ${LOAD_HINT}`;
+    return new WhisperError('MIC_UNAVAILABLE', `The PortAudio process ended (${this.exitWhy})${this.stderrSummary()}. ${hint}`);
   }
 }
 

@@ -53,10 +53,11 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
 
   const host = new DictationHost({ config: c, engine: o.engine, history, output, vad, log, notify });
 
-  // The microphone: opened once, kept open; reopened every 3 s while it is missing.
+  // The microphone: opened once, kept open; while it is missing, tried again after 3 s, backing off to 30 s.
   let capture: Capture | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
+  let retryMs = 3000;
   const open = async (): Promise<void> => {
     try {
       capture = await openCapture({
@@ -68,22 +69,31 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
           const lost = capture;
           capture = undefined;
           void lost?.stop().catch(() => undefined);
-          if (!stopped) retry = setTimeout(() => void open(), 3000);
+          retryMs = 3000;
+          if (!stopped) retry = setTimeout(reopen, retryMs);
         },
       });
       host.setMicrophone(undefined);
+      retryMs = 3000;
       log(`microphone ${capture.device.name} (${capture.rate} Hz)`);
     } catch (e) {
       host.setMicrophone((e as Error).message);
-      if (!stopped) retry = setTimeout(() => void open(), 3000);
+      if (!stopped) retry = setTimeout(reopen, retryMs);
+      retryMs = Math.min(30_000, retryMs * 2);
       throw e;
     }
+  };
+  const reopen = (): void => {
+    open().then(
+      () => notify('microphone back'),
+      () => undefined, // still missing: open() has scheduled the next try
+    );
   };
   try {
     await open();
     report.push(`microphone ${capture?.device.name} (${capture?.rate} Hz → 16 kHz)`);
   } catch (e) {
-    notify(`no microphone yet: ${(e as Error).message} (retrying every 3 s)`);
+    notify(`no microphone yet: ${(e as Error).message} (trying again in the background)`);
     report.push(`microphone none yet: ${(e as Error).message}`);
   }
 

@@ -1,0 +1,230 @@
+/**
+ * prism-dictate start, end to end, as a person uses it: a headless X desktop with a real text window,
+ * a PulseAudio virtual microphone, the hotkey held with xdotool (XTest), speech played into the mic.
+ * The window must receive exactly what the library's transcribe() makes of the audio the daemon
+ * captured (kept in its history). Prints hotkey-release → text-in-window times.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAudio } from '../../lib/audio/read.js';
+import { loadModel, type WhisperModel } from '../../lib/model.js';
+import { models, root, SCRIPT_25 } from '../helpers.js';
+import { type Desktop, desktopMissing, startDesktop, type Target } from './desktop.js';
+
+function naudiodonMissing(): string | undefined {
+  try {
+    createRequire(import.meta.url).resolve('naudiodon2');
+    return undefined;
+  } catch {
+    return 'the optional dependency naudiodon2 is not installed';
+  }
+}
+const missing = desktopMissing() ?? naudiodonMissing();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Daemon {
+  home: string;
+  child: ChildProcess;
+  log: string[];
+  cli(...args: string[]): ReturnType<typeof spawnSync>;
+  stop(): Promise<number | null>;
+}
+
+async function startDaemon(desktop: Desktop, config: Record<string, unknown>, ...flags: string[]): Promise<Daemon> {
+  const home = await mkdtemp(join(tmpdir(), 'prism-e2e-home-'));
+  await writeFile(join(home, 'config.json'), JSON.stringify(config));
+  const env = { ...desktop.env, PRISM_DICTATE_HOME: home, PRISM_MODEL: '' };
+  const bin = join(root, 'bin', 'prism-dictate.js');
+  const child = spawn(process.execPath, [bin, 'start', '--model', models().tiny, '--gpu', 'cpu', '--states', '1', ...flags], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log: string[] = [];
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => {
+      log.push(...d.split('\n').filter(Boolean));
+      if (d.includes('dictation ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`the daemon exited (${code}) while starting:\n${log.join('\n')}`)));
+  });
+  await Promise.race([ready, sleep(90_000).then(() => Promise.reject(new Error(`not ready in 90 s:\n${log.join('\n')}`)))]);
+  return {
+    home,
+    child,
+    log,
+    cli: (...args) => spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', timeout: 60_000 }),
+    stop: async () => {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGINT');
+      const code = await Promise.race([exited, sleep(15_000).then(() => 'hung' as const)]);
+      if (code === 'hung') child.kill('SIGKILL');
+      await rm(home, { recursive: true, force: true });
+      return code === 'hung' ? -1 : code;
+    },
+  };
+}
+
+interface Rec {
+  id: string;
+  state: string;
+  text?: string;
+  audio?: string;
+  timings?: Record<string, number>;
+  settings?: Record<string, unknown>;
+}
+
+const history = (d: Daemon): Rec[] => JSON.parse(String(d.cli('history', '--json').stdout)) as Rec[];
+
+describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  let desktop: Desktop;
+  let daemon: Daemon;
+  let tk: Target;
+  let model: WhisperModel;
+  const speech: string[] = [];
+  const releaseToText: number[] = [];
+
+  beforeAll(async () => {
+    desktop = await startDesktop();
+    for (const s of [
+      'Please call me back after lunch.',
+      'The meeting moved to Thursday at three.',
+      'Send the report to the whole team today.',
+      'Could you check whether the build is green?',
+    ])
+      speech.push(await desktop.speak(s));
+    daemon = await startDaemon(desktop, { hotkey: { keys: 'Meta+Alt+V', mode: 'hybrid' }, output: { restoreDelayMs: 300 } });
+    tk = await desktop.openTarget('tk');
+    model = await loadModel(models().tiny, { gpu: 'cpu' });
+  });
+
+  afterAll(async () => {
+    await model?.close();
+    const code = await daemon?.stop();
+    expect(code).toBe(0); // Ctrl+C stops it cleanly
+    await desktop?.stop();
+    if (releaseToText.length) {
+      const sorted = [...releaseToText].sort((a, b) => a - b);
+      console.log(`hotkey release → text in the window (tiny, this CPU): p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(0)} ms over ${sorted.length}: ${releaseToText.map((x) => x.toFixed(0)).join(', ')} ms`);
+    }
+  });
+
+  /** What the Tk window receives for one dictation, and the history record of it. */
+  async function dictate(act: () => Promise<void>): Promise<{ pasted: string; rec: Rec }> {
+    const before = (await tk.text()).length;
+    await act();
+    const all = await tk.waitFor((t) => t.length > before && t.endsWith(' '), 30_000);
+    const rec = history(daemon)[0] as Rec;
+    return { pasted: all.slice(before), rec };
+  }
+
+  async function libraryText(rec: Rec): Promise<string> {
+    const t = await model.transcribe(await readAudio(rec.audio as string), { language: 'en', audioCtx: 'auto' });
+    return `${t.text.trim()} `;
+  }
+
+  it('hold the hotkey, speak, release: the window gets what transcribe() makes of the captured audio; the clipboard is restored', async () => {
+    await tk.focus();
+    await desktop.setClipboard('what the user had copied');
+    let released = 0;
+    const { pasted, rec } = await dictate(async () => {
+      await desktop.xdotool('keydown', 'super+alt+v');
+      await desktop.play(speech[0] as string);
+      released = performance.now();
+      await desktop.xdotool('keyup', 'v', 'alt', 'super');
+    });
+    releaseToText.push(performance.now() - released);
+    expect(pasted).toBe(await libraryText(rec));
+    expect(pasted).toBe(`${SCRIPT_25} `);
+    expect(rec).toMatchObject({ state: 'done', text: pasted });
+    expect(rec.settings).toMatchObject({ trigger: 'hotkey', ended: 'release' });
+    expect(Object.keys(rec.timings ?? {})).toEqual(expect.arrayContaining(['trigger', 'capture', 'endOfSpeech', 'transcription', 'paste', 'total']));
+    // the audio kept starts with the pre-roll and covers the sentence
+    const kept = await readAudio(rec.audio as string);
+    const spoken = await readAudio(speech[0] as string);
+    expect(kept.length / 16000).toBeGreaterThan(spoken.length / 16000);
+    await sleep(600); // restoreDelayMs 300
+    expect(await desktop.getClipboard()).toBe('what the user had copied');
+  });
+
+  it('toggle over the socket; the end of speech ends it', async () => {
+    await tk.focus();
+    const { pasted, rec } = await dictate(async () => {
+      expect(String(daemon.cli('toggle').stdout)).toMatch(/recording/);
+      await desktop.play(speech[1] as string);
+    });
+    expect(pasted).toBe(await libraryText(rec));
+    expect(rec.settings).toMatchObject({ trigger: 'socket', ended: 'silence' });
+    expect(rec.timings?.endOfSpeech).toBeGreaterThanOrEqual(500);
+  });
+
+  it('a tap of the hotkey latches (hybrid); the end of speech ends it', async () => {
+    await tk.focus();
+    const { rec } = await dictate(async () => {
+      await desktop.xdotool('key', 'super+alt+v');
+      await desktop.play(speech[2] as string);
+    });
+    expect(rec.settings).toMatchObject({ trigger: 'hotkey', ended: 'silence' });
+  });
+
+  it('cancel (over the socket, hotkey held) drops the utterance: nothing is pasted or kept', async () => {
+    await tk.focus();
+    const before = await tk.text();
+    const ids = history(daemon).map((r) => r.id);
+    await desktop.xdotool('keydown', 'super+alt+v'); // held: the end of speech cannot end it
+    await desktop.play(speech[3] as string);
+    expect(String(daemon.cli('cancel').stdout)).toMatch(/cancelled the recording/);
+    await desktop.xdotool('keyup', 'v', 'alt', 'super'); // the release after a cancel does nothing
+    await sleep(1500);
+    expect(await tk.text()).toBe(before);
+    expect(history(daemon).map((r) => r.id)).toEqual(ids);
+  });
+
+  it('silence: kept in history as no-speech, nothing transcribed or pasted', async () => {
+    await tk.focus();
+    const before = await tk.text();
+    daemon.cli('begin');
+    await sleep(1500);
+    daemon.cli('end');
+    await sleep(1500);
+    expect(await tk.text()).toBe(before);
+    expect(history(daemon)[0]?.state).toBe('no-speech');
+  });
+
+  it('release → text in the window, over more hold dictations (printed)', async () => {
+    await tk.focus();
+    for (const wav of speech) {
+      let released = 0;
+      const { pasted, rec } = await dictate(async () => {
+        await desktop.xdotool('keydown', 'super+alt+v');
+        await desktop.play(wav);
+        released = performance.now();
+        await desktop.xdotool('keyup', 'v', 'alt', 'super');
+      });
+      releaseToText.push(performance.now() - released);
+      expect(pasted).toBe(`${rec.text}`);
+    }
+    const status = JSON.parse(String(daemon.cli('status', '--json').stdout)) as { host: { counts: { dictations: number }; latency: Record<string, unknown> } };
+    expect(status.host.counts.dictations).toBeGreaterThanOrEqual(7);
+    expect(status.host.latency).toHaveProperty('total');
+    console.log(`daemon stages (ms, p50/p95/n): ${JSON.stringify(status.host.latency)}`);
+  });
+
+  it('a second X client (xterm) gets the paste through XTest, from a second daemon side by side', async () => {
+    const term = await desktop.openTarget('xterm');
+    const second = await startDaemon(desktop, { hotkey: { enabled: false }, output: { pasteKeys: 'ctrl+shift+v' } });
+    try {
+      await term.focus();
+      expect(String(second.cli('begin').stdout)).toMatch(/recording/);
+      await desktop.play(speech[0] as string);
+      second.cli('end');
+      const got = await term.waitFor((t) => t.length > 0 && t.endsWith(' '), 30_000);
+      const rec = history(second)[0] as Rec;
+      expect(got).toBe(await libraryText(rec));
+    } finally {
+      expect(await second.stop()).toBe(0);
+      await term.close();
+    }
+  });
+});
