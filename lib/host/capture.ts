@@ -3,17 +3,19 @@
  * mono Float32 blocks of ~20 ms.
  *
  * PortAudio runs in a small child Node process, not in this one, because loading it in-process costs
- * the host more than a process does: PortAudio's ALSA probing prints ~150 lines of "ALSA lib …
- * Unknown PCM" and JACK noise to stderr (only native code could quiet it), naudiodon printf()s to
- * stdout, installs a SIGSEGV handler that writes crash.log into the cwd, lists devices synchronously
- * (~0.3 s with the event loop blocked), and parks one libuv threadpool thread in a blocking read for
- * as long as the stream runs (the pool the transcription addon uses too). In the child all of that is
- * contained, its stderr is kept for error messages, and a hung or crashed PortAudio becomes MIC_LOST.
+ * the host more than a process does: on a machine without sound cards PortAudio's ALSA probing
+ * prints over a hundred lines of "ALSA lib … Unknown PCM" and JACK noise to stderr (ALSA has no
+ * setting to quiet it; only native code could), naudiodon printf()s to stdout, installs a SIGSEGV
+ * handler that writes crash.log into the cwd, lists devices synchronously (~0.3 s with the event loop
+ * blocked), and parks one libuv threadpool thread in a blocking read for as long as the stream runs
+ * (the pool the transcription addon's workers use too). In the child all of that is contained, its
+ * stderr is kept for error messages, and a hung or crashed PortAudio becomes MIC_LOST.
  *
  * The stream is opened once and runs until stop(). A device that goes away does not end the stream:
  * PortAudio's callback thread just stops, so a watchdog reports MIC_LOST when no audio has come for
  * LOST_AFTER_MS. openCapture resolves only once the first block has arrived (PortAudio through the
- * ALSA pulse plugin delivers nothing for the first 0.5–1.5 s).
+ * ALSA pulse plugin delivers nothing for the first 0.5–1.5 s). The child gets process.env as it is
+ * when openCapture is called: PULSE_SERVER, XDG_RUNTIME_DIR etc. decide which sound server it reaches.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';

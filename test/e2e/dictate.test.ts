@@ -5,8 +5,8 @@
  * captured (kept in its history). Prints hotkey-release → text-in-window times.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,7 +106,9 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
     await desktop?.stop();
     if (releaseToText.length) {
       const sorted = [...releaseToText].sort((a, b) => a - b);
-      console.log(`hotkey release → text in the window (tiny, this CPU): p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(0)} ms over ${sorted.length}: ${releaseToText.map((x) => x.toFixed(0)).join(', ')} ms`);
+      console.log(
+        `hotkey release → text in the window (tiny, this CPU): p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(0)} ms over ${sorted.length}: ${releaseToText.map((x) => x.toFixed(0)).join(', ')} ms`,
+      );
     }
   });
 
