@@ -167,11 +167,14 @@ describe.skipIf(missing)(`on a headless desktop${missing ? ` (skipped: ${missing
     });
     const openMs = performance.now() - opened;
     await sleep(1000);
+    const idleBlocks = blocks.length;
+    capture.live(true); // as the host does when an utterance starts
     const playFrom = samples;
     await desktop.play(speech);
     await sleep(800);
     await capture.stop();
-    return { capture, pcm: concat(blocks), arrivals, errors, openMs, playFrom, blockSizes: blocks.map((b) => b.length) };
+    const sizes = blocks.map((b) => b.length);
+    return { capture, pcm: concat(blocks), arrivals, errors, openMs, playFrom, idleSizes: sizes.slice(1, idleBlocks), blockSizes: sizes.slice(idleBlocks + 1) };
   }
 
   /** Where `ref` best matches inside `x` (searched from `from`), and the normalised correlation there. */
@@ -237,8 +240,9 @@ describe.skipIf(missing)(`on a headless desktop${missing ? ` (skipped: ${missing
     const r = await captureSentence();
     expect(r.capture.rate).toBe(16000);
     expect(r.capture.device.isDefault).toBe(true);
-    const median = [...r.blockSizes].sort((a, b) => a - b)[r.blockSizes.length >> 1];
-    expect(median).toBe(320); // 20 ms blocks
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    expect(median(r.idleSizes)).toBe(1600); // idle: 100 ms batches
+    expect(median(r.blockSizes)).toBe(320); // live: 20 ms blocks
     const m = expectSentence(r, 0.95);
     console.info(
       `capture: opened "${r.capture.device.name}" #${r.capture.device.id} at ${r.capture.rate} Hz in ${r.openMs.toFixed(0)} ms; ${m.perSecond.toFixed(0)} samples/s; correlation ${m.correlation.toFixed(4)}; rms ${m.spokenRms.toFixed(4)} vs silence ${m.silenceRms.toFixed(6)}`,

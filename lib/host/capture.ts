@@ -1,6 +1,6 @@
 /**
  * Microphone capture through PortAudio (the optional dependency naudiodon2), delivered as 16 kHz
- * mono Float32 blocks of ~20 ms.
+ * mono Float32 blocks of ~20 ms while an utterance records (live) and in ~100 ms batches otherwise.
  *
  * PortAudio runs in a small child Node process, not in this one, because loading it in-process costs
  * the host more than a process does: on a machine without sound cards PortAudio's ALSA probing
@@ -49,6 +49,11 @@ export interface Capture {
   readonly device: InputDevice;
   /** The rate the device was opened at. */
   readonly rate: number;
+  /**
+   * Live delivery (each ~blockMs block as it comes) while an utterance records; otherwise blocks arrive
+   * in ~100 ms batches, which keeps an idle daemon cheap. Switching to live flushes what is pending.
+   */
+  live(on: boolean): void;
   /** Stops the stream and its process; idempotent. */
   stop(): Promise<void>;
 }
@@ -147,6 +152,10 @@ class RunningCapture implements Capture {
     this.onError(new WhisperError('MIC_LOST', `Lost the microphone "${this.device.name}": ${why}${this.child.stderrSummary()}`));
   }
 
+  live(on: boolean): void {
+    this.child.live(on);
+  }
+
   stop(): Promise<void> {
     clearInterval(this.timer);
     this.stopping ??= this.child.close();
@@ -184,6 +193,14 @@ try {
   process.send({ type: 'failed', message: String(e && e.message).replace(/\\s+/g, ' ').slice(0, 600) }, () => process.exit(1));
 }
 let io = null;
+let live = false;
+let pending = [];
+let pendingBytes = 0;
+function flush() {
+  if (pending.length) process.send({ type: 'data', pcm: pending.length === 1 ? pending[0] : Buffer.concat(pending) });
+  pending = [];
+  pendingBytes = 0;
+}
 function list() {
   const apis = na.getHostAPIs();
   const api = apis.HostAPIs[apis.defaultHostAPI];
@@ -200,7 +217,14 @@ function open(m) {
     try {
       io = na.AudioIO({ inOptions: { deviceId: m.id, channelCount: 1, sampleFormat: na.SampleFormat16Bit, sampleRate: rate,
         framesPerBuffer: frames, highwaterMark: frames * 2, maxQueue: m.maxQueue, closeOnError: false } });
-      io.on('data', (pcm) => process.send({ type: 'data', pcm }));
+      // Idle, blocks travel in batches of ~100 ms (5× fewer wake-ups in both processes); live, one by one.
+      const batchBytes = 2 * Math.round(rate / 10);
+      io.on('data', (pcm) => {
+        if (live) return process.send({ type: 'data', pcm });
+        pending.push(pcm);
+        pendingBytes += pcm.length;
+        if (pendingBytes >= batchBytes) flush();
+      });
       io.start();
     } catch (e) {
       errors.push(rate + ' Hz: ' + (e && e.message));
@@ -219,7 +243,13 @@ function stop() {
 }
 if (na) {
   list();
-  process.on('message', (m) => (m.type === 'open' ? open(m) : stop()));
+  process.on('message', (m) => {
+    if (m.type === 'open') open(m);
+    else if (m.type === 'live') {
+      live = m.on;
+      if (live) flush();
+    } else stop();
+  });
   process.on('disconnect', () => process.exit(0));
 }
 `;
@@ -286,6 +316,11 @@ class CaptureChild {
   stderrSummary(): string {
     const lines = this.stderr.split('\n').filter((l) => l.trim() && !/^ALSA lib |jack|Jack|^Cannot connect to server/.test(l));
     return lines.length ? `; PortAudio said: ${lines.slice(-6).join(' | ')}` : '';
+  }
+
+  /** Live: every block as it comes (while an utterance records); else ~100 ms batches. */
+  live(on: boolean): void {
+    if (this.proc.connected) this.proc.send({ type: 'live', on }, () => {});
   }
 
   /** Asks the child to stop, kills it if it has not within STOP_GRACE_MS, resolves once it has exited. */

@@ -52,6 +52,7 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
   report.push(`output     ${method}${keys ? ` via ${keys.name}` : ''}${method === 'paste' ? ` (${c.output.pasteKeys ?? defaultPasteKeys()})` : ''}`);
 
   const host = new DictationHost({ config: c, engine: o.engine, history, output, vad, log, notify });
+  host.on('state', (state: string) => capture?.live(state === 'recording'));
 
   // The microphone: opened once, kept open; while it is missing, tried again after 3 s, backing off to 30 s.
   let capture: Capture | undefined;

@@ -5,6 +5,7 @@
  * captured (kept in its history). Prints hotkey-release → text-in-window times.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -75,6 +76,31 @@ interface Rec {
   settings?: Record<string, unknown>;
 }
 
+/** The daemon's process tree (it, its engine process, its capture process): CPU seconds (each and all) and RSS. */
+function tree(root: number): { cpuS: number; rssMiB: number; pids: number[]; each: Record<number, number> } {
+  const stats = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => {
+      try {
+        const f = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+        return { pid: Number(d), ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]), rssPages: Number(rest[21]) };
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((x) => x !== undefined);
+  const pids = [root];
+  for (let i = 0; i < pids.length; i++) for (const s of stats) if (s.ppid === pids[i]) pids.push(s.pid);
+  const mine = stats.filter((s) => pids.includes(s.pid));
+  return {
+    cpuS: mine.reduce((a, s) => a + s.ticks, 0) / 100,
+    rssMiB: (mine.reduce((a, s) => a + s.rssPages, 0) * 4096) / 2 ** 20,
+    pids,
+    each: Object.fromEntries(mine.map((s) => [s.pid, s.ticks / 100])),
+  };
+}
+
 const history = (d: Daemon): Rec[] => JSON.parse(String(d.cli('history', '--json').stdout)) as Rec[];
 
 describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ? ` (skipped: ${missing})` : ''}`, () => {
@@ -125,6 +151,21 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
     const t = await model.transcribe(await readAudio(rec.audio as string), { language: 'en', audioCtx: 'auto' });
     return `${t.text.trim()} `;
   }
+
+  let idleRss = 0;
+  it('idle, the daemon (with its engine and capture processes) uses a sliver of one core', async () => {
+    await sleep(2000);
+    const a = tree(daemon.child.pid as number);
+    const t0 = performance.now();
+    await sleep(10_000);
+    const b = tree(daemon.child.pid as number);
+    const share = (b.cpuS - a.cpuS) / ((performance.now() - t0) / 1000);
+    idleRss = b.rssMiB;
+    const each = b.pids.map((p) => `${(((b.each[p] ?? 0) - (a.each[p] ?? 0)) * 10).toFixed(1)} %`).join(' + ');
+    console.log(`idle daemon: ${(share * 100).toFixed(2)} % of one core over 10 s (supervisor + engine + capture: ${each}), RSS ${b.rssMiB.toFixed(0)} MiB`);
+    expect(b.pids.length).toBe(3); // the supervisor, the engine, the capture
+    expect(share).toBeLessThan(0.1); // the target is < 2 %; this only catches a busy loop
+  });
 
   it('hold the hotkey, speak, release: the window gets what transcribe() makes of the captured audio; the clipboard is restored', async () => {
     await tk.focus();
@@ -211,6 +252,7 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
     expect(status.host.counts.dictations).toBeGreaterThanOrEqual(7);
     expect(status.host.latency).toHaveProperty('total');
     console.log(`daemon stages (ms, p50/p95/n): ${JSON.stringify(status.host.latency)}`);
+    console.log(`RSS of the daemon's processes: ${idleRss.toFixed(0)} MiB idle before, ${tree(daemon.child.pid as number).rssMiB.toFixed(0)} MiB after ${status.host.counts.dictations} dictations`);
   });
 
   it('a second X client (xterm) gets the paste through XTest, from a second daemon side by side', async () => {
