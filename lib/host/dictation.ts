@@ -67,6 +67,8 @@ export class DictationHost extends EventEmitter {
   private micProblem: string | undefined = 'the microphone is not open yet';
   readonly counts = { dictations: 0, noSpeech: 0, tooShort: 0, cancelled: 0, failed: 0, historyErrors: 0 };
   private lastRecord: DictationRecord | undefined;
+  private lastFeedAt = 0;
+  private reachWaiters: Array<{ index: number; resolve: () => void }> = [];
 
   constructor(private readonly d: HostDeps) {
     super();
@@ -89,6 +91,11 @@ export class DictationHost extends EventEmitter {
   /** Capture's callback: 16 kHz mono blocks, any length. */
   feed(pcm: Float32Array): void {
     this.ring.write(pcm);
+    this.lastFeedAt = performance.now();
+    if (this.reachWaiters.length) {
+      for (const w of this.reachWaiters.filter((w) => w.index <= this.ring.end)) w.resolve();
+      this.reachWaiters = this.reachWaiters.filter((w) => w.index > this.ring.end);
+    }
     const r = this.recording;
     if (!r) return;
     const frame = this.d.vad.frameSamples;
@@ -122,11 +129,11 @@ export class DictationHost extends EventEmitter {
   hotkeyDown(): void {
     const a = this.trigger.down(performance.now());
     if (a === 'begin') this.start('hotkey');
-    else if (a === 'end') this.finish('press', this.ring.end);
+    else if (a === 'end') this.finish('press');
   }
 
   hotkeyUp(): void {
-    if (this.trigger.up(performance.now()) === 'end') this.finish('release', this.ring.end);
+    if (this.trigger.up(performance.now()) === 'end') this.finish('release');
   }
 
   /** Socket commands; each returns what happened. */
@@ -139,7 +146,7 @@ export class DictationHost extends EventEmitter {
 
   end(): string {
     if (!this.recording) return 'not recording';
-    this.finish('socket', this.ring.end);
+    this.finish('socket');
     return 'transcribing';
   }
 
@@ -189,9 +196,31 @@ export class DictationHost extends EventEmitter {
 
   // ---- end of an utterance → transcription → delivery ----------------------------------------------
 
-  private finish(reason: EndReason, endIndex: number): void {
+  /**
+   * Resolves once the ring holds audio up to `index` (or after timeoutMs): a key released now ends the
+   * utterance now, though capture delivers the last moments a block later.
+   */
+  private reach(index: number, timeoutMs: number): Promise<void> {
+    if (this.ring.end >= index) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.reachWaiters.push({
+        index,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  /** Ends the recording at `endIndex`, or, when a person ended it, at this moment. */
+  private finish(reason: EndReason, at?: number): void {
     const r = this.recording;
     if (!r) return;
+    const blockSamples = (this.d.config.audio.blockMs * RATE) / 1000;
+    const notYetDelivered = Math.min(blockSamples, Math.round(((performance.now() - this.lastFeedAt) * RATE) / 1000));
+    const endIndex = at ?? this.ring.end + Math.max(0, notYetDelivered);
     this.recording = undefined;
     this.trigger.ended();
     this.emit('state', 'idle');
@@ -201,8 +230,8 @@ export class DictationHost extends EventEmitter {
       capture: ((endIndex - r.triggerIndex) / RATE) * 1000,
       endOfSpeech: reason === 'silence' ? r.endpointer.decisionLagMs : 0,
     };
-    const pcm = this.ring.read(r.startIndex, endIndex);
-    const done = this.process(r, reason, pcm, times, endedAt);
+    const pcm = this.reach(endIndex, this.d.config.audio.blockMs + 50).then(() => this.ring.read(r.startIndex, Math.min(endIndex, this.ring.end)));
+    const done = pcm.then((audio) => this.process(r, reason, audio, times, endedAt));
     // Deliveries keep the order of speech, whatever order the transcriptions finish in.
     const delivered = this.deliveries.then(() => done).then((step) => step?.());
     this.deliveries = delivered.catch(() => undefined);

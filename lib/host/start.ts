@@ -52,7 +52,13 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
   report.push(`output     ${method}${keys ? ` via ${keys.name}` : ''}${method === 'paste' ? ` (${c.output.pasteKeys ?? defaultPasteKeys()})` : ''}`);
 
   const host = new DictationHost({ config: c, engine: o.engine, history, output, vad, log, notify });
-  host.on('state', (state: string) => capture?.live(state === 'recording'));
+  // Live 20–50 ms blocks while recording; back to cheap batches once the utterance's last block is in.
+  let batchTimer: NodeJS.Timeout | undefined;
+  host.on('state', (state: string) => {
+    clearTimeout(batchTimer);
+    if (state === 'recording') capture?.live(true);
+    else batchTimer = setTimeout(() => host.state === 'idle' && capture?.live(false), c.audio.blockMs + 200);
+  });
 
   // The microphone: opened once, kept open; while it is missing, tried again after 3 s, backing off to 30 s.
   let capture: Capture | undefined;
@@ -143,6 +149,7 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
     stop: async () => {
       stopped = true;
       clearTimeout(retry);
+      clearTimeout(batchTimer);
       hotkey?.stop();
       await capture?.stop().catch(() => undefined);
       host.cancel('stopped');
