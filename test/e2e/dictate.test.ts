@@ -252,7 +252,9 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
     expect(status.host.counts.dictations).toBeGreaterThanOrEqual(7);
     expect(status.host.latency).toHaveProperty('total');
     console.log(`daemon stages (ms, p50/p95/n): ${JSON.stringify(status.host.latency)}`);
-    console.log(`RSS of the daemon's processes: ${idleRss.toFixed(0)} MiB idle before, ${tree(daemon.child.pid as number).rssMiB.toFixed(0)} MiB after ${status.host.counts.dictations} dictations`);
+    console.log(
+      `RSS of the daemon's processes: ${idleRss.toFixed(0)} MiB idle before, ${tree(daemon.child.pid as number).rssMiB.toFixed(0)} MiB after ${status.host.counts.dictations} dictations`,
+    );
   });
 
   it('a second X client (xterm) gets the paste through XTest, from a second daemon side by side', async () => {
