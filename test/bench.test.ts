@@ -39,7 +39,10 @@ describe('prism-dictate bench --quick', () => {
     expect(tiny?.concurrency.map((c) => c.streams)).toEqual([1, 2]);
     expect(tiny?.concurrency[0]?.speedup).toBe(1);
     expect(tiny?.pipeline.utterances).toBeGreaterThanOrEqual(6);
-    expect(Object.keys(tiny?.pipeline.stages ?? {})).toEqual(['queue', 'mel', 'encode', 'decode', 'textReady']);
+    expect(Object.keys(tiny?.pipeline.stages ?? {})).toEqual(['endOfSpeech', 'queue', 'mel', 'encode', 'decode', 'textReady', 'speechEndToText']);
+    // the daemon's VAD decided each end after the configured hangover (500 ms), to the frame
+    expect(tiny?.pipeline.stages.endOfSpeech.p50).toBeGreaterThanOrEqual(500);
+    expect(tiny?.pipeline.stages.endOfSpeech.p50).toBeLessThan(560);
     expect(tiny?.resources.peakRssMiB).toBeGreaterThan(0);
     expect(tiny?.resources.idleCpuPercent).toBeGreaterThanOrEqual(0);
     expect(result.alternatives).toEqual([]);

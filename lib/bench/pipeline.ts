@@ -1,8 +1,16 @@
 /**
- * Stages of a simulated dictation on the library path: the utterance is already captured; the
- * end-of-speech decision belongs to the daemon's VAD (not built yet, so it is reported as such);
- * then transcription (queue, mel, encode, decode) until the text is ready for paste.
+ * Stages of a simulated dictation through the daemon's own pipeline and stage timer (DictationHost):
+ * each utterance is fed to it in 20 ms capture blocks after a toggle, followed by silence, so the real
+ * WebRTC VAD decides the end of speech; then the warm model transcribes and the text is "delivered"
+ * (to nowhere: the paste itself needs a desktop and is measured by the end-to-end test).
+ * Audio is fed faster than real time; the end-of-speech figure is the VAD's decision lag in audio time.
  */
+import { validateConfig } from '../config/load.js';
+import { type DictationEvent, DictationHost } from '../host/dictation.js';
+import { History } from '../host/history.js';
+import { Output } from '../host/output.js';
+import { Vad } from '../host/vad.js';
+import type { Transcript } from '../model.js';
 import type { BenchContext } from './context.js';
 import type { Utterance } from './corpus.js';
 import { type Summary, summarize } from './stats.js';
@@ -11,19 +19,51 @@ export interface PipelineResult {
   utterances: number;
   source: string;
   secondsRange: [number, number];
-  stages: Record<'queue' | 'mel' | 'encode' | 'decode' | 'textReady', Summary>;
+  /** endOfSpeech: last voiced frame → end decided (audio time); textReady: end decided → text delivered */
+  stages: Record<'endOfSpeech' | 'queue' | 'mel' | 'encode' | 'decode' | 'textReady' | 'speechEndToText', Summary>;
   /** text ready, by utterance length */
   byLength: Array<{ bucket: string; n: number; textReadyMs: Summary }>;
-  endOfSpeech: string;
+  hangoverMs: number;
 }
 
+const BLOCK = 320; // 20 ms at 16 kHz
+
 export async function pipelineStages(ctx: BenchContext, utterances: Utterance[], source: string): Promise<PipelineResult> {
-  const rows: Array<{ seconds: number; queue: number; mel: number; encode: number; decode: number; textReady: number }> = [];
-  for (const u of utterances) {
-    const started = performance.now();
-    const t = await ctx.model.transcribe(u.pcm, { audioCtx: 'auto' });
-    const textReady = performance.now() - started;
-    rows.push({ seconds: u.seconds, queue: t.timings.queueMs, mel: t.timings.melMs, encode: t.timings.encodeMs, decode: t.timings.decodeMs, textReady });
+  const config = validateConfig({ hotkey: { mode: 'toggle', enabled: false }, history: { enabled: false }, output: { method: 'stdout' } });
+  const vad = await Vad.create({ mode: config.vad.mode, frameMs: config.vad.frameMs });
+  let last: Transcript | undefined;
+  const engine = {
+    transcribe: async (pcm: Float32Array, o: Parameters<typeof ctx.model.transcribe>[1]) => {
+      last = await ctx.model.transcribe(pcm, o);
+      return last;
+    },
+  };
+  const output = new Output(config.output, { modifiers: ['ctrl'], key: 'v' }, undefined, undefined, () => undefined);
+  const host = new DictationHost({ config, engine, history: new History('', config.history), output, vad, log: () => undefined });
+  host.setMicrophone(undefined);
+  const feed = (pcm: Float32Array) => {
+    for (let i = 0; i < pcm.length; i += BLOCK) host.feed(pcm.subarray(i, Math.min(pcm.length, i + BLOCK)));
+  };
+  const silence = new Float32Array(16000 * 2);
+  const rows: Array<{ seconds: number; eos: number; queue: number; mel: number; encode: number; decode: number; textReady: number }> = [];
+  try {
+    for (const u of utterances) {
+      feed(silence.subarray(0, 8000));
+      const done = new Promise<DictationEvent>((resolve) => host.once('dictation', resolve));
+      host.begin();
+      feed(u.pcm);
+      // silence until the VAD ends it (or, if it never heard speech, the end by hand)
+      for (let i = 0; i < silence.length && host.state === 'recording'; i += BLOCK) host.feed(silence.subarray(i, i + BLOCK));
+      if (host.state === 'recording') host.end();
+      const { times } = await done;
+      const t = last?.timings;
+      if (!t || times.total === undefined) continue; // no speech heard: nothing transcribed
+      rows.push({ seconds: u.seconds, eos: times.endOfSpeech ?? 0, queue: t.queueMs, mel: t.melMs, encode: t.encodeMs, decode: t.decodeMs, textReady: times.total });
+    }
+  } finally {
+    host.cancel('bench over');
+    await host.drain();
+    vad.close();
   }
   const stage = (k: keyof (typeof rows)[number]): Summary => summarize(rows.map((r) => r[k]));
   const buckets: Array<[string, number, number]> = [
@@ -32,18 +72,26 @@ export async function pipelineStages(ctx: BenchContext, utterances: Utterance[],
     ['7–15 s', 7, 16],
   ];
   const seconds = rows.map((r) => r.seconds);
-  ctx.log(`pipeline: ${rows.length} utterances`);
+  ctx.log(`pipeline: ${rows.length} of ${utterances.length} utterances through the dictation host`);
   return {
     utterances: rows.length,
     source,
     secondsRange: [Math.min(...seconds), Math.max(...seconds)],
-    stages: { queue: stage('queue'), mel: stage('mel'), encode: stage('encode'), decode: stage('decode'), textReady: stage('textReady') },
+    stages: {
+      endOfSpeech: stage('eos'),
+      queue: stage('queue'),
+      mel: stage('mel'),
+      encode: stage('encode'),
+      decode: stage('decode'),
+      textReady: stage('textReady'),
+      speechEndToText: summarize(rows.map((r) => r.eos + r.textReady)),
+    },
     byLength: buckets
       .map(([bucket, lo, hi]) => {
         const inBucket = rows.filter((r) => r.seconds > lo && r.seconds <= hi);
         return { bucket, n: inBucket.length, textReadyMs: summarize(inBucket.map((r) => r.textReady)) };
       })
       .filter((b) => b.n > 0),
-    endOfSpeech: "not measured yet: the daemon's WebRTC VAD stage arrives with prism-dictate start",
+    hangoverMs: config.vad.hangoverMs,
   };
 }

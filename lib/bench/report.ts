@@ -30,12 +30,16 @@ export function renderReport(r: BenchResult): string {
     const p = s.pipeline;
     out.push(
       '',
-      `**Dictation stages** (library path, auto window; ${p.utterances} utterances of ${p.secondsRange[0].toFixed(1)}–${p.secondsRange[1].toFixed(1)} s: ${p.source})`,
+      `**Dictation stages** (the daemon's pipeline and stage timer: WebRTC VAD mode 3, hangover ${p.hangoverMs} ms, auto window; ${p.utterances} utterances of ${p.secondsRange[0].toFixed(1)}–${p.secondsRange[1].toFixed(1)} s: ${p.source})`,
       '',
     );
     out.push('| stage | p50 ms | p95 ms |', '|---|---|---|');
-    out.push(`| end-of-speech decision | ${p.endOfSpeech} | |`);
-    for (const [k, v] of Object.entries(p.stages)) out.push(`| ${k === 'textReady' ? 'text ready (total)' : k} | ${f1(v.p50)} | ${f1(v.p95)} |`);
+    const names: Record<string, string> = {
+      endOfSpeech: 'end-of-speech decision (last voiced frame → end, audio time)',
+      textReady: 'end decided → text ready',
+      speechEndToText: 'speech ended → text ready',
+    };
+    for (const [k, v] of Object.entries(p.stages)) out.push(`| ${names[k] ?? k} | ${f1(v.p50)} | ${f1(v.p95)} |`);
     for (const b of p.byLength) out.push(`| text ready, ${b.bucket} (n=${b.n}) | ${f1(b.textReadyMs.p50)} | ${f1(b.textReadyMs.p95)} |`);
     const res = s.resources;
     out.push(
