@@ -1,5 +1,5 @@
 /** Faults the supervised engine must survive: a crash mid-request, a hang, a model that cannot load, no GPU. */
-import { mkdtemp } from 'node:fs/promises';
+import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -140,4 +140,29 @@ describe('supervisor', () => {
     expect(switches).toEqual([expect.stringMatching(/fallback .*2 requests in a row slower than 1 ms/), expect.stringMatching(/primary .*on request/)]);
     await expect(s.control({ action: 'reboot' })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
   }, 60_000);
+  it('a reported GPU fault restarts the engine, and the request is retried on the new one', async () => {
+    const s = supervisor('fault.sock', { env: { ...process.env, PRISM_TEST_GPU_FAULT_MARKER: join(dir, 'faulted-once') } });
+    await s.start();
+    const pid = s.status().enginePid as number;
+    expect((await s.transcribe(jfk, { audioCtx: 'auto' })).text).toBe(SCRIPT_25);
+    expect(s.status().enginePid).not.toBe(pid);
+    expect(s.status()).toMatchObject({ restarts: 1 });
+    const crashed = (s.status().events as Array<{ event: string; detail: string }>).find((e) => e.event === 'crashed');
+    expect(crashed?.detail).toMatch(/reported a GPU error: CUDA error: an illegal memory access/);
+  });
+
+  it('after an automatic fallback, probes the primary engine and moves back once it works', async () => {
+    const primary = join(dir, 'primary.bin');
+    await writeFile(primary, 'not a model yet');
+    const s = supervisor('probe.sock', { model: primary, gpu: 'auto', fallbackModel: models().tiny, fallbackAfter: 1, probePrimaryMs: 300 });
+    await s.start();
+    expect(s.status()).toMatchObject({ engine: 'fallback', gpu: 'cpu' });
+    const events = () => s.status().events as Array<{ event: string; detail: string }>;
+    await until(() => events().some((e) => e.event === 'probe' && /still fails/.test(e.detail)));
+    await copyFile(models().tiny, primary); // the primary works again
+    await until(() => s.status().engine === 'primary', 30_000);
+    expect(events().at(-1)?.detail).toMatch(/back to the primary engine .* after a healthy probe/);
+    expect((await s.transcribe(jfk, { audioCtx: 'auto' })).text).toBe(SCRIPT_25);
+    expect(s.status().engine).toBe('primary');
+  });
 });

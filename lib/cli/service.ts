@@ -153,6 +153,7 @@ export function serviceCommands(program: Command): void {
           fallbackModel: c.fallbackModel,
           slowMs: c.slowMs,
           slowCount: c.slowCount,
+          probePrimaryMs: c.probePrimaryMs,
           log,
         });
         const st = service.supervisor.status();

@@ -106,6 +106,8 @@ export const configSchema = z
     /** switch to the fallback when requests get slower than slowMs, slowCount times in a row */
     slowMs: z.number().positive().optional(),
     slowCount: z.number().int().min(1).default(3),
+    /** after an automatic fallback, try the primary engine again after this long (doubling); 0: never */
+    probePrimaryMs: z.number().int().min(0).default(300_000),
     hotkey: hotkeySchema.prefault({}),
     audio: audioSchema.prefault({}),
     vad: vadSchema.prefault({}),

@@ -15,6 +15,7 @@ export interface ServiceOptions {
   fallbackModel?: string;
   slowMs?: number;
   slowCount?: number;
+  probePrimaryMs?: number;
   log?: (line: string) => void;
 }
 
@@ -35,6 +36,7 @@ export async function startService(o: ServiceOptions, paths = servicePaths()): P
     fallbackModel: o.fallbackModel,
     slowMs: o.slowMs,
     slowCount: o.slowCount,
+    probePrimaryMs: o.probePrimaryMs,
     socketPath: paths.engineSocket,
     log: o.log,
   });

@@ -5,6 +5,7 @@
  *   node dist/service/engineProcess.js '<json EngineConfig>'
  */
 import { closeSync, openSync } from 'node:fs';
+import { WhisperError } from '../errors.js';
 import { loadModel, type WhisperModel } from '../model.js';
 import { ServiceServer } from './server.js';
 
@@ -46,12 +47,32 @@ function withHangHook(model: WhisperModel): WhisperModel {
   return model;
 }
 
+/**
+ * Test hook: with PRISM_TEST_GPU_FAULT_MARKER set, the first engine process to create the marker file
+ * fails its first transcription the way a CUDA fault is reported (the engine stays up but its GPU
+ * context cannot be trusted); the engines started after it behave.
+ */
+function withGpuFaultHook(model: WhisperModel): WhisperModel {
+  const marker = process.env.PRISM_TEST_GPU_FAULT_MARKER;
+  if (!marker) return model;
+  const transcribe = model.transcribe.bind(model);
+  model.transcribe = (pcm, options) => {
+    try {
+      closeSync(openSync(marker, 'wx'));
+    } catch {
+      return transcribe(pcm, options); // another engine had the fault
+    }
+    return Promise.reject(new WhisperError('TRANSCRIBE_FAILED', 'CUDA error: an illegal memory access was encountered (test hook)'));
+  };
+  return model;
+}
+
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as EngineConfig;
   const started = performance.now();
   let model: WhisperModel;
   try {
-    model = withHangHook(await loadModel(config.model, { gpu: config.gpu, states: config.states, threads: config.threads }));
+    model = withGpuFaultHook(withHangHook(await loadModel(config.model, { gpu: config.gpu, states: config.states, threads: config.threads })));
   } catch (e) {
     const err = e as Error & { code?: string };
     await send({ type: 'failed', code: err.code ?? 'MODEL_LOAD_FAILED', message: err.message });

@@ -32,13 +32,19 @@ export interface SupervisorOptions {
   /** switch to the fallback engine after `slowCount` requests in a row slower than `slowMs` (off by default) */
   slowMs?: number;
   slowCount?: number;
+  /**
+   * after an automatic fallback, start the primary engine again this long later and move back to it
+   * once it is loaded and warm (doubling, up to an hour, each time it fails or falls back again);
+   * 0: never (default 5 minutes). A switch on request is never undone.
+   */
+  probePrimaryMs?: number;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
 
 export interface SupervisorEvent {
   at: string;
-  event: 'started' | 'crashed' | 'hung' | 'restarted' | 'fallback' | 'switched' | 'failed' | 'stopped';
+  event: 'started' | 'crashed' | 'hung' | 'restarted' | 'fallback' | 'switched' | 'probe' | 'failed' | 'stopped';
   detail: string;
 }
 
@@ -62,6 +68,11 @@ interface Engine {
   ready: Extract<EngineMessage, { type: 'ready' }>;
 }
 
+/** Errors after which a GPU engine's CUDA context cannot be trusted: restart it, as after a crash. */
+export function isGpuFault(e: unknown): boolean {
+  return /CUDA error|cudaError|CUBLAS_STATUS|illegal memory access|device-side assert|unspecified launch failure|GGML_ASSERT.*cuda/i.test((e as Error)?.message ?? '');
+}
+
 export class Supervisor implements TranscriptionEngine {
   private engine: Engine | undefined;
   private starting: Promise<Engine> | undefined;
@@ -81,11 +92,14 @@ export class Supervisor implements TranscriptionEngine {
   private readonly errors: Record<string, number> = {};
   private readonly startedAt = Date.now();
   private healthTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probeDelayMs: number;
   private stopping = false;
 
   constructor(private readonly o: SupervisorOptions) {
     this.gpu = o.gpu ?? 'auto';
     this.model = o.model;
+    this.probeDelayMs = o.probePrimaryMs ?? 300_000;
   }
 
   get info(): { backend: string; path: string; states: number } {
@@ -128,6 +142,7 @@ export class Supervisor implements TranscriptionEngine {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.healthTimer);
+    clearTimeout(this.probeTimer);
     // An engine being started now is stopped too, once it is there.
     if (this.starting) await this.starting.catch(() => undefined);
     const e = this.engine;
@@ -158,9 +173,12 @@ export class Supervisor implements TranscriptionEngine {
           }
           return result;
         } catch (e) {
-          // The engine died under this request: it is retried once from the audio kept here.
-          const died = WhisperError.is(e, 'SERVICE_UNAVAILABLE') && !this.stopping;
-          if (died) this.lost(engine.child, `connection lost (${(e as Error).message})`);
+          // The engine died under this request, or reported a GPU fault after which its CUDA context cannot
+          // be trusted: it is restarted, and the request is retried once from the audio kept here.
+          const gpuFault = !this.stopping && isGpuFault(e);
+          const died = (WhisperError.is(e, 'SERVICE_UNAVAILABLE') && !this.stopping) || gpuFault;
+          if (gpuFault) this.lost(engine.child, `reported a GPU error: ${(e as Error).message}`);
+          else if (died) this.lost(engine.child, `connection lost (${(e as Error).message})`);
           if (!died || attempt >= 2) {
             const err = died ? new WhisperError('TRANSCRIBE_FAILED', `the engine failed twice on this utterance: ${(e as Error).message}`, { cause: e }) : (e as Error);
             const code = (err as { code?: string }).code ?? 'UNKNOWN';
@@ -184,6 +202,8 @@ export class Supervisor implements TranscriptionEngine {
     const r = request as { action?: string; to?: string };
     if (r?.action !== 'switch' || (r.to !== 'primary' && r.to !== 'fallback'))
       throw new WhisperError('BAD_ARGUMENT', "control takes { action: 'switch', to: 'primary' | 'fallback' }");
+    clearTimeout(this.probeTimer);
+    this.probeDelayMs = this.o.probePrimaryMs ?? 300_000;
     await this.switchTo(r.to, 'on request');
     return this.status();
   }
@@ -211,13 +231,59 @@ export class Supervisor implements TranscriptionEngine {
     if (old) old.child.kill('SIGTERM');
   }
 
+  /** After an automatic fallback: try the primary engine again later (see probePrimaryMs). */
+  private scheduleProbe(): void {
+    clearTimeout(this.probeTimer);
+    if (!this.probeDelayMs || this.stopping) return;
+    const delay = this.probeDelayMs;
+    this.probeDelayMs = Math.min(3_600_000, delay * 2); // a probe that fails, or a primary that fails again, waits longer
+    this.probeTimer = setTimeout(() => void this.probe(), delay);
+    this.probeTimer.unref();
+  }
+
+  /**
+   * Starts the primary engine next to the fallback one, which keeps serving; once the primary is loaded
+   * and warm it takes over (requests on the old engine are retried on it). If it cannot start, the
+   * fallback stays and the next probe waits twice as long.
+   */
+  private async probe(): Promise<void> {
+    if (this.active !== 'fallback' || this.stopping) return;
+    const gpu = this.o.gpu ?? 'auto';
+    this.note('probe', `starting the primary engine (${gpu}, ${this.o.model}) to see whether it works again`);
+    let fresh: Engine;
+    try {
+      fresh = await this.launch(this.o.model, gpu);
+    } catch (e) {
+      this.note('probe', `the primary engine still fails: ${(e as Error).message}; staying on the fallback`);
+      this.scheduleProbe();
+      return;
+    }
+    if (this.active !== 'fallback' || this.stopping) {
+      fresh.client.close();
+      fresh.child.kill('SIGTERM');
+      return;
+    }
+    const old = this.engine;
+    this.active = 'primary';
+    this.gpu = gpu;
+    this.model = this.o.model;
+    this.failures = 0;
+    this.slowStreak = 0;
+    this.engine = fresh;
+    this.note('switched', `back to the primary engine (${fresh.ready.backend}, ${this.model}) after a healthy probe`);
+    if (old) old.child.kill('SIGTERM');
+  }
+
   /** The origin roadmap's auto-switch: a run of slow requests moves work to the fallback engine. */
   private watchLatency(totalMs: number): void {
     const { slowMs, slowCount = 3 } = this.o;
     if (slowMs === undefined || this.active === 'fallback') return;
     this.slowStreak = totalMs > slowMs ? this.slowStreak + 1 : 0;
     if (this.slowStreak >= slowCount)
-      void this.switchTo('fallback', `after ${slowCount} requests in a row slower than ${slowMs} ms`).catch((e: Error) => this.note('failed', e.message));
+      void this.switchTo('fallback', `after ${slowCount} requests in a row slower than ${slowMs} ms`).then(
+        () => this.scheduleProbe(),
+        (e: Error) => this.note('failed', e.message),
+      );
   }
 
   private note(event: SupervisorEvent['event'], detail: string): void {
@@ -251,6 +317,7 @@ export class Supervisor implements TranscriptionEngine {
         if (gpuTrouble) {
           this.note('fallback', `${this.gpu} → cpu after: ${err.message}`);
           this.useFallback();
+          this.scheduleProbe();
           continue;
         }
         // A model that cannot load will not load next time either: say so instead of looping.
@@ -263,10 +330,10 @@ export class Supervisor implements TranscriptionEngine {
     }
   }
 
-  private launch(): Promise<Engine> {
+  private launch(model = this.model, gpu = this.gpu): Promise<Engine> {
     const started = performance.now();
     const socketPath = process.platform === 'win32' ? `${this.o.socketPath}-${++this.generation}` : `${this.o.socketPath.replace(/\.sock$/, '')}-${++this.generation}.sock`;
-    const config: EngineConfig = { model: this.model, gpu: this.gpu, states: this.o.states ?? 1, threads: this.o.threads, socketPath };
+    const config: EngineConfig = { model, gpu, states: this.o.states ?? 1, threads: this.o.threads, socketPath };
     const child = fork(join(packageRoot, 'dist', 'service', 'engineProcess.js'), [JSON.stringify(config)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: this.o.env ?? process.env,
