@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -135,5 +135,33 @@ describe('prism-dictate system', () => {
     expect(r.stderr).toMatch(/Tried: PRISM_WHISPER_BINARY/);
     expect(r.stderr).toMatch(/npm rebuild prism-whisper/);
     expect(r.stderr).toMatch(/NATIVE_MISSING/);
+  });
+  it('config: the effective settings from the file and the flags; a bad file names each bad setting (exit 2)', async () => {
+    await writeFile(join(home, 'config.json'), JSON.stringify({ model: 'tiny.en', vad: { hangoverMs: 700 } }));
+    const r = await cli(['config'], { PRISM_MODEL: '' });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ model: 'tiny.en', vad: { hangoverMs: 700, mode: 3 }, hotkey: { mode: 'hybrid' } });
+    expect(r.stderr).toContain(`read ${join(home, 'config.json')}`);
+    const bad = join(home, 'bad.json');
+    await writeFile(bad, JSON.stringify({ vad: { hangoverMs: 50 }, hotkey: { mode: 'push' } }));
+    for (const args of [['config'], ['transcribe', JFK], ['start', '--detach'], ['history']]) {
+      const b = await cli(['--config', bad, ...args]);
+      expect(b.code, args.join(' ')).toBe(2);
+      expect(b.stderr).toMatch(/bad\.json has 2 bad settings:\n/);
+      expect(b.stderr).toMatch(/\n\s+vad\.hangoverMs: Too small: expected number to be >=150/);
+      expect(b.stderr).toMatch(/\n\s+hotkey\.mode: Invalid option: expected one of "hold"\|"toggle"\|"hybrid"/);
+    }
+    await rm(join(home, 'config.json'));
+  });
+
+  it('the dictation commands say plainly when no daemon runs (exit 7); history works without one', async () => {
+    for (const action of ['toggle', 'begin', 'end', 'cancel', 'repaste', 'retry']) {
+      const r = await cli([action]);
+      expect(r.code, action).toBe(7);
+      expect(r.stderr).toMatch(/prism-dictate is not running for .* \(start it: prism-dictate start\)/);
+    }
+    const h = await cli(['history']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/no dictations yet/);
   });
 });

@@ -167,6 +167,18 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     expect(await h.host.repaste()).toBe('recovered ');
   });
 
+  it('a microphone lost mid-utterance: what was captured is still kept and transcribed', async () => {
+    const h = await makeHost();
+    h.host.begin();
+    h.feed(speech.subarray(0, speech.length >> 1));
+    h.host.micLost('the device stopped delivering');
+    await h.host.drain();
+    expect(h.delivered).toEqual(['text 0 ']);
+    expect((await h.history.list(1))[0]?.settings).toMatchObject({ ended: 'mic-lost' });
+    expect(h.notes).toEqual(['microphone lost: the device stopped delivering']);
+    expect(() => h.host.begin()).toThrow(expect.objectContaining({ code: 'MIC_UNAVAILABLE' }));
+  });
+
   it('toggle mode stops listening when nothing is said', async () => {
     const h = await makeHost({ vad: { mode: 2, noSpeechTimeoutMs: 1000 } });
     h.host.begin();
