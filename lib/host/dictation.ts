@@ -246,7 +246,10 @@ export class DictationHost extends EventEmitter {
     if (ms - c.audio.preRollMs < c.vad.minUtteranceMs && reason !== 'silence') {
       this.counts.tooShort++;
       this.d.log(`utterance of ${ms.toFixed(0)} ms is shorter than vad.minUtteranceMs: ignored`);
-      this.emit('dictation', { record: { id: `short-${r.seq}`, at: new Date().toISOString(), seconds: ms / 1000, state: 'no-speech', voicedMs, settings }, times } satisfies DictationEvent);
+      this.emit('dictation', {
+        record: { id: `short-${r.seq}`, at: new Date().toISOString(), seconds: ms / 1000, state: 'no-speech', voicedMs, settings },
+        times,
+      } satisfies DictationEvent);
       return undefined;
     }
     let record: DictationRecord = { id: `unsaved-${r.seq}`, at: new Date().toISOString(), seconds: ms / 1000, state: 'captured', voicedMs, settings };
