@@ -145,6 +145,8 @@ export function serviceCommands(program: Command): void {
           process.stderr.write(`prism-dictate: ${line}\n`);
         };
         log(`loading ${c.model} (${c.gpu})…`);
+        const notify = notifier(c.notify, () => undefined); // the supervisor logs its events itself
+        const tell = new Set(['crashed', 'hung', 'fallback', 'switched', 'failed']);
         const service = await startService({
           model: c.model,
           gpu: c.gpu,
@@ -155,6 +157,7 @@ export function serviceCommands(program: Command): void {
           slowCount: c.slowCount,
           probePrimaryMs: c.probePrimaryMs,
           log,
+          onEvent: (e) => tell.has(e.event) && notify(`${e.event}: ${e.detail}`),
         });
         const st = service.supervisor.status();
         log(`ready in ${(performance.now() - started).toFixed(0)} ms on ${st.backend}; listening on ${service.paths.socket}`);

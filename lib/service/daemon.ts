@@ -5,7 +5,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { type ServicePaths, servicePaths } from './home.js';
 import { ServiceServer } from './server.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type SupervisorEvent } from './supervisor.js';
 
 export interface ServiceOptions {
   model: string;
@@ -17,6 +17,7 @@ export interface ServiceOptions {
   slowCount?: number;
   probePrimaryMs?: number;
   log?: (line: string) => void;
+  onEvent?: (e: SupervisorEvent) => void;
 }
 
 export interface RunningService {
@@ -37,6 +38,7 @@ export async function startService(o: ServiceOptions, paths = servicePaths()): P
     slowMs: o.slowMs,
     slowCount: o.slowCount,
     probePrimaryMs: o.probePrimaryMs,
+    onEvent: o.onEvent,
     socketPath: paths.engineSocket,
     log: o.log,
   });

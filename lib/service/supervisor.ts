@@ -40,6 +40,8 @@ export interface SupervisorOptions {
   probePrimaryMs?: number;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** every event as it happens (the daemon tells the user about crashes and fallbacks) */
+  onEvent?: (e: SupervisorEvent) => void;
 }
 
 export interface SupervisorEvent {
@@ -287,8 +289,10 @@ export class Supervisor implements TranscriptionEngine {
   }
 
   private note(event: SupervisorEvent['event'], detail: string): void {
-    this.events.push({ at: new Date().toISOString(), event, detail });
+    const e: SupervisorEvent = { at: new Date().toISOString(), event, detail };
+    this.events.push(e);
     this.o.log?.(`${event}: ${detail}`);
+    this.o.onEvent?.(e);
   }
 
   private ensure(): Promise<Engine> {
