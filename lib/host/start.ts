@@ -52,6 +52,11 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
   report.push(`output     ${method}${keys ? ` via ${keys.name}` : ''}${method === 'paste' ? ` (${c.output.pasteKeys ?? defaultPasteKeys()})` : ''}`);
 
   const host = new DictationHost({ config: c, engine: o.engine, history, output, vad, log, notify });
+  // The microphone: opened once, kept open; while it is missing, tried again after 3 s, backing off to 30 s.
+  let capture: Capture | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  let retryMs = 3000;
   // Live 20–50 ms blocks while recording; back to cheap batches once the utterance's last block is in.
   let batchTimer: NodeJS.Timeout | undefined;
   host.on('state', (state: string) => {
@@ -60,11 +65,6 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
     else batchTimer = setTimeout(() => host.state === 'idle' && capture?.live(false), c.audio.blockMs + 200);
   });
 
-  // The microphone: opened once, kept open; while it is missing, tried again after 3 s, backing off to 30 s.
-  let capture: Capture | undefined;
-  let stopped = false;
-  let retry: NodeJS.Timeout | undefined;
-  let retryMs = 3000;
   const open = async (): Promise<void> => {
     try {
       capture = await openCapture({
