@@ -37,7 +37,7 @@ interface Daemon {
 
 async function startDaemon(desktop: Desktop, config: Record<string, unknown>, ...flags: string[]): Promise<Daemon> {
   const home = await mkdtemp(join(tmpdir(), 'prism-e2e-home-'));
-  await writeFile(join(home, 'config.json'), JSON.stringify(config));
+  await writeFile(join(home, 'config.json'), JSON.stringify({ model: models().tiny, gpu: 'cpu', ...config }));
   const env = { ...desktop.env, PRISM_DICTATE_HOME: home, PRISM_MODEL: '' };
   const bin = join(root, 'bin', 'prism-dictate.js');
   const child = spawn(process.execPath, [bin, 'start', '--model', models().tiny, '--gpu', 'cpu', '--states', '1', ...flags], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -165,6 +165,22 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
     console.log(`idle daemon: ${(share * 100).toFixed(2)} % of one core over 10 s (supervisor + engine + capture: ${each}), RSS ${b.rssMiB.toFixed(0)} MiB`);
     expect(b.pids.length).toBe(3); // the supervisor, the engine, the capture
     expect(share).toBeLessThan(0.1); // the target is < 2 %; this only catches a busy loop
+  });
+
+  it('doctor explains the desktop, one line each; devices lists the microphone', () => {
+    const r = daemon.cli('doctor', '--json');
+    const checks = JSON.parse(String(r.stdout)) as Array<{ name: string; ok: boolean | 'warn'; detail: string }>;
+    const by = Object.fromEntries(checks.map((c) => [c.name, c]));
+    expect(Object.keys(by)).toEqual(['display', 'hotkey', 'microphone', 'clipboard', 'paste', 'model', 'backend', 'daemon']);
+    expect(by.display).toMatchObject({ ok: true, detail: expect.stringMatching(/^X11 on :\d+/) });
+    expect(by.hotkey).toMatchObject({ ok: true, detail: 'Meta+Alt+V (hybrid) can be hooked' });
+    expect(by.microphone?.detail).toMatch(/input\(s\); .*: 1\.\d s read, level/);
+    expect(by.paste).toMatchObject({ ok: true, detail: expect.stringMatching(/xdotool \(XTest\)/) });
+    expect(by.model).toMatchObject({ ok: true });
+    expect(by.daemon).toMatchObject({ ok: true, detail: expect.stringMatching(/running .*dictating/) });
+    expect(r.status).toBe(0);
+    const devices = JSON.parse(String(daemon.cli('devices', '--json').stdout)) as Array<{ name: string; isDefault: boolean }>;
+    expect(devices.some((d) => d.isDefault)).toBe(true);
   });
 
   it('hold the hotkey, speak, release: the window gets what transcribe() makes of the captured audio; the clipboard is restored', async () => {
