@@ -2,9 +2,11 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readAudio } from '../lib/audio/read.js';
 import { parseCombo } from '../lib/config/keys.js';
 import { loadConfig, validateConfig } from '../lib/config/load.js';
 import { WhisperError } from '../lib/errors.js';
+import { cues } from '../lib/host/cue.js';
 import { History } from '../lib/host/history.js';
 import { xdotoolCombo } from '../lib/host/keys.js';
 import { type Clipboard, Output } from '../lib/host/output.js';
@@ -257,5 +259,25 @@ describe('History', () => {
     await writeFile(join(dir, 'file'), 'not a folder');
     const h = new History(join(dir, 'file', 'history'), settings.history);
     await expect(h.save(tone(0.1), {})).rejects.toMatchObject({ code: 'HISTORY_FAILED' });
+  });
+});
+
+describe('start/stop cue', () => {
+  it('writes two short click-free tones and plays them without waiting (without paplay/aplay: says so)', async () => {
+    const dir = await tempDir();
+    const logs: string[] = [];
+    const cue = cues(dir, (l) => logs.push(l));
+    if (!cue) {
+      expect(logs[0]).toMatch(/no sound player/);
+      return;
+    }
+    const start = await readAudio(join(dir, 'cue-start.wav'));
+    expect(start.length).toBe(1920); // 2 × 60 ms at 16 kHz
+    expect(Math.abs(start[0] as number)).toBeLessThan(0.01); // faded in
+    expect(Math.max(...start)).toBeGreaterThan(0.15);
+    const t0 = performance.now();
+    cue.start();
+    cue.stop();
+    expect(performance.now() - t0).toBeLessThan(200); // playing both would take ≥ 240 ms
   });
 });

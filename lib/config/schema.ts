@@ -116,6 +116,8 @@ export const configSchema = z
     history: historySchema.prefault({}),
     /** a desktop notification (or a log line) when something fails or falls back */
     notify: z.boolean().default(true),
+    /** a short tone when recording starts and stops (heard by the microphone too: best with headphones) */
+    cue: z.boolean().default(false),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -8,6 +8,7 @@ import { type KeyCombo, parseCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import type { ServiceExtension } from '../service/server.js';
 import { type Capture, openCapture } from './capture.js';
+import { cues } from './cue.js';
 import { DictationHost, type HostEngine } from './dictation.js';
 import { History } from './history.js';
 import { Hotkey } from './hotkey.js';
@@ -59,7 +60,10 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
   let retryMs = 3000;
   // Live 20–50 ms blocks while recording; back to cheap batches once the utterance's last block is in.
   let batchTimer: NodeJS.Timeout | undefined;
+  const cue = c.cue ? cues(o.home, log) : undefined;
   host.on('state', (state: string) => {
+    if (state === 'recording') cue?.start();
+    else cue?.stop();
     clearTimeout(batchTimer);
     if (state === 'recording') capture?.live(true);
     else batchTimer = setTimeout(() => host.state === 'idle' && capture?.live(false), c.audio.blockMs + 200);
