@@ -34,7 +34,7 @@ export const audioSchema = z
     preRollMs: ms(0, 2000, 300),
     /** the ring buffer capture writes into */
     bufferSeconds: z.number().int().min(10).max(600).default(60),
-    /** capture block while recording: shorter ends utterances sooner, longer costs less CPU (idle capture always sends ~100 ms batches) */
+    /** capture block while recording: shorter ends utterances sooner, longer costs less CPU (idle capture always sends ~250 ms batches) */
     blockMs: ms(10, 100, 50),
   })
   .strict();

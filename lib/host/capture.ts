@@ -1,6 +1,6 @@
 /**
  * Microphone capture through PortAudio (the optional dependency naudiodon2), delivered as 16 kHz
- * mono Float32 blocks of ~20 ms while an utterance records (live) and in ~100 ms batches otherwise.
+ * mono Float32 blocks of blockMs (default 50) while an utterance records (live) and in ~250 ms batches otherwise.
  *
  * PortAudio runs in a small child Node process, not in this one, because loading it in-process costs
  * the host more than a process does: on a machine without sound cards PortAudio's ALSA probing
@@ -51,7 +51,7 @@ export interface Capture {
   readonly rate: number;
   /**
    * Live delivery (each ~blockMs block as it comes) while an utterance records; otherwise blocks arrive
-   * in ~100 ms batches, which keeps an idle daemon cheap. Switching to live flushes what is pending.
+   * in ~250 ms batches, which keeps an idle daemon cheap. Switching to live flushes what is pending.
    */
   live(on: boolean): void;
   /** Stops the stream and its process; idempotent. */
@@ -217,8 +217,8 @@ function open(m) {
     try {
       io = na.AudioIO({ inOptions: { deviceId: m.id, channelCount: 1, sampleFormat: na.SampleFormat16Bit, sampleRate: rate,
         framesPerBuffer: frames, highwaterMark: frames * 2, maxQueue: m.maxQueue, closeOnError: false } });
-      // Idle, blocks travel in batches of ~100 ms (5× fewer wake-ups in both processes); live, one by one.
-      const batchBytes = 2 * Math.round(rate / 10);
+      // Idle, blocks travel in batches of ~250 ms (fewer wake-ups in both processes); live, one by one.
+      const batchBytes = 2 * Math.round(rate / 4);
       io.on('data', (pcm) => {
         if (live) return process.send({ type: 'data', pcm });
         pending.push(pcm);
@@ -318,7 +318,7 @@ class CaptureChild {
     return lines.length ? `; PortAudio said: ${lines.slice(-6).join(' | ')}` : '';
   }
 
-  /** Live: every block as it comes (while an utterance records); else ~100 ms batches. */
+  /** Live: every block as it comes (while an utterance records); else ~250 ms batches. */
   live(on: boolean): void {
     if (this.proc.connected) this.proc.send({ type: 'live', on }, () => {});
   }
