@@ -28,6 +28,15 @@ describe.skipIf(process.platform === 'win32')('prism-dictate service', () => {
     expect(status()).toMatchObject({ state: 'ready', backend: 'cpu', restarts: 0, busy: 0, queued: 0 });
   });
 
+  it('with no microphone (this headless machine) the daemon runs, says why it cannot record, and keeps trying', () => {
+    const host = status().host as { state: string; microphone: string };
+    expect(host.state).toBe('idle');
+    expect(host.microphone).toMatch(/microphone|input device|naudiodon2/i);
+    const r = cli('toggle');
+    expect(r.status).toBe(8);
+    expect(r.stderr).toMatch(/cannot record: .*\[MIC_UNAVAILABLE\]/);
+  });
+
   it('a second start is refused, and says why', () => {
     const again = cli('start', '--detach', '--model', models().tiny);
     expect(again.status).toBe(7);

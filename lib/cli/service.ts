@@ -64,7 +64,8 @@ async function connectOrExplain(): Promise<ServiceClient> {
   }
 }
 
-async function waitReady(child: ReturnType<typeof spawn>, timeoutMs: number): Promise<Record<string, unknown>> {
+/** Waits until the detached daemon's service is ready (and its dictation host, when it has one). */
+async function waitReady(child: ReturnType<typeof spawn>, timeoutMs: number, withHost: boolean): Promise<Record<string, unknown>> {
   const end = Date.now() + timeoutMs;
   let exited = false;
   child.once('exit', () => {
@@ -75,7 +76,7 @@ async function waitReady(child: ReturnType<typeof spawn>, timeoutMs: number): Pr
       const client = await ServiceClient.connect(servicePaths().socket, 500);
       const status = await client.status();
       client.close();
-      if (status.state === 'ready') return status;
+      if (status.state === 'ready' && (!withHost || status.host)) return status;
     } catch {
       // not listening yet
     }
@@ -135,9 +136,11 @@ export function serviceCommands(program: Command): void {
           const log = openSync(paths.log, 'a');
           const args = process.argv.slice(1).filter((a) => a !== '--detach');
           const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: process.env });
-          const status = await waitReady(child, 180_000);
+          const status = await waitReady(child, 180_000, o.host);
           child.unref();
-          process.stdout.write(`prism-dictate: service ready (pid ${child.pid}, ${status.backend}, engine ready in ${Number(status.readyMs).toFixed(0)} ms) on ${paths.socket}\n`);
+          process.stdout.write(
+            `prism-dictate: service ready (pid ${child.pid}, ${status.backend}, engine ready in ${Number(status.readyMs).toFixed(0)} ms) on ${paths.socket}${status.host ? '; dictation ready' : ''}\n`,
+          );
           return;
         }
         const started = performance.now();
