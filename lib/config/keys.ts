@@ -65,7 +65,3 @@ export function parseCombo(text: string): KeyCombo | string {
   const order: Modifier[] = ['ctrl', 'alt', 'shift', 'meta'];
   return { modifiers: order.filter((m) => modifiers.has(m)), key };
 }
-
-export function formatCombo(c: KeyCombo): string {
-  return [...c.modifiers, c.key].join('+');
-}

@@ -163,7 +163,3 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
     },
   };
 }
-
-export function isHostAction(a: string): a is HostAction {
-  return (HOST_ACTIONS as readonly string[]).includes(a);
-}
