@@ -31,10 +31,14 @@ class FakeEngine {
   calls: Array<{ samples: number; options: TranscribeOptions }> = [];
   delays: number[] = [];
   texts: string[] = [];
+  /** when set, the text and delay follow the audio (its length), not the order of the calls */
+  byAudio: ((pcm: Float32Array) => { text: string; delay: number }) | undefined;
   fail: Error | undefined;
   async transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript> {
     const i = this.calls.length;
     this.calls.push({ samples: pcm.length, options });
+    const planned = this.byAudio?.(pcm);
+    if (planned) [this.delays[i], this.texts[i]] = [planned.delay, planned.text];
     await new Promise((resolve, reject) => {
       const t = setTimeout(resolve, this.delays[i] ?? 20);
       options.signal?.addEventListener('abort', () => {
@@ -123,13 +127,14 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
 
   it('the next utterance records while the last transcribes; texts arrive in the order spoken', async () => {
     const h = await makeHost();
-    h.engine.delays = [400, 10];
-    h.engine.texts = ['first', 'second'];
+    const half = speech.subarray(0, speech.length >> 1);
+    // the first (longer) utterance transcribes slowly, the second quickly: the second's text is ready first
+    h.engine.byAudio = (pcm) => (pcm.length > half.length + 8000 ? { text: 'first', delay: 400 } : { text: 'second', delay: 10 });
     h.host.begin();
     h.feed(speech);
     h.host.end();
     h.host.begin(); // while the first is still transcribing
-    h.feed(speech);
+    h.feed(half);
     h.host.end();
     await h.host.drain();
     expect(h.delivered).toEqual(['first ', 'second ']);
