@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.js';
-import { WhisperError } from '../errors.js';
+import { AbortError, WhisperError } from '../errors.js';
 import type { StageTimes } from '../metrics/stages.js';
 import { StageWindow } from '../metrics/stages.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
@@ -231,14 +231,27 @@ export class DictationHost extends EventEmitter {
       endOfSpeech: reason === 'silence' ? r.endpointer.decisionLagMs : 0,
     };
     const pcm = this.reach(endIndex, this.d.config.audio.blockMs + 50).then(() => this.ring.read(r.startIndex, Math.min(endIndex, this.ring.end)));
-    const done = pcm.then((audio) => this.process(r, reason, audio, times, endedAt));
+    // Cancellable from this moment until its text is delivered (cancel() takes the newest).
+    const controller = new AbortController();
+    this.inFlight.set(r.seq, controller);
+    const done = pcm.then((audio) => this.process(r, reason, audio, times, endedAt, controller));
     // Deliveries keep the order of speech, whatever order the transcriptions finish in.
-    const delivered = this.deliveries.then(() => done).then((step) => step?.());
+    const delivered = this.deliveries
+      .then(() => done)
+      .then((step) => step?.())
+      .finally(() => this.inFlight.delete(r.seq));
     this.deliveries = delivered.catch(() => undefined);
   }
 
   /** Transcribes now; resolves with the delivery to run once every earlier utterance has been delivered. */
-  private async process(r: Recording, reason: EndReason, pcm: Float32Array, times: StageTimes, endedAt: number): Promise<(() => Promise<void>) | undefined> {
+  private async process(
+    r: Recording,
+    reason: EndReason,
+    pcm: Float32Array,
+    times: StageTimes,
+    endedAt: number,
+    controller: AbortController,
+  ): Promise<(() => Promise<void>) | undefined> {
     const c = this.d.config;
     const ms = (pcm.length / RATE) * 1000;
     const voicedMs = r.endpointer.speechMs;
@@ -268,12 +281,11 @@ export class DictationHost extends EventEmitter {
       this.emit('dictation', { record, times } satisfies DictationEvent);
       return undefined;
     }
-    const controller = new AbortController();
-    this.inFlight.set(r.seq, controller);
     this.d.output.prepare();
     let transcript: Transcript;
     try {
       const t0 = performance.now();
+      if (controller.signal.aborted) throw new AbortError('cancelled before it was transcribed');
       transcript = await this.d.engine.transcribe(pcm, {
         language: c.transcription.language,
         prompt: c.transcription.prompt,
@@ -290,12 +302,15 @@ export class DictationHost extends EventEmitter {
       await this.saveRecord(record, { state: cancelled ? 'cancelled' : 'failed', error: { code: err.code ?? 'TRANSCRIBE_FAILED', message: err.message }, timings: times });
       this.emit('dictation', { record, times } satisfies DictationEvent);
       return undefined;
-    } finally {
-      this.inFlight.delete(r.seq);
     }
     const text = finishText(transcript.text, { replacements: c.transcription.replacements, trailingSpace: c.output.trailingSpace });
     return async () => {
-      if (controller.signal.aborted) return;
+      if (controller.signal.aborted) {
+        this.counts.cancelled++;
+        await this.saveRecord(record, { state: 'cancelled', text, timings: times });
+        this.emit('dictation', { record, times } satisfies DictationEvent);
+        return;
+      }
       let delivered: string | undefined;
       if (text.trim()) {
         try {
