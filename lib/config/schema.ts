@@ -95,6 +95,34 @@ export const historySchema = z
   })
   .strict();
 
+export const dashboardSchema = z
+  .object({
+    /** the live page and /metrics, served by the daemon on 127.0.0.1 behind a random token */
+    enabled: z.boolean().default(true),
+    /** 0 picks a free port */
+    port: z.number().int().min(0).max(65535).default(0),
+    /** show dictated text on the page (it can be hidden there too) */
+    showText: z.boolean().default(true),
+  })
+  .strict();
+
+export const remoteSchema = z
+  .object({
+    /** a remote transcription server (prism-dictate serve, or any OpenAI-compatible one): http(s)://host:port */
+    url: z
+      .string()
+      .optional()
+      .superRefine((u, ctx) => {
+        if (u !== undefined && !/^https?:\/\/[^/\s]+/.test(u)) ctx.addIssue({ code: 'custom', message: `"${u}" is not an http(s)://host:port address` });
+      }),
+    /** its bearer token */
+    token: z.string().min(1).optional(),
+    /** when the remote engine fails, transcribe on the local service instead (which then loads the model too) */
+    fallback: z.boolean().default(true),
+    timeoutMs: ms(1000, 600_000, 30_000),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     model: z.string().min(1).default('base.en'),
@@ -114,6 +142,8 @@ export const configSchema = z
     output: outputSchema.prefault({}),
     transcription: transcriptionSchema.prefault({}),
     history: historySchema.prefault({}),
+    dashboard: dashboardSchema.prefault({}),
+    remote: remoteSchema.prefault({}),
     /** a desktop notification (or a log line) when something fails or falls back */
     notify: z.boolean().default(true),
     /** a short tone when recording starts and stops (heard by the microphone too: best with headphones) */

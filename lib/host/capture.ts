@@ -5,11 +5,12 @@
  * PortAudio runs in a small child Node process, not in this one, because loading it in-process costs
  * the host more than a process does: on a machine without sound cards PortAudio's ALSA probing
  * prints over a hundred lines of "ALSA lib … Unknown PCM" and JACK noise to stderr (ALSA has no
- * setting to quiet it; only native code could), naudiodon printf()s to stdout, installs a SIGSEGV
- * handler that writes crash.log into the cwd, lists devices synchronously (~0.3 s with the event loop
- * blocked), and parks one libuv threadpool thread in a blocking read for as long as the stream runs
- * (the pool the transcription addon's workers use too). In the child all of that is contained, its
- * stderr is kept for error messages, and a hung or crashed PortAudio becomes MIC_LOST.
+ * setting to quiet it; only native code could), naudiodon printf()s to stdout, lists devices
+ * synchronously (~0.3 s with the event loop blocked), and parks one libuv threadpool thread in a
+ * blocking read for as long as the stream runs (the pool the transcription addon's workers use too).
+ * In the child all of that is contained, its stderr is kept for error messages, and a hung or crashed
+ * PortAudio becomes MIC_LOST. The child uses naudiodon's native binding directly (not its JS stream,
+ * which reads one block per async call and registers a crash handler): idle, one read per ~250 ms.
  *
  * The stream is opened once and runs until stop(). A device that goes away does not end the stream:
  * PortAudio's callback thread just stops, so a watchdog reports MIC_LOST when no audio has come for
@@ -186,21 +187,19 @@ type ChildMessage =
  * an input overflow is not fatal, and a dead device raises no error anyway (the watchdog sees it).
  */
 const CHILD_SOURCE = `'use strict';
+const path = require('node:path');
 let na = null;
 try {
-  na = require(process.argv[1]);
+  // naudiodon's native binding itself, without its JS stream (one async read per block, and a crash
+  // handler registered on load): reads are sized here, one block while live, ~250 ms while idle.
+  const dir = path.dirname(process.argv[1]);
+  na = require(require.resolve('bindings', { paths: [dir] }))({ bindings: 'naudiodon.node', module_root: dir });
 } catch (e) {
   process.send({ type: 'failed', message: String(e && e.message).replace(/\\s+/g, ' ').slice(0, 600) }, () => process.exit(1));
 }
 let io = null;
 let live = false;
-let pending = [];
-let pendingBytes = 0;
-function flush() {
-  if (pending.length) process.send({ type: 'data', pcm: pending.length === 1 ? pending[0] : Buffer.concat(pending) });
-  pending = [];
-  pendingBytes = 0;
-}
+let stopping = false;
 function list() {
   const apis = na.getHostAPIs();
   const api = apis.HostAPIs[apis.defaultHostAPI];
@@ -210,21 +209,21 @@ function list() {
     devices: na.getDevices().map((d) => ({ id: d.id, name: d.name, hostApi: d.hostAPIName, maxInputChannels: d.maxInputChannels, defaultSampleRate: d.defaultSampleRate })),
   });
 }
+async function pump(blockBytes, idleBytes) {
+  while (!stopping) {
+    const r = await io.read(live ? blockBytes : idleBytes);
+    if (r.err) continue; // an overflow note (closeOnError is off); a dead device shows as silence to the watchdog
+    if (r.finished) return;
+    if (r.buf.length) process.send({ type: 'data', pcm: r.buf });
+  }
+}
 function open(m) {
   const errors = [];
   for (const rate of m.rates) {
     const frames = Math.max(1, Math.round((rate * m.blockMs) / 1000));
     try {
-      io = na.AudioIO({ inOptions: { deviceId: m.id, channelCount: 1, sampleFormat: na.SampleFormat16Bit, sampleRate: rate,
-        framesPerBuffer: frames, highwaterMark: frames * 2, maxQueue: m.maxQueue, closeOnError: false } });
-      // Idle, blocks travel in batches of ~250 ms (fewer wake-ups in both processes); live, one by one.
-      const batchBytes = 2 * Math.round(rate / 4);
-      io.on('data', (pcm) => {
-        if (live) return process.send({ type: 'data', pcm });
-        pending.push(pcm);
-        pendingBytes += pcm.length;
-        if (pendingBytes >= batchBytes) flush();
-      });
+      io = na.create({ inOptions: { deviceId: m.id, channelCount: 1, sampleFormat: 16, sampleRate: rate,
+        framesPerBuffer: frames, maxQueue: m.maxQueue, closeOnError: false } });
       io.start();
     } catch (e) {
       errors.push(rate + ' Hz: ' + (e && e.message));
@@ -232,23 +231,25 @@ function open(m) {
       continue;
     }
     process.send({ type: 'opened', rate });
+    const blockBytes = 2 * frames;
+    pump(blockBytes, blockBytes * Math.max(1, Math.round(250 / m.blockMs))).catch((e) =>
+      process.send({ type: 'failed', message: 'read: ' + (e && e.message) }, () => process.exit(1)));
     return;
   }
   process.send({ type: 'failed', message: errors.join('; ') });
 }
 function stop() {
+  stopping = true;
   setTimeout(() => process.exit(0), 1000).unref();
-  if (io) io.quit(() => process.exit(0));
+  if (io) io.quit('WAIT').then(() => process.exit(0), () => process.exit(0));
   else process.exit(0);
 }
 if (na) {
   list();
   process.on('message', (m) => {
     if (m.type === 'open') open(m);
-    else if (m.type === 'live') {
-      live = m.on;
-      if (live) flush();
-    } else stop();
+    else if (m.type === 'live') live = m.on;
+    else stop();
   });
   process.on('disconnect', () => process.exit(0));
 }
@@ -277,7 +278,7 @@ class CaptureChild {
     this.proc = spawn(process.execPath, ['-e', CHILD_SOURCE, naudiodonPath], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'advanced',
-      cwd: tmpdir(), // naudiodon's segfault handler writes crash.log into the cwd
+      cwd: tmpdir(),
       env: { ...process.env, JACK_NO_START_SERVER: '1' },
     });
     this.proc.stderr?.setEncoding('utf8');
