@@ -1,80 +1,13 @@
-/**
- * prism-dictate start, end to end, as a person uses it: a headless X desktop with a real text window,
- * a PulseAudio virtual microphone, the hotkey held with xdotool (XTest), speech played into the mic.
- * The window must receive exactly what the library's transcribe() makes of the audio the daemon
- * captured (kept in its history). Prints hotkey-release → text-in-window times.
- */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAudio } from '../../lib/audio/read.js';
 import { loadModel, type WhisperModel } from '../../lib/model.js';
-import { models, root, SCRIPT_25 } from '../helpers.js';
+import { models, SCRIPT_25 } from '../helpers.js';
+import { type Daemon, moduleMissing, type Rec, startDaemon } from './daemon.js';
 import { type Desktop, desktopMissing, startDesktop, type Target } from './desktop.js';
 
-function naudiodonMissing(): string | undefined {
-  try {
-    createRequire(import.meta.url).resolve('naudiodon2');
-    return undefined;
-  } catch {
-    return 'the optional dependency naudiodon2 is not installed';
-  }
-}
-const missing = desktopMissing() ?? naudiodonMissing();
+const missing = desktopMissing() ?? moduleMissing('naudiodon2');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Daemon {
-  home: string;
-  child: ChildProcess;
-  log: string[];
-  cli(...args: string[]): ReturnType<typeof spawnSync>;
-  stop(): Promise<number | null>;
-}
-
-async function startDaemon(desktop: Desktop, config: Record<string, unknown>, ...flags: string[]): Promise<Daemon> {
-  const home = await mkdtemp(join(tmpdir(), 'prism-e2e-home-'));
-  await writeFile(join(home, 'config.json'), JSON.stringify({ model: models().tiny, gpu: 'cpu', ...config }));
-  const env = { ...desktop.env, PRISM_DICTATE_HOME: home, PRISM_MODEL: '' };
-  const bin = join(root, 'bin', 'prism-dictate.js');
-  const child = spawn(process.execPath, [bin, 'start', '--model', models().tiny, '--gpu', 'cpu', '--states', '1', ...flags], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log: string[] = [];
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (d: string) => {
-      log.push(...d.split('\n').filter(Boolean));
-      if (d.includes('dictation ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`the daemon exited (${code}) while starting:\n${log.join('\n')}`)));
-  });
-  await Promise.race([ready, sleep(90_000).then(() => Promise.reject(new Error(`not ready in 90 s:\n${log.join('\n')}`)))]);
-  return {
-    home,
-    child,
-    log,
-    cli: (...args) => spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', timeout: 60_000 }),
-    stop: async () => {
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      child.kill('SIGINT');
-      const code = await Promise.race([exited, sleep(15_000).then(() => 'hung' as const)]);
-      if (code === 'hung') child.kill('SIGKILL');
-      await rm(home, { recursive: true, force: true });
-      return code === 'hung' ? -1 : code;
-    },
-  };
-}
-
-interface Rec {
-  id: string;
-  state: string;
-  text?: string;
-  audio?: string;
-  timings?: Record<string, number>;
-  settings?: Record<string, unknown>;
-}
 
 /** The daemon's process tree (it, its engine process, its capture process): CPU seconds (each and all) and RSS. */
 function tree(root: number): { cpuS: number; rssMiB: number; pids: number[]; each: Record<number, number> } {

@@ -1,0 +1,202 @@
+/**
+ * The page's script (plain ES2017, run by the browser, kept here as a string so that it ships in
+ * dist/ with the rest). It listens to /events, keeps the last dictations and resource samples, and
+ * draws them with uPlot. Dictated text goes into the DOM only as textContent, and not at all while
+ * "hide text" is on.
+ */
+export const PAGE_JS = `(function () {
+  'use strict';
+  var q = '?token=' + encodeURIComponent(new URLSearchParams(location.search).get('token') || '');
+  var STAGES = ['trigger', 'capture', 'endOfSpeech', 'transcription', 'paste'];
+  var LABELS = { trigger: 'trigger', capture: 'capture', endOfSpeech: 'end of speech', transcription: 'transcription', paste: 'paste', total: 'total' };
+  var COLORS = { trigger: '#8e8cd8', capture: '#4e9de0', endOfSpeech: '#f0a030', transcription: '#e05a5a', paste: '#50b070' };
+  var HIDE_KEY = 'prism-dictate.dashboard.hideText';
+  var KEEP = 50;
+  var $ = function (id) { return document.getElementById(id); };
+  var items = [];
+  var samples = [];
+  var host = null;
+  var hidden = localStorage.getItem(HIDE_KEY) === '1';
+
+  function ms(v) { return typeof v === 'number' && isFinite(v) ? (v < 10 ? v.toFixed(1) : v.toFixed(0)) : '–'; }
+  function mib(b) { return typeof b === 'number' ? b / 1048576 : null; }
+  function pct(v) { return typeof v === 'number' ? v : null; }
+  function done() { return items.filter(function (d) { return d.state === 'done'; }); }
+  /** the same percentile as the daemon's status: the value at rank ceil(p/100 * n) */
+  function percentile(xs, p) {
+    var s = xs.slice().sort(function (a, b) { return a - b; });
+    return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] : null;
+  }
+
+  // ---- charts --------------------------------------------------------------------------------
+  function size(el) { return { width: Math.max(260, el.clientWidth - 4), height: 200 }; }
+  function make(id, series, scaleX, values) {
+    var el = $(id);
+    var s = size(el);
+    return new uPlot({ width: s.width, height: s.height, scales: { x: scaleX }, series: [{ label: 'x', value: values }].concat(series), axes: [scaleX.time ? {} : { incrs: [1, 2, 5, 10, 20, 50] }, { size: 50 }] }, [[]].concat(series.map(function () { return []; })), el);
+  }
+  var indexScale = { time: false, range: function (u, min, max) { return min == null ? [0, 1] : [min - 0.6, max + 0.6]; } };
+  var bars = uPlot.paths.bars({ size: [0.7, 48] });
+  // Stacked bars: each series is the sum up to its stage, drawn longest first so shorter ones cover it.
+  var stackOrder = STAGES.slice().reverse();
+  var stagesChart = make('chart-stages', stackOrder.map(function (s) {
+    return { label: LABELS[s], fill: COLORS[s], stroke: COLORS[s], paths: bars, points: { show: false },
+      value: function (u, v, si, di) { var d = done()[di]; return d ? ms(d.times[s]) : '–'; } };
+  }), indexScale, function (u, v) { return v == null ? '–' : '#' + v; });
+  var latencyChart = make('chart-latency', [
+    { label: 'total p50', stroke: '#4e9de0', width: 2 },
+    { label: 'total p95', stroke: '#4e9de0', dash: [6, 4] },
+    { label: 'transcription p50', stroke: '#e05a5a', width: 2 },
+    { label: 'transcription p95', stroke: '#e05a5a', dash: [6, 4] },
+  ], indexScale, function (u, v) { return v == null ? '–' : '#' + v; });
+  var cpuChart = make('chart-cpu', [
+    { label: 'daemon', stroke: '#4e9de0', width: 2 },
+    { label: 'engine', stroke: '#e05a5a', width: 2 },
+    { label: 'GPU util', stroke: '#50b070', width: 2 },
+  ], { time: true });
+  var memChart = make('chart-mem', [
+    { label: 'daemon RSS', stroke: '#4e9de0', width: 2 },
+    { label: 'engine RSS', stroke: '#e05a5a', width: 2 },
+    { label: 'GPU memory', stroke: '#50b070', width: 2 },
+  ], { time: true });
+  window.addEventListener('resize', function () {
+    [['chart-stages', stagesChart], ['chart-latency', latencyChart], ['chart-cpu', cpuChart], ['chart-mem', memChart]].forEach(function (p) { p[1].setSize(size($(p[0]))); });
+  });
+
+  function drawDictations() {
+    var d = done();
+    var x = d.map(function (_, i) { return i + 1; });
+    stagesChart.setData([x].concat(stackOrder.map(function (s) {
+      var upto = STAGES.slice(0, STAGES.indexOf(s) + 1);
+      return d.map(function (r) { return upto.reduce(function (a, k) { return a + (r.times[k] || 0); }, 0); });
+    })));
+    var lines = [[], [], [], []];
+    d.forEach(function (_, i) {
+      var seen = d.slice(0, i + 1);
+      var total = seen.map(function (r) { return r.times.total; }).filter(isFinite);
+      var tr = seen.map(function (r) { return r.times.transcription; }).filter(isFinite);
+      lines[0].push(percentile(total, 50)); lines[1].push(percentile(total, 95));
+      lines[2].push(percentile(tr, 50)); lines[3].push(percentile(tr, 95));
+    });
+    latencyChart.setData([x].concat(lines));
+  }
+
+  function drawSamples() {
+    var x = samples.map(function (s) { return s.at / 1000; });
+    var gpu = function (s) { return s.gpu.gpus ? s.gpu.gpus[0] : null; };
+    cpuChart.setData([x,
+      samples.map(function (s) { return pct(s.daemon.cpu); }),
+      samples.map(function (s) { return s.engine ? pct(s.engine.cpu) : null; }),
+      samples.map(function (s) { var g = gpu(s); return g ? g.utilization : null; })]);
+    memChart.setData([x,
+      samples.map(function (s) { return mib(s.daemon.rssBytes); }),
+      samples.map(function (s) { return s.engine ? mib(s.engine.rssBytes) : null; }),
+      samples.map(function (s) { var g = gpu(s); return g ? g.memoryUsedMiB : null; })]);
+    var last = samples[samples.length - 1];
+    if (!last) return;
+    var one = function (v) { return typeof v === 'number' ? v.toFixed(1) : '–'; };
+    $('cpu-now').textContent = 'daemon ' + one(last.daemon.cpu) + ' %, engine ' + (last.engine ? one(last.engine.cpu) : '–') + ' %';
+    $('mem-now').textContent = 'daemon ' + one(mib(last.daemon.rssBytes)) + ' MiB, engine ' + (last.engine ? one(mib(last.engine.rssBytes)) : '–') + ' MiB';
+    $('gpu-now').textContent = last.gpu.gpus
+      ? last.gpu.gpus.map(function (g) { return 'GPU ' + g.index + ': ' + g.utilization + ' %, ' + g.memoryUsedMiB + ' / ' + g.memoryTotalMiB + ' MiB'; }).join('; ')
+      : last.gpu.none;
+  }
+
+  // ---- text --------------------------------------------------------------------------------------
+  function drawTable() {
+    var last = done()[done().length - 1];
+    var latency = (host && host.latency) || {};
+    var body = $('stage-table').tBodies[0];
+    body.textContent = '';
+    STAGES.concat(['total']).forEach(function (s) {
+      var tr = body.insertRow();
+      tr.dataset.stage = s;
+      var l = latency[s] || {};
+      [LABELS[s], last ? ms(last.times[s]) : '–', ms(l.p50), ms(l.p95), l.n == null ? '0' : String(l.n)].forEach(function (v) { tr.insertCell().textContent = v; });
+    });
+  }
+
+  function drawList() {
+    var list = $('dictations');
+    list.textContent = '';
+    items.slice().reverse().forEach(function (d) {
+      var li = document.createElement('li');
+      li.dataset.id = d.id;
+      li.dataset.state = d.state;
+      var cell = function (cls, text) { var s = document.createElement('span'); s.className = cls; s.textContent = text; li.appendChild(s); return s; };
+      cell('when', new Date(d.at).toLocaleTimeString());
+      cell('state', d.state);
+      cell('total', d.times.total == null ? '' : ms(d.times.total) + ' ms');
+      if (hidden) cell('text hidden', '(hidden)');
+      else if (d.text != null) cell('text', d.text);
+      else cell('text hidden', d.error || '(text not shown: dashboard.showText is off)');
+      list.appendChild(li);
+    });
+  }
+
+  function drawHost() {
+    $('rec-state').textContent = host ? host.state : 'off (--no-host)';
+    $('dictation-count').textContent = host && host.counts ? String(host.counts.dictations) : '0';
+  }
+
+  function drawService(s, events) {
+    $('service-state').textContent = s.state;
+    $('service-backend').textContent = s.backend + ' (' + s.engine + ')';
+    $('restarts').textContent = String(s.restarts);
+    var errors = Object.keys(s.errors || {}).reduce(function (a, k) { return a + s.errors[k]; }, 0) + (host && host.counts ? host.counts.failed : 0);
+    $('errors').textContent = String(errors);
+    $('fallbacks').textContent = String(s.fallbacks);
+    $('queue').textContent = s.queue.running + ' / ' + s.queue.waiting;
+    if (events) {
+      var ul = $('events');
+      ul.textContent = '';
+      events.slice(-10).reverse().forEach(function (e) { var li = document.createElement('li'); li.textContent = e.at + ' ' + e.event + ': ' + e.detail; ul.appendChild(li); });
+    }
+  }
+
+  // ---- live ----------------------------------------------------------------------------------------
+  var events = [];
+  function conn(text, cls) { var b = $('conn'); b.textContent = text; b.className = 'badge ' + cls; }
+  function on(es, name, fn) { es.addEventListener(name, function (m) { fn(JSON.parse(m.data)); }); }
+  function connect() {
+    var es = new EventSource('events' + q);
+    es.onopen = function () { conn('live', 'ok'); };
+    es.onerror = function () {
+      conn('reconnecting…', 'bad');
+      // EventSource retries by itself after a dropped stream, but gives up after a refused one
+      if (es.readyState === EventSource.CLOSED) setTimeout(connect, 3000);
+    };
+    on(es, 'snapshot', function (d) {
+      items = d.recent; samples = d.samples; host = d.host; events = d.events;
+      drawHost(); drawService(d.service, events); drawDictations(); drawTable(); drawList(); drawSamples();
+    });
+    on(es, 'dictation', function (d) {
+      items.push(d.item); if (items.length > KEEP) items.shift();
+      host = d.host;
+      drawHost(); drawDictations(); drawTable(); drawList();
+    });
+    on(es, 'state', function (d) { if (host) { host.state = d.state; drawHost(); } });
+    on(es, 'service', function (d) { events.push(d.event); drawService(d.service, events); });
+    on(es, 'sample', function (d) {
+      samples.push(d.sample); if (samples.length > 150) samples.shift();
+      drawService(d.service); drawSamples();
+    });
+  }
+
+  $('hide-text').checked = hidden;
+  $('hide-text').addEventListener('change', function (e) {
+    hidden = e.target.checked;
+    localStorage.setItem(HIDE_KEY, hidden ? '1' : '0');
+    drawList();
+  });
+  $('repaste').addEventListener('click', function () {
+    var out = $('repaste-result');
+    out.textContent = '…';
+    fetch('api/repaste' + q, { method: 'POST' })
+      .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
+      .then(function (r) { out.textContent = r.ok ? 'pasted again' : r.body.error; })
+      .catch(function (e) { out.textContent = String(e); });
+  });
+  connect();
+})();
+`;

@@ -1,0 +1,30 @@
+/** The page's stylesheet: light by default, dark when the desktop asks for it. */
+export const PAGE_CSS = `
+:root { --bg: #f6f7f9; --card: #fff; --fg: #1d2330; --muted: #6b7385; --line: #e3e6eb; --ok: #2f9e5b; --bad: #d24545; }
+@media (prefers-color-scheme: dark) { :root { --bg: #14171d; --card: #1d2129; --fg: #e6e9ef; --muted: #98a0b3; --line: #2c313b; } }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 16px; font: 14px/1.4 system-ui, sans-serif; background: var(--bg); color: var(--fg); }
+header { display: flex; align-items: center; gap: 12px; margin-bottom: 12px; }
+h1 { font-size: 20px; margin: 0; }
+h2 { font-size: 14px; margin: 0 0 8px; color: var(--muted); font-weight: 600; }
+.badge { padding: 2px 8px; border-radius: 10px; background: var(--line); font-size: 12px; }
+.badge.ok { background: var(--ok); color: #fff; }
+.badge.bad { background: var(--bad); color: #fff; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(130px, 1fr)); gap: 8px; margin-bottom: 12px; }
+.tile, .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
+.tile span { display: block; color: var(--muted); font-size: 12px; }
+.tile b { font-size: 18px; font-variant-numeric: tabular-nums; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 12px; margin-bottom: 12px; }
+section.card { margin-bottom: 12px; }
+.chart { min-height: 200px; }
+.now { margin: 4px 0 0; color: var(--muted); font-size: 12px; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { text-align: right; padding: 3px 8px; border-bottom: 1px solid var(--line); }
+th:first-child, td:first-child { text-align: left; }
+.controls { display: flex; gap: 12px; align-items: center; margin-bottom: 8px; }
+#dictations { margin: 0; padding-left: 0; list-style: none; }
+#dictations li { display: grid; grid-template-columns: 80px 80px 80px 1fr; gap: 8px; padding: 4px 0; border-bottom: 1px solid var(--line); }
+#dictations .when, #dictations .state, #dictations .total { color: var(--muted); font-variant-numeric: tabular-nums; }
+#dictations .text.hidden { color: var(--muted); font-style: italic; }
+#events { margin: 0; padding-left: 16px; color: var(--muted); font-size: 12px; }
+`;

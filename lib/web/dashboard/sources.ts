@@ -1,0 +1,21 @@
+/**
+ * What the dashboard watches, as narrow interfaces: the dictation host (absent with --no-host) and
+ * the supervisor. Tests pass EventEmitter-based fakes; the daemon passes the real ones.
+ */
+import type { DictationEvent } from '../../host/dictation.js';
+
+export interface WatchedHost {
+  on(event: 'dictation', listener: (e: DictationEvent) => void): unknown;
+  on(event: 'state', listener: (state: string) => void): unknown;
+  off(event: 'dictation', listener: (e: DictationEvent) => void): unknown;
+  off(event: 'state', listener: (state: string) => void): unknown;
+  status(): Record<string, unknown>;
+  repaste(): Promise<string>;
+}
+
+export interface WatchedEngine {
+  readonly busy: number;
+  readonly queued: number;
+  /** state, enginePid, backend, engine, restarts, errors (by code), events … */
+  status(): Record<string, unknown>;
+}

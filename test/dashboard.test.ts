@@ -1,0 +1,377 @@
+/**
+ * The dashboard server with a fake dictation host and supervisor: the token guards every route,
+ * /metrics is Prometheus text whose histograms move with each dictation, the event stream delivers
+ * dictations and samples only while watched, POST /api/repaste re-pastes, and the page is light.
+ */
+import { EventEmitter } from 'node:events';
+import { stat } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { type IncomingHttpHeaders, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WhisperError } from '../lib/errors.js';
+import type { DictationEvent } from '../lib/host/dictation.js';
+import type { StageTimes } from '../lib/metrics/stages.js';
+import { GpuProbe, parseNvidiaSmi } from '../lib/web/dashboard/gpu.js';
+import { type RunningDashboard, startDashboard } from '../lib/web/dashboard/server.js';
+
+class FakeHost extends EventEmitter {
+  repasted = 0;
+  repasteError: Error | undefined;
+  counts = { dictations: 0, noSpeech: 0, tooShort: 0, cancelled: 0, failed: 0, historyErrors: 0 };
+  status(): Record<string, unknown> {
+    return { state: 'idle', counts: { ...this.counts }, latency: { total: { p50: 720, p95: 720, n: this.counts.dictations } }, microphone: 'ok' };
+  }
+  async repaste(): Promise<string> {
+    this.repasted++;
+    if (this.repasteError) throw this.repasteError;
+    return 'the last words';
+  }
+}
+
+class FakeEngine {
+  busy = 1;
+  queued = 2;
+  restarts = 0;
+  errors: Record<string, number> = {};
+  status(): Record<string, unknown> {
+    // our own pid stands in for the engine process: its memory and CPU can be read
+    return { state: 'ready', backend: 'cpu', engine: 'primary', enginePid: process.pid, restarts: this.restarts, errors: { ...this.errors }, events: [] };
+  }
+}
+
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function call(port: number, path: string, o: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: o.method ?? 'GET', headers: o.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** An open event stream: every event so far, and the first not yet taken of a kind (waiting for it if need be). */
+function listen(
+  port: number,
+  token: string,
+): Promise<{ events: Array<{ event: string; data: Record<string, unknown> }>; next(name: string): Promise<Record<string, unknown>>; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const events: Array<{ event: string; data: Record<string, unknown> }> = [];
+    const taken = new Set<number>();
+    const waiters: Array<{ name: string; resolve: (d: Record<string, unknown>) => void }> = [];
+    const serve = (): void => {
+      for (const w of [...waiters]) {
+        const i = events.findIndex((e, j) => e.event === w.name && !taken.has(j));
+        if (i < 0) continue;
+        taken.add(i);
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve((events[i] as { data: Record<string, unknown> }).data);
+      }
+    };
+    const req = request({ host: '127.0.0.1', port, path: `/events?token=${token}` }, (res) => {
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end = buffer.indexOf('\n\n');
+        while (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) events.push({ event, data: JSON.parse(data) });
+          end = buffer.indexOf('\n\n');
+        }
+        serve();
+      });
+      resolve({
+        events,
+        next: (name) =>
+          new Promise((r) => {
+            waiters.push({ name, resolve: r });
+            serve();
+          }),
+        close: () => req.destroy(),
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Prometheus text: every sample line `name{labels} value`, each family announced by HELP and TYPE. */
+function parsePrometheus(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  const types = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const meta = /^# (HELP|TYPE) (\w+) (.+)$/.exec(line);
+    if (meta) {
+      if (meta[1] === 'TYPE') types.set(meta[2] as string, meta[3] as string);
+      continue;
+    }
+    const m = /^(\w+)(\{[^}]*\})? (-?[\d.e+-]+|NaN|\+Inf)$/.exec(line);
+    if (!m) throw new Error(`not Prometheus text: ${line}`);
+    const family = (m[1] as string).replace(/_(bucket|sum|count)$/, '');
+    if (!types.has(family) && !types.has(m[1] as string)) throw new Error(`no TYPE for ${line}`);
+    samples.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
+  }
+  return samples;
+}
+
+const TIMES: StageTimes = { trigger: 0.4, capture: 2100, endOfSpeech: 520, transcription: 180, paste: 12, total: 720 };
+
+function dictation(id: string, text: string, times: StageTimes = TIMES, state = 'done'): DictationEvent {
+  return { record: { id, at: '2025-01-02T03:04:05.000Z', seconds: 2.1, state, voicedMs: 1800, text, settings: {} } as DictationEvent['record'], times: { ...times } };
+}
+
+describe('dashboard server', () => {
+  let dash: RunningDashboard | undefined;
+  let home: string | undefined;
+  afterEach(async () => {
+    await dash?.stop();
+    dash = undefined;
+    if (home) await rm(home, { recursive: true, force: true });
+    home = undefined;
+  });
+
+  async function start(o: { showText?: boolean; noHost?: boolean; intervalMs?: number } = {}) {
+    const host = new FakeHost();
+    const engine = new FakeEngine();
+    home = await mkdtemp(join(tmpdir(), 'prism-dash-'));
+    dash = await startDashboard({
+      engine,
+      host: o.noHost ? undefined : host,
+      port: 0,
+      showText: o.showText ?? true,
+      home,
+      intervalMs: o.intervalMs ?? 100,
+      gpu: new GpuProbe('prism-no-such-nvidia-smi'),
+    });
+    return { host, engine, dash, port: dash.port, token: dash.token, home };
+  }
+
+  it('binds 127.0.0.1 with a 192-bit token, writes dashboard.json (0600) and removes it on stop', async () => {
+    const s = await start();
+    expect(s.dash.url).toBe(`http://127.0.0.1:${s.port}/?token=${s.token}`);
+    expect(Buffer.from(s.token, 'base64url').length).toBe(24);
+    const file = join(s.home, 'dashboard.json');
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ url: s.dash.url, port: s.port, pid: process.pid });
+    expect((await promisify(stat)(file)).mode & 0o777).toBe(0o600);
+    const ext = s.dash.extension({ control: (r) => (r === 'mine' ? Promise.resolve({ ok: 1 }) : undefined), status: () => ({ host: { state: 'idle' } }) });
+    expect(ext.status()).toEqual({ host: { state: 'idle' }, dashboard: { url: s.dash.url } });
+    expect(await ext.control('mine')).toEqual({ ok: 1 });
+    expect(ext.control('other')).toBeUndefined();
+    await s.dash.stop();
+    dash = undefined;
+    await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(call(s.port, `/?token=${s.token}`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('refuses every route without the token (401) or with a wrong one (403), and leaks nothing', async () => {
+    const s = await start();
+    s.host.emit('dictation', dictation('d1', 'secret words'));
+    const wrongSameLength = `${s.token.slice(0, -1)}${s.token.endsWith('A') ? 'B' : 'A'}`;
+    for (const [method, path] of [
+      ['GET', '/'],
+      ['GET', '/app.js'],
+      ['GET', '/uplot.js'],
+      ['GET', '/events'],
+      ['GET', '/metrics'],
+      ['POST', '/api/repaste'],
+      ['GET', '/nothing-here'],
+    ] as const) {
+      const none = await call(s.port, path, { method });
+      expect(none.status, `${method} ${path}`).toBe(401);
+      expect(none.body.toString()).toBe('token required\n');
+      for (const wrong of [wrongSameLength, 'short', `${s.token}x`]) {
+        const r = await call(s.port, `${path}?token=${wrong}`, { method });
+        expect(r.status, `${method} ${path} ${wrong}`).toBe(403);
+        expect(r.body.toString()).toBe('forbidden\n');
+      }
+      expect((await call(s.port, path, { method, headers: { authorization: `Bearer ${wrongSameLength}` } })).status).toBe(403);
+    }
+    expect(s.host.repasted).toBe(0);
+    // the right token, in the query or as a bearer token (a Prometheus scrape)
+    expect((await call(s.port, `/?token=${s.token}`)).status).toBe(200);
+    expect((await call(s.port, '/metrics', { headers: { authorization: `Bearer ${s.token}` } })).status).toBe(200);
+    expect((await call(s.port, `/nothing-here?token=${s.token}`)).status).toBe(404);
+  });
+
+  it('/metrics is Prometheus text; stage histograms, counters and gauges move with dictations and engine events', async () => {
+    const s = await start();
+    const scrape = async (): Promise<Map<string, number>> => {
+      const r = await call(s.port, `/metrics?token=${s.token}`);
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+      return parsePrometheus(r.body.toString());
+    };
+    const before = await scrape();
+    expect(before.get('prism_dictation_stage_seconds_count{stage="transcription"}')).toBeUndefined();
+    expect(before.get('prism_fallbacks_total')).toBe(0);
+    expect(before.get('prism_engine_restarts_total')).toBe(0);
+    expect(before.get('prism_queue_depth{kind="running"}')).toBe(1);
+    expect(before.get('prism_queue_depth{kind="waiting"}')).toBe(2);
+    expect(before.get('prism_memory_bytes{process="daemon"}')).toBeGreaterThan(10 * 2 ** 20);
+    expect(before.get('prism_memory_bytes{process="engine"}')).toBeGreaterThan(10 * 2 ** 20);
+
+    s.host.emit('dictation', dictation('d1', 'one'));
+    let m = await scrape();
+    expect(m.get('prism_dictation_stage_seconds_count{stage="transcription"}')).toBe(1);
+    expect(m.get('prism_dictation_stage_seconds_sum{stage="transcription"}')).toBeCloseTo(0.18, 9);
+    expect(m.get('prism_dictation_stage_seconds_bucket{le="0.1",stage="transcription"}')).toBe(0);
+    expect(m.get('prism_dictation_stage_seconds_bucket{le="0.25",stage="transcription"}')).toBe(1);
+    expect(m.get('prism_dictation_stage_seconds_sum{stage="capture"}')).toBeCloseTo(2.1, 9);
+    expect(m.get('prism_dictation_stage_seconds_bucket{le="0.001",stage="trigger"}')).toBe(1);
+    expect(m.get('prism_dictation_stage_seconds_count{stage="total"}')).toBe(1);
+    expect(m.get('prism_dictations_total{state="done"}')).toBe(1);
+    expect(m.get('prism_transcription_requests_total{outcome="done"}')).toBe(1);
+
+    s.host.emit('dictation', dictation('d2', 'two', { ...TIMES, transcription: 300 }));
+    s.host.emit('dictation', dictation('d3', '', { trigger: 0.3, capture: 900 }, 'no-speech'));
+    s.engine.restarts = 2;
+    s.engine.errors = { TRANSCRIBE_FAILED: 3, QUEUE_FULL: 1 };
+    s.dash.supervisorEvent({ at: 'now', event: 'fallback', detail: 'cuda → cpu after: boom' });
+    s.dash.supervisorEvent({ at: 'now', event: 'crashed', detail: 'signal SIGKILL' });
+    m = await scrape();
+    expect(m.get('prism_dictation_stage_seconds_count{stage="transcription"}')).toBe(2);
+    expect(m.get('prism_dictation_stage_seconds_sum{stage="transcription"}')).toBeCloseTo(0.48, 9);
+    expect(m.get('prism_dictation_stage_seconds_count{stage="capture"}')).toBe(2); // no-speech is not a finished dictation
+    expect(m.get('prism_dictations_total{state="done"}')).toBe(2);
+    expect(m.get('prism_dictations_total{state="no-speech"}')).toBe(1);
+    expect(m.get('prism_engine_restarts_total')).toBe(2);
+    expect(m.get('prism_errors_total{code="TRANSCRIBE_FAILED"}')).toBe(3);
+    expect(m.get('prism_errors_total{code="QUEUE_FULL"}')).toBe(1);
+    expect(m.get('prism_fallbacks_total')).toBe(1);
+    // counters follow the supervisor's totals, however often they are scraped
+    s.engine.errors.TRANSCRIBE_FAILED = 4;
+    m = await scrape();
+    expect(m.get('prism_errors_total{code="TRANSCRIBE_FAILED"}')).toBe(4);
+    expect(m.get('prism_engine_restarts_total')).toBe(2);
+  });
+
+  it('the event stream: a snapshot, then dictations, state and service events; samples only while watched', async () => {
+    const s = await start({ intervalMs: 100 });
+    s.host.emit('dictation', dictation('d0', 'before anyone watched'));
+    const stream = await listen(s.port, s.token);
+    const snapshot = await stream.next('snapshot');
+    expect(snapshot.showText).toBe(true);
+    expect((snapshot.recent as Array<{ id: string; text: string }>).map((d) => [d.id, d.text])).toEqual([['d0', 'before anyone watched']]);
+    expect(snapshot.service).toMatchObject({ state: 'ready', backend: 'cpu', restarts: 0, fallbacks: 0, queue: { running: 1, waiting: 2 } });
+
+    const sample = (await stream.next('sample')) as { sample: { daemon: { rssBytes: number }; engine: { rssBytes: number }; gpu: unknown } };
+    expect(sample.sample.daemon.rssBytes).toBeGreaterThan(0);
+    expect(sample.sample.engine.rssBytes).toBeGreaterThan(0);
+    expect(sample.sample.gpu).toEqual({ none: 'no GPU' });
+    const second = (await stream.next('sample')) as { sample: { daemon: { cpu: number } } };
+    expect(typeof second.sample.daemon.cpu).toBe('number');
+
+    const got = stream.next('dictation');
+    s.host.counts.dictations = 1;
+    s.host.emit('dictation', dictation('d1', 'hello there'));
+    const d = (await got) as { item: Record<string, unknown>; host: { counts: { dictations: number } } };
+    expect(d.item).toEqual({ id: 'd1', at: '2025-01-02T03:04:05.000Z', state: 'done', seconds: 2.1, text: 'hello there', times: TIMES });
+    expect(d.host.counts.dictations).toBe(1);
+
+    const state = stream.next('state');
+    s.host.emit('state', 'recording');
+    expect(await state).toEqual({ state: 'recording' });
+    const service = stream.next('service');
+    s.dash.supervisorEvent({ at: 'now', event: 'fallback', detail: 'cuda → cpu' });
+    expect(await service).toMatchObject({ event: { event: 'fallback' }, service: { fallbacks: 1 } });
+
+    expect(s.dash.feed.watchers).toBe(1);
+    stream.close();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(s.dash.feed.watchers).toBe(0);
+    const kept = (s.dash.feed.snapshot().samples as unknown[]).length;
+    await new Promise((r) => setTimeout(r, 400));
+    expect((s.dash.feed.snapshot().samples as unknown[]).length).toBe(kept); // nobody watches: no sampling
+  });
+
+  it('dashboard.showText: false keeps dictated text off the stream and the repaste answer', async () => {
+    const s = await start({ showText: false });
+    const stream = await listen(s.port, s.token);
+    await stream.next('snapshot');
+    const got = stream.next('dictation');
+    s.host.emit('dictation', dictation('d1', 'private words'));
+    expect((await got).item).not.toHaveProperty('text');
+    expect(JSON.stringify(stream.events)).not.toContain('private words');
+    const r = await call(s.port, `/api/repaste?token=${s.token}`, { method: 'POST' });
+    expect(JSON.parse(r.body.toString())).toEqual({ pasted: true });
+    stream.close();
+  });
+
+  it('POST /api/repaste calls repaste(); other methods and failures are answered', async () => {
+    const s = await start();
+    const ok = await call(s.port, `/api/repaste?token=${s.token}`, { method: 'POST' });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body.toString())).toEqual({ pasted: true, text: 'the last words' });
+    expect(s.host.repasted).toBe(1);
+    expect((await call(s.port, `/api/repaste?token=${s.token}`)).status).toBe(405);
+    expect(s.host.repasted).toBe(1);
+    s.host.repasteError = new WhisperError('HISTORY_FAILED', 'there is no dictated text to paste again');
+    const failed = await call(s.port, `/api/repaste?token=${s.token}`, { method: 'POST' });
+    expect(failed.status).toBe(409);
+    expect(JSON.parse(failed.body.toString())).toEqual({ error: 'there is no dictated text to paste again', code: 'HISTORY_FAILED' });
+  });
+
+  it('without a host (--no-host): a service-only view, and nothing to re-paste', async () => {
+    const s = await start({ noHost: true });
+    const stream = await listen(s.port, s.token);
+    const snapshot = await stream.next('snapshot');
+    expect(snapshot.host).toBeUndefined();
+    expect(snapshot.service).toMatchObject({ state: 'ready' });
+    stream.close();
+    const r = await call(s.port, `/api/repaste?token=${s.token}`, { method: 'POST' });
+    expect(r.status).toBe(409);
+    expect(s.host.repasted).toBe(0);
+  });
+
+  it('the page and everything it loads: gzipped, token-carrying, under 300 KB transferred', async () => {
+    const s = await start();
+    const gzip = { 'accept-encoding': 'gzip' };
+    const page = await call(s.port, `/?token=${s.token}`, { headers: gzip });
+    expect(page.status).toBe(200);
+    expect(page.headers['content-encoding']).toBe('gzip');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    const html = (await call(s.port, `/?token=${s.token}`)).body.toString();
+    const refs = [...html.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1] as string);
+    expect(refs).toEqual([`uplot.css?token=${s.token}`, `app.css?token=${s.token}`, `uplot.js?token=${s.token}`, `app.js?token=${s.token}`]);
+    expect(html).not.toMatch(/https?:\/\//); // nothing from outside: it works offline
+    let transferred = page.body.length;
+    for (const ref of refs) {
+      const r = await call(s.port, `/${ref}`, { headers: gzip });
+      expect(r.status, ref).toBe(200);
+      expect(r.headers['content-encoding']).toBe('gzip');
+      expect(Number(r.headers['content-length'])).toBe(r.body.length);
+      transferred += r.body.length;
+    }
+    const uplot = (await call(s.port, `/uplot.js?token=${s.token}`)).body.toString();
+    expect(uplot).toContain('uPlot');
+    console.log(`dashboard page: ${(transferred / 1024).toFixed(1)} KB transferred (gzip), ${refs.length + 1} requests`);
+    expect(transferred).toBeLessThan(300 * 1024);
+  });
+
+  it('parses nvidia-smi, and a machine without it shows "no GPU"', async () => {
+    expect(parseNvidiaSmi('37, 1024, 81559\n0, 5, 24576\n')).toEqual([
+      { index: 0, utilization: 37, memoryUsedMiB: 1024, memoryTotalMiB: 81559 },
+      { index: 1, utilization: 0, memoryUsedMiB: 5, memoryTotalMiB: 24576 },
+    ]);
+    expect(parseNvidiaSmi('[N/A], 10, 20\n')).toEqual([]);
+    expect(await new GpuProbe('prism-no-such-nvidia-smi').sample()).toEqual({ none: 'no GPU' });
+  });
+});
