@@ -1,0 +1,119 @@
+/** `prism-dictate serve`: the OpenAI-compatible transcription API, on the running service or one of its own. */
+import type { Command } from 'commander';
+import { WhisperError } from '../errors.js';
+import { ServiceClient } from '../service/client.js';
+import { type RunningService, startService } from '../service/daemon.js';
+import { servicePaths } from '../service/home.js';
+import { type ApiEngine, type ApiHealth, listenApi } from '../web/api.js';
+import { ServiceEngine } from '../web/serviceEngine.js';
+import { configFor } from './config.js';
+import { report } from './exit.js';
+import { serviceOptions } from './service.js';
+
+interface ServeOptions {
+  host: string;
+  port: string;
+  token?: string;
+  maxMb: string;
+  maxSeconds: string;
+  model?: string;
+  gpu?: 'auto' | 'cuda' | 'cpu';
+  states?: string;
+  threads?: string;
+}
+
+/** Loopback only: anything else is reachable from other machines, where a token is required. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function positive(flag: string, value: string | undefined, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new WhisperError('BAD_ARGUMENT', `${flag} must be a positive ${integer ? 'integer' : 'number'} (got '${value}')`);
+  return n;
+}
+
+interface Backing {
+  engine: ApiEngine;
+  health: () => Promise<ApiHealth> | ApiHealth;
+  language: string;
+  stop(): Promise<void> | void;
+}
+
+/** The running service when one answers (no second model in memory), else a service started here. */
+async function backing(o: ServeOptions, cmd: Command, log: (line: string) => void): Promise<Backing> {
+  const c = configFor(cmd, { model: o.model, gpu: o.gpu, states: positive('--states', o.states, true), threads: positive('--threads', o.threads, true) });
+  const running = await ServiceClient.connect(servicePaths().socket, 300).catch(() => undefined);
+  if (running) {
+    log(`using the running service (pid ${running.welcome.pid}, ${running.welcome.backend}, ${running.welcome.model})`);
+    if (o.model || o.gpu || o.states || o.threads) log('--model, --gpu, --states and --threads are ignored: the running service keeps its own');
+    const engine = new ServiceEngine(servicePaths().socket, running);
+    return { engine, health: () => engine.health(), language: c.transcription.language, stop: () => engine.close() };
+  }
+  log(`loading ${c.model} (${c.gpu})…`);
+  const service: RunningService = await startService(serviceOptions(c, log));
+  const supervisor = service.supervisor;
+  log(`service ready on ${supervisor.info.backend}; other prism-dictate commands can use it on ${service.paths.socket}`);
+  return {
+    engine: supervisor,
+    health: () => ({ state: String(supervisor.status().state), backend: supervisor.info.backend, model: supervisor.info.path }),
+    language: c.transcription.language,
+    stop: () => service.stop(),
+  };
+}
+
+export function serveCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('an OpenAI-compatible transcription API (POST /v1/audio/transcriptions) on the service (Ctrl+C stops it)')
+    .option('--host <address>', 'address to listen on; other than loopback needs --token', '127.0.0.1')
+    .option('--port <n>', 'TCP port', '8178')
+    .option('--token <token>', 'require Authorization: Bearer <token> (default: PRISM_DICTATE_API_TOKEN)')
+    .option('--max-mb <n>', 'largest request, MiB', '25')
+    .option('--max-seconds <n>', 'longest audio per request, seconds', '600')
+    .option('--model <path|name>', 'model file or pulled model name, when no service is running (default: the config, PRISM_MODEL, base.en)')
+    .option('--gpu <mode>', 'auto | cuda | cpu (default: auto)')
+    .option('--states <n>', 'concurrent requests (default 2)')
+    .option('--threads <n>', 'CPU threads')
+    .action(async (o: ServeOptions, cmd: Command) => {
+      try {
+        const token = o.token || process.env.PRISM_DICTATE_API_TOKEN || undefined;
+        if (!isLoopback(o.host) && !token) {
+          throw new WhisperError(
+            'BAD_ARGUMENT',
+            `refusing to serve on ${o.host} without a token: anyone on the network could use it; pass --token (or PRISM_DICTATE_API_TOKEN) or --host 127.0.0.1`,
+          );
+        }
+        const port = Number(o.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new WhisperError('BAD_ARGUMENT', `--port must be an integer in [0, 65535] (got '${o.port}')`);
+        const maxBytes = Math.round((positive('--max-mb', o.maxMb) as number) * 1024 * 1024);
+        const maxSeconds = positive('--max-seconds', o.maxSeconds) as number;
+        const log = (line: string): void => {
+          process.stderr.write(`prism-dictate: ${line}\n`);
+        };
+        const back = await backing(o, cmd, log);
+        const api = await listenApi({ engine: back.engine, health: back.health, token, maxBytes, maxSeconds, language: back.language, host: o.host, port, log }).catch(
+          async (e: Error) => {
+            await back.stop();
+            throw new WhisperError('BAD_ARGUMENT', `cannot listen on ${o.host}:${port}: ${e.message}`, { cause: e });
+          },
+        );
+        process.stdout.write(`${api.url}/v1/audio/transcriptions\n`);
+        log(`serving on ${api.url}${token ? ' (token required)' : ''}; ${o.maxMb} MiB / ${maxSeconds} s per request`);
+        await new Promise<void>((resolve) => {
+          const stop = (): void => {
+            log('stopping…');
+            void api
+              .close()
+              .then(() => back.stop())
+              .then(resolve);
+          };
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+      } catch (e) {
+        report(e);
+      }
+    });
+}

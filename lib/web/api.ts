@@ -1,0 +1,197 @@
+/**
+ * An OpenAI-compatible transcription API over any engine with transcribe(pcm, options): the
+ * service's supervisor, a ServiceClient, or a WhisperModel. Tools written for
+ * api.openai.com/v1/audio/transcriptions work against it by changing the base URL.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
+import type { TranscribeOptions, Transcript } from '../model.js';
+import { decodeUpload } from './audio.js';
+import { RESPONSE_FORMATS, type ResponseFormat, render } from './formats.js';
+import { languageCode } from './languages.js';
+import { ApiError, apiErrorFrom, sendError, sendJson } from './reply.js';
+import { readUpload } from './upload.js';
+
+export interface ApiEngine {
+  transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript>;
+}
+
+/** What GET /health reports; `state` other than 'ready' answers 503 so load balancers steer away. */
+export interface ApiHealth {
+  state: string;
+  backend: string;
+  model: string;
+}
+
+export interface ApiOptions {
+  engine: ApiEngine;
+  /** how /health learns the engine's state; rejecting means the engine is unreachable */
+  health: () => Promise<ApiHealth> | ApiHealth;
+  /** when set, every /v1 request needs `Authorization: Bearer <token>` */
+  token?: string;
+  /** largest request body, bytes (default 25 MiB, OpenAI's limit) */
+  maxBytes?: number;
+  /** longest audio per request, seconds (default 600) */
+  maxSeconds?: number;
+  /** requests being uploaded or transcribed at once; more get 429 (default 32) */
+  maxPending?: number;
+  /** language when a request names none (default 'en'; 'auto' detects) */
+  language?: string;
+  /** told about server-side failures (5xx) */
+  log?: (line: string) => void;
+}
+
+const ROUTES: Record<string, string> = {
+  '/health': 'GET',
+  '/v1/models': 'GET',
+  '/v1/audio/transcriptions': 'POST',
+  '/v1/audio/translations': 'POST',
+};
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** Compares hashes, so neither the token's length nor its matching prefix shows in the timing. */
+function authorize(header: string | undefined, token: string): ApiError | undefined {
+  const given = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+  if (given === undefined) return new ApiError(401, "missing API key: send 'Authorization: Bearer <token>'", 'invalid_request_error', null, 'missing_api_key');
+  if (!timingSafeEqual(digest(given), digest(token))) return new ApiError(401, 'incorrect API key', 'invalid_request_error', null, 'invalid_api_key');
+  return undefined;
+}
+
+interface Request {
+  format: ResponseFormat;
+  options: TranscribeOptions;
+}
+
+/** The form fields OpenAI defines, checked; the ones we cannot honour are accepted and ignored (model, temperature). */
+function parseFields(fields: Record<string, string>, defaultLanguage: string, translate: boolean): Request {
+  const format = (fields.response_format ?? 'json') as ResponseFormat;
+  if (!RESPONSE_FORMATS.includes(format))
+    throw new ApiError(400, `response_format must be one of ${RESPONSE_FORMATS.join(', ')}`, 'invalid_request_error', 'response_format', 'invalid_value');
+  const language = fields.language ? languageCode(fields.language) : defaultLanguage;
+  if (!/^[a-z]{2,3}$|^auto$/.test(language))
+    throw new ApiError(400, `language must be an ISO-639-1 code such as 'en' (got '${fields.language}')`, 'invalid_request_error', 'language', 'invalid_value');
+  if (fields.temperature !== undefined) {
+    const t = Number(fields.temperature);
+    if (fields.temperature.trim() === '' || !(t >= 0 && t <= 1))
+      throw new ApiError(400, 'temperature must be a number between 0 and 1', 'invalid_request_error', 'temperature', 'invalid_value');
+  }
+  if (fields.stream === 'true') throw new ApiError(400, 'streaming transcriptions are not supported', 'invalid_request_error', 'stream', 'unsupported_value');
+  if (fields['timestamp_granularities[]'] === 'word')
+    throw new ApiError(400, 'word timestamps are not supported; segment timestamps are', 'invalid_request_error', 'timestamp_granularities', 'unsupported_value');
+  return { format, options: { language, prompt: fields.prompt || undefined, translate, audioCtx: 'auto' } };
+}
+
+export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const maxBytes = o.maxBytes ?? 25 * 1024 * 1024;
+  const maxSeconds = o.maxSeconds ?? 600;
+  const maxPending = o.maxPending ?? 32;
+  const language = o.language ?? 'en';
+  let pending = 0;
+
+  async function health(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const h = await o.health();
+      sendJson(req, res, h.state === 'ready' ? 200 : 503, { status: h.state === 'ready' ? 'ok' : 'unavailable', state: h.state, backend: h.backend, model: basename(h.model) });
+    } catch (e) {
+      sendJson(req, res, 503, { status: 'unavailable', state: 'unreachable', error: (e as Error).message });
+    }
+  }
+
+  async function models(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const model = await Promise.resolve(o.health()).then(
+      (h) => basename(h.model),
+      () => undefined,
+    );
+    const ids = ['whisper-1', ...(model ? [model] : [])];
+    sendJson(req, res, 200, { object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'prism-whisper' })) });
+  }
+
+  async function transcribe(req: IncomingMessage, res: ServerResponse, translate: boolean): Promise<void> {
+    const upload = await readUpload(req, maxBytes);
+    if (!upload.file)
+      throw new ApiError(400, "the request has no 'file' field: send the audio as multipart/form-data field 'file'", 'invalid_request_error', 'file', 'missing_file');
+    const { format, options } = parseFields(upload.fields, language, translate);
+    const pcm = decodeUpload(upload.file.bytes, upload.file.filename, maxSeconds);
+    // A client that hangs up stops its transcription instead of leaving it to run for nobody.
+    const abort = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const t = await o.engine.transcribe(pcm, { ...options, signal: abort.signal });
+    const { body, type } = render(t, format, translate ? 'translate' : 'transcribe');
+    res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'x-prism-backend': t.backend });
+    res.end(body);
+  }
+
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0] as string;
+    const method = ROUTES[path];
+    void (async () => {
+      if (!method) throw new ApiError(404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', null, 'not_found');
+      const get = method === 'GET' && req.method === 'HEAD';
+      if (req.method !== method && !get) {
+        sendError(req, res, new ApiError(405, `${path} takes ${method}, not ${req.method}`, 'invalid_request_error', null, 'method_not_allowed'), { allow: method });
+        return;
+      }
+      if (path === '/health') return health(req, res);
+      const denied = o.token === undefined ? undefined : authorize(req.headers.authorization, o.token);
+      if (denied) {
+        sendError(req, res, denied, { 'www-authenticate': 'Bearer' });
+        return;
+      }
+      if (path === '/v1/models') return models(req, res);
+      if (pending >= maxPending) throw new ApiError(429, `the server is busy (${pending} requests in progress); retry shortly`, 'rate_limit_error', null, 'too_many_requests');
+      pending++;
+      try {
+        await transcribe(req, res, path.endsWith('/translations'));
+      } finally {
+        pending--;
+      }
+    })().catch((e: unknown) => {
+      if ((e as Error)?.name === 'AbortError') return; // the client is gone: nobody to answer
+      const err = apiErrorFrom(e);
+      if (err.status >= 500) o.log?.(`${req.method} ${path}: ${err.status} ${err.message}`);
+      sendError(req, res, err);
+    });
+  };
+}
+
+export interface RunningApi {
+  /** the base URL, e.g. http://127.0.0.1:8178 */
+  url: string;
+  server: Server;
+  /** stops accepting, lets running requests finish (up to graceMs), then closes every connection */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function listenApi(o: ApiOptions & { host?: string; port?: number }): Promise<RunningApi> {
+  const server = createServer(apiHandler(o));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 8178, o.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const a = server.address() as AddressInfo;
+  const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    server,
+    close: (graceMs = 10_000) => {
+      closing ??= new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}

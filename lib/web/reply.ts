@@ -1,0 +1,63 @@
+/**
+ * HTTP answers in the shape OpenAI's API uses, so that its clients (the official SDKs, curl
+ * scripts written against api.openai.com) read our errors the way they read OpenAI's.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { WhisperError } from '../errors.js';
+
+export type ApiErrorType = 'invalid_request_error' | 'authentication_error' | 'rate_limit_error' | 'server_error';
+
+/** An error that becomes `{"error":{"message","type","param","code"}}` with its HTTP status. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: ApiErrorType = status >= 500 ? 'server_error' : 'invalid_request_error',
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** What a failed transcription means to an HTTP client: its fault (4xx), a busy server (429) or ours (5xx). */
+export function apiErrorFrom(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  if (e instanceof WhisperError) {
+    switch (e.code) {
+      case 'BAD_AUDIO':
+        return new ApiError(400, e.message, 'invalid_request_error', 'file', 'invalid_audio');
+      case 'BAD_ARGUMENT':
+        return new ApiError(400, e.message, 'invalid_request_error', null, 'invalid_value');
+      case 'QUEUE_FULL':
+        return new ApiError(429, e.message, 'rate_limit_error', null, 'queue_full');
+      case 'SERVICE_UNAVAILABLE':
+      case 'CLOSED':
+        return new ApiError(503, `the transcription service is unavailable: ${e.message}`, 'server_error', null, 'service_unavailable');
+      default:
+        return new ApiError(500, e.message, 'server_error', null, e.code.toLowerCase());
+    }
+  }
+  return new ApiError(500, `internal error: ${(e as Error)?.message ?? String(e)}`);
+}
+
+/**
+ * Sends a complete answer. When the request body was not read to its end (an early 401 or 413), the
+ * connection is closed after the answer, and what the client still sends is read and dropped until
+ * then: closing with unread bytes makes TCP reset the connection, and the client would lose the answer.
+ */
+export function send(req: IncomingMessage, res: ServerResponse, status: number, body: string, headers: Record<string, string | number>): void {
+  if (res.headersSent || res.destroyed) return;
+  const unread = !req.complete;
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body), ...(unread ? { connection: 'close' } : {}) });
+  res.end(body);
+  if (unread) req.resume();
+}
+
+export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, json: unknown, headers: Record<string, string | number> = {}): void {
+  send(req, res, status, JSON.stringify(json), { 'content-type': 'application/json', ...headers });
+}
+
+export function sendError(req: IncomingMessage, res: ServerResponse, e: ApiError, headers: Record<string, string | number> = {}): void {
+  sendJson(req, res, e.status, { error: { message: e.message, type: e.type, param: e.param, code: e.code } }, headers);
+}

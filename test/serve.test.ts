@@ -1,0 +1,250 @@
+/** The OpenAI-compatible API on a real warm model, over real loopback HTTP: formats, the official client, bad uploads, auth. */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import OpenAI, { toFile } from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeWav } from '../lib/audio/wav.js';
+import { loadModel, readAudio, type Transcript, type WhisperModel } from '../lib/index.js';
+import { listenApi, type RunningApi } from '../lib/web/api.js';
+import { JFK, models, SCRIPT_25 } from './helpers.js';
+
+const TOKEN = 'test-token-0123456789';
+let model: WhisperModel;
+let api: RunningApi;
+let small: RunningApi;
+let jfk: Float32Array;
+let jfkWav: Buffer;
+let local: Transcript;
+
+function form(bytes: Uint8Array, fields: Record<string, string> = {}, filename = 'audio.wav'): FormData {
+  const f = new FormData();
+  f.append('file', new Blob([bytes]), filename);
+  for (const [k, v] of Object.entries(fields)) f.append(k, v);
+  return f;
+}
+
+function post(base: string, body: FormData | string, o: { token?: string | null; path?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  const token = o.token === undefined ? TOKEN : o.token;
+  return fetch(`${base}${o.path ?? '/v1/audio/transcriptions'}`, { method: 'POST', body, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...o.headers } });
+}
+
+async function apiError(r: Response): Promise<{ status: number; error: { message: string; type: string; param: string | null; code: string | null } }> {
+  return { status: r.status, ...((await r.json()) as { error: { message: string; type: string; param: string | null; code: string | null } }) };
+}
+
+beforeAll(async () => {
+  jfk = await readAudio(JFK);
+  jfkWav = await readFile(JFK);
+  model = await loadModel(models().tiny, { gpu: 'cpu', states: 2 });
+  const health = () => ({ state: 'ready', backend: model.info.backend, model: model.info.path });
+  api = await listenApi({ engine: model, health, token: TOKEN, port: 0 });
+  small = await listenApi({ engine: model, health, port: 0, maxBytes: 1024 * 1024, maxSeconds: 5 });
+  local = await model.transcribe(jfk, { audioCtx: 'auto' });
+});
+
+afterAll(async () => {
+  await api?.close();
+  await small?.close();
+  await model?.close();
+});
+
+describe('response formats', () => {
+  it('the local transcript the answers are checked against', () => {
+    expect(local.text).toBe(SCRIPT_25);
+    expect(local.audioMs).toBe(11_000);
+    expect(local.segments).toEqual([{ t0Ms: 0, t1Ms: 11_000, text: SCRIPT_25 }]);
+  });
+
+  it('json (the default) is {"text"}', async () => {
+    const r = await post(api.url, form(jfkWav, { model: 'whisper-1' }));
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('application/json');
+    expect(r.headers.get('x-prism-backend')).toBe('cpu');
+    expect(await r.json()).toEqual({ text: SCRIPT_25 });
+  });
+
+  it('text is the text and a newline', async () => {
+    const r = await post(api.url, form(jfkWav, { response_format: 'text' }));
+    expect(r.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(await r.text()).toBe(`${SCRIPT_25}\n`);
+  });
+
+  it("verbose_json has OpenAI's fields, its duration from the engine", async () => {
+    const r = await post(api.url, form(jfkWav, { response_format: 'verbose_json', language: 'en', temperature: '0' }));
+    const v = (await r.json()) as Record<string, unknown> & { segments: Array<Record<string, unknown>> };
+    expect(v).toEqual({
+      task: 'transcribe',
+      language: 'english',
+      duration: 11,
+      text: SCRIPT_25,
+      segments: [
+        {
+          id: 0,
+          seek: 0,
+          start: 0,
+          end: 11,
+          text: ` ${SCRIPT_25}`,
+          tokens: [],
+          temperature: 0,
+          avg_logprob: 0,
+          compression_ratio: v.segments[0]?.compression_ratio,
+          no_speech_prob: 0,
+        },
+      ],
+    });
+    expect(v.segments[0]?.compression_ratio).toBeGreaterThan(1);
+    expect(v.segments[0]?.compression_ratio).toBeLessThan(2.4);
+  });
+
+  it('a 3.3 s clip reports 3.3 s', async () => {
+    const r = await post(api.url, form(encodeWav(jfk.subarray(0, 52_800)), { response_format: 'verbose_json' }));
+    expect(((await r.json()) as { duration: number }).duration).toBe(3.3);
+  });
+
+  it('srt and vtt carry the segment timestamps', async () => {
+    const srt = await post(api.url, form(jfkWav, { response_format: 'srt' }));
+    expect(await srt.text()).toBe(`1\n00:00:00,000 --> 00:00:11,000\n${SCRIPT_25}\n\n`);
+    const vtt = await post(api.url, form(jfkWav, { response_format: 'vtt' }));
+    expect(vtt.headers.get('content-type')).toBe('text/vtt; charset=utf-8');
+    expect(await vtt.text()).toBe(`WEBVTT\n\n00:00:00.000 --> 00:00:11.000\n${SCRIPT_25}\n\n`);
+  });
+
+  it('translations answer on their own endpoint with task translate', async () => {
+    const r = await post(api.url, form(jfkWav, { response_format: 'verbose_json' }), { path: '/v1/audio/translations' });
+    expect(await r.json()).toMatchObject({ task: 'translate', duration: 11, text: SCRIPT_25 });
+  });
+});
+
+describe('the official openai client', () => {
+  const client = () => new OpenAI({ baseURL: `${api.url}/v1`, apiKey: TOKEN, maxRetries: 0 });
+
+  it('gets the text model.transcribe() gets', async () => {
+    const t = await client().audio.transcriptions.create({ file: await toFile(jfkWav, 'jfk.wav'), model: 'whisper-1' });
+    expect(t.text).toBe(local.text);
+  });
+
+  it('reads verbose_json and text', async () => {
+    const v = await client().audio.transcriptions.create({ file: await toFile(jfkWav, 'jfk.wav'), model: 'whisper-1', response_format: 'verbose_json' });
+    expect(v).toMatchObject({ duration: 11, language: 'english', text: SCRIPT_25 });
+    expect(v.segments?.map((s) => [s.start, s.end, s.text])).toEqual([[0, 11, ` ${SCRIPT_25}`]]);
+    const text = await client().audio.transcriptions.create({ file: await toFile(jfkWav, 'jfk.wav'), model: 'whisper-1', response_format: 'text' });
+    expect(text).toBe(`${SCRIPT_25}\n`);
+  });
+
+  it('sees a wrong key as an AuthenticationError', async () => {
+    const bad = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: 'wrong', maxRetries: 0 });
+    const e = await bad.audio.transcriptions.create({ file: await toFile(jfkWav, 'jfk.wav'), model: 'whisper-1' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((e as InstanceType<typeof OpenAI.AuthenticationError>).status).toBe(401);
+    expect((e as InstanceType<typeof OpenAI.AuthenticationError>).code).toBe('invalid_api_key');
+  });
+
+  it('lists models', async () => {
+    const list = await client().models.list();
+    expect(list.data.map((m) => m.id)).toEqual(['whisper-1', basename(models().tiny)]);
+  });
+});
+
+describe('bad requests get OpenAI-shaped errors', () => {
+  it('a text file: 400, says it is text', async () => {
+    const e = await apiError(await post(api.url, form(Buffer.from('hello, this is not audio\n'.repeat(10)), {}, 'notes.txt')));
+    expect(e).toEqual({
+      status: 400,
+      error: { message: "'notes.txt' is text, not audio; send a WAV file", type: 'invalid_request_error', param: 'file', code: 'unsupported_format' },
+    });
+  });
+
+  it('an MP3: 400, names MP3 and how to convert', async () => {
+    const mp3 = Buffer.concat([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1'), Buffer.alloc(500, 0x55)]);
+    const e = await apiError(await post(api.url, form(mp3, {}, 'talk.mp3')));
+    expect(e.status).toBe(400);
+    expect(e.error.code).toBe('unsupported_format');
+    expect(e.error.message).toBe("'talk.mp3' is MP3; this server reads WAV only (convert: ffmpeg -i in -ar 16000 -ac 1 out.wav)");
+  });
+
+  it('a truncated WAV: 400, says truncated', async () => {
+    const e = await apiError(await post(api.url, form(jfkWav.subarray(0, jfkWav.length - 10_001))));
+    expect(e.status).toBe(400);
+    expect(e.error).toMatchObject({ param: 'file', code: 'invalid_audio' });
+    expect(e.error.message).toBe("'audio.wav' is a truncated WAV: its data is shorter than its header says (an incomplete upload?)");
+  });
+
+  it('a WAV with an impossible sample rate: 400 naming it', async () => {
+    const e = await apiError(await post(api.url, form(encodeWav(jfk.subarray(0, 16_000), 500))));
+    expect(e.status).toBe(400);
+    expect(e.error.message).toBe("'audio.wav': corrupt WAV header: sample rate 500 Hz");
+  });
+
+  it('audio under 100 ms: 400 from the engine', async () => {
+    const e = await apiError(await post(api.url, form(encodeWav(jfk.subarray(0, 800)))));
+    expect(e).toEqual({ status: 400, error: { message: 'audio is too short: 50 ms < 100 ms', type: 'invalid_request_error', param: 'file', code: 'invalid_audio' } });
+  });
+
+  it('no file field: 400', async () => {
+    const f = new FormData();
+    f.append('model', 'whisper-1');
+    const e = await apiError(await post(api.url, f));
+    expect(e.status).toBe(400);
+    expect(e.error).toMatchObject({ param: 'file', code: 'missing_file' });
+  });
+
+  it('not multipart: 415', async () => {
+    const e = await apiError(await post(api.url, '{"file":"x"}', { headers: { 'content-type': 'application/json' } }));
+    expect(e.status).toBe(415);
+    expect(e.error.message).toBe("send the audio as multipart/form-data with a 'file' field (got content-type 'application/json')");
+  });
+
+  it('an unknown response_format: 400 naming the param', async () => {
+    const e = await apiError(await post(api.url, form(jfkWav, { response_format: 'xml' })));
+    expect(e).toMatchObject({ status: 400, error: { param: 'response_format', code: 'invalid_value' } });
+  });
+
+  it('over the size limit: 413 (1 MiB here, 25 MiB by default)', async () => {
+    const e = await apiError(await post(small.url, form(Buffer.alloc(1024 * 1024 + 1))));
+    expect(e).toEqual({
+      status: 413,
+      error: { message: "the request is larger than this server's limit of 1 MiB", type: 'invalid_request_error', param: 'file', code: 'request_too_large' },
+    });
+    const big = await apiError(await post(api.url, form(Buffer.alloc(25 * 1024 * 1024 + 1))));
+    expect(big.status).toBe(413);
+    expect(big.error.message).toBe("the request is larger than this server's limit of 25 MiB");
+  });
+
+  it('over the length limit: 400 audio_too_long', async () => {
+    const e = await apiError(await post(small.url, form(jfkWav)));
+    expect(e).toEqual({
+      status: 400,
+      error: { message: "'audio.wav' is 11.0 s long; this server takes at most 5 s per request", type: 'invalid_request_error', param: 'file', code: 'audio_too_long' },
+    });
+  });
+
+  it('wrong method: 405 with Allow; unknown path: 404', async () => {
+    const get = await fetch(`${api.url}/v1/audio/transcriptions`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    expect((await apiError(get)).error.code).toBe('method_not_allowed');
+    const missing = await apiError(await fetch(`${api.url}/v1/chat/completions`, { method: 'POST', body: '{}' }));
+    expect(missing).toEqual({ status: 404, error: { message: 'Invalid URL (POST /v1/chat/completions)', type: 'invalid_request_error', param: null, code: 'not_found' } });
+  });
+});
+
+describe('auth', () => {
+  it('no token: 401 missing_api_key, before the upload is read', async () => {
+    const r = await post(api.url, form(jfkWav), { token: null });
+    expect(r.headers.get('www-authenticate')).toBe('Bearer');
+    expect((await apiError(r)).error).toMatchObject({ code: 'missing_api_key', type: 'invalid_request_error' });
+  });
+
+  it('a wrong token (also one sharing its prefix): 401 invalid_api_key', async () => {
+    for (const token of ['nope', `${TOKEN}x`, TOKEN.slice(0, -1)]) {
+      const e = await apiError(await post(api.url, form(jfkWav), { token }));
+      expect(e).toEqual({ status: 401, error: { message: 'incorrect API key', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+    }
+  });
+
+  it('/health needs no token and says what serves', async () => {
+    const r = await fetch(`${api.url}/health`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ status: 'ok', state: 'ready', backend: 'cpu', model: basename(models().tiny) });
+  });
+});
