@@ -4,12 +4,17 @@ import { openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ConfigInput } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { WhisperError } from '../errors.js';
+import type { HostEngine } from '../host/dictation.js';
 import { notifier } from '../host/notify.js';
 import { type RunningHost, startHost } from '../host/start.js';
 import { ServiceClient } from '../service/client.js';
-import { startService } from '../service/daemon.js';
+import { type ServiceOptions, startService } from '../service/daemon.js';
 import { servicePaths } from '../service/home.js';
+import { type RunningDashboard, startDashboard } from '../web/dashboard/server.js';
+import { FallbackEngine } from '../web/fallbackEngine.js';
+import { RemoteEngine } from '../web/remote.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
 
@@ -34,6 +39,8 @@ interface StartOptions {
   language?: string;
   prompt?: string;
   hangoverMs?: string;
+  engine?: string;
+  engineToken?: string;
 }
 
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
@@ -53,7 +60,37 @@ function startOverrides(o: StartOptions): ConfigInput {
     vad: { hangoverMs: num(o.hangoverMs) },
     output: { method: o.output, pasteKeys: o.pasteKeys },
     transcription: { language: o.language, prompt: o.prompt },
+    remote: { url: o.engine, token: o.engineToken },
   };
+}
+
+/** The service's settings from the effective config (start and serve share them). */
+export function serviceOptions(c: Config, log: (line: string) => void, onEvent?: ServiceOptions['onEvent']): ServiceOptions {
+  return {
+    model: c.model,
+    gpu: c.gpu,
+    states: c.states,
+    threads: c.threads,
+    fallbackModel: c.fallbackModel,
+    slowMs: c.slowMs,
+    slowCount: c.slowCount,
+    probePrimaryMs: c.probePrimaryMs,
+    log,
+    onEvent,
+  };
+}
+
+/**
+ * What dictations are transcribed on: the local service, or with `--engine URL` a remote server,
+ * falling back to the local service while the remote one cannot be reached (unless remote.fallback
+ * is off: then the local service only answers the socket's other clients).
+ */
+function dictationEngine(c: Config, local: HostEngine, notify: (message: string) => void, log: (line: string) => void): HostEngine {
+  const { url, token, timeoutMs, fallback } = c.remote;
+  if (!url) return local;
+  const remote = new RemoteEngine({ url, token, timeoutMs });
+  log(`engine     ${url}${fallback ? ', this machine while it cannot be reached' : ' (no local fallback)'}`);
+  return fallback ? new FallbackEngine(remote, local, { url, notify }) : remote;
 }
 
 async function connectOrExplain(): Promise<ServiceClient> {
@@ -119,6 +156,8 @@ export function serviceCommands(program: Command): void {
     .option('--language <code>', 'spoken language (default en)')
     .option('--prompt <text>', 'initial prompt: names and vocabulary')
     .option('--hangover-ms <ms>', 'silence that ends an utterance in toggle mode (default 500)')
+    .option('--engine <url>', 'transcribe dictations on a remote prism-dictate serve (http://host:port), this machine as fallback')
+    .option('--engine-token <token>', "the remote engine's bearer token")
     .option('--no-host', 'run the inference service alone: no microphone, hotkey or paste')
     .option('--detach', 'run in the background; return once the service is ready')
     .action(async (o: StartOptions, cmd: Command) => {
@@ -150,37 +189,46 @@ export function serviceCommands(program: Command): void {
         log(`loading ${c.model} (${c.gpu})…`);
         const notify = notifier(c.notify, () => undefined); // the supervisor logs its events itself
         const tell = new Set(['crashed', 'hung', 'fallback', 'switched', 'failed']);
-        const service = await startService({
-          model: c.model,
-          gpu: c.gpu,
-          states: c.states,
-          threads: c.threads,
-          fallbackModel: c.fallbackModel,
-          slowMs: c.slowMs,
-          slowCount: c.slowCount,
-          probePrimaryMs: c.probePrimaryMs,
-          log,
-          onEvent: (e) => tell.has(e.event) && notify(`${e.event}: ${e.detail}`),
-        });
+        let dashboard: RunningDashboard | undefined;
+        const service = await startService(
+          serviceOptions(c, log, (e) => {
+            if (tell.has(e.event)) notify(`${e.event}: ${e.detail}`);
+            dashboard?.supervisorEvent(e);
+          }),
+        );
         const st = service.supervisor.status();
         log(`ready in ${(performance.now() - started).toFixed(0)} ms on ${st.backend}; listening on ${service.paths.socket}`);
         let host: RunningHost | undefined;
         if (o.host) {
           try {
-            host = await startHost({ config: c, engine: service.supervisor, home: service.paths.home, log, notify: notifier(c.notify, log) });
+            const tellUser = notifier(c.notify, log);
+            const engine = dictationEngine(c, service.supervisor, tellUser, log);
+            host = await startHost({ config: c, engine, home: service.paths.home, log, notify: tellUser });
           } catch (e) {
             await service.stop();
             throw e;
           }
-          service.server.extend(host.extension);
           for (const line of host.report) log(line);
-          log('dictation ready');
         }
+        if (c.dashboard.enabled) {
+          // the daemon dictates without its dashboard: a taken port is worth a line, not a failure
+          dashboard = await startDashboard({
+            engine: service.supervisor,
+            host: host?.host,
+            port: c.dashboard.port,
+            showText: c.dashboard.showText,
+            home: service.paths.home,
+          }).catch((e: Error) => void log(`no dashboard: ${e.message}`));
+          if (dashboard) log(`dashboard on 127.0.0.1:${dashboard.port} (prism-dictate dashboard prints its URL)`);
+        }
+        service.server.extend(dashboard ? dashboard.extension(host?.extension) : host?.extension);
+        if (host) log('dictation ready');
         await new Promise<void>((resolve) => {
           const stop = (): void => {
             log('stopping…');
             void (async () => {
               service.server.extend(undefined);
+              await dashboard?.stop().catch((e: Error) => log(e.message));
               await host?.stop().catch((e: Error) => log(e.message));
               await service.stop();
             })().then(resolve);

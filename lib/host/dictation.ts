@@ -304,6 +304,7 @@ export class DictationHost extends EventEmitter {
       return undefined;
     }
     const text = finishText(transcript.text, { replacements: c.transcription.replacements, trailingSpace: c.output.trailingSpace });
+    const backend = transcript.backend;
     return async () => {
       if (controller.signal.aborted) {
         this.counts.cancelled++;
@@ -325,7 +326,7 @@ export class DictationHost extends EventEmitter {
       times.total = performance.now() - endedAt;
       this.counts.dictations++;
       this.stages.add(times);
-      await this.saveRecord(record, { state: 'done', text, timings: times, ...(delivered ? { delivered } : {}) });
+      await this.saveRecord(record, { state: 'done', text, backend, timings: times, ...(delivered ? { delivered } : {}) });
       this.lastRecord = record;
       this.emit('dictation', { record, times } satisfies DictationEvent);
       void this.d.history.prune([record.id]).catch(() => undefined);

@@ -26,6 +26,8 @@ export interface DictationRecord {
   voicedMs?: number;
   settings?: Record<string, unknown>;
   delivered?: string;
+  /** what transcribed it: cpu, cuda:0, remote:… */
+  backend?: string;
 }
 
 function stamp(d: Date): string {
