@@ -87,15 +87,15 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
 
   let idleRss = 0;
   it('idle, the daemon (with its engine and capture processes) uses a sliver of one core', async () => {
-    await sleep(2000);
+    await sleep(5000); // past the start's own work (JIT, the first collections)
     const a = tree(daemon.child.pid as number);
     const t0 = performance.now();
-    await sleep(10_000);
+    await sleep(20_000);
     const b = tree(daemon.child.pid as number);
     const share = (b.cpuS - a.cpuS) / ((performance.now() - t0) / 1000);
     idleRss = b.rssMiB;
-    const each = b.pids.map((p) => `${(((b.each[p] ?? 0) - (a.each[p] ?? 0)) * 10).toFixed(1)} %`).join(' + ');
-    console.log(`idle daemon: ${(share * 100).toFixed(2)} % of one core over 10 s (supervisor + engine + capture: ${each}), RSS ${b.rssMiB.toFixed(0)} MiB`);
+    const each = b.pids.map((p) => `${(((b.each[p] ?? 0) - (a.each[p] ?? 0)) * 5).toFixed(1)} %`).join(' + ');
+    console.log(`idle daemon: ${(share * 100).toFixed(2)} % of one core over 20 s (supervisor + engine + capture: ${each}), RSS ${b.rssMiB.toFixed(0)} MiB`);
     expect(b.pids.length).toBe(3); // the supervisor, the engine, the capture
     expect(share).toBeLessThan(0.1); // the target is < 2 %; this only catches a busy loop
   });
