@@ -33,7 +33,11 @@ export const PAGE_JS = `(function () {
   function make(id, series, scaleX, values) {
     var el = $(id);
     var s = size(el);
-    return new uPlot({ width: s.width, height: s.height, scales: { x: scaleX }, series: [{ label: 'x', value: values }].concat(series), axes: [scaleX.time ? {} : { incrs: [1, 2, 5, 10, 20, 50] }, { size: 50 }] }, [[]].concat(series.map(function () { return []; })), el);
+    return new uPlot({ width: s.width, height: s.height, scales: { x: scaleX }, series: [{ label: 'x', value: values }].concat(series), axes: [scaleX.time ? { values: clockLabels, space: 80 } : { incrs: [1, 2, 5, 10, 20, 50] }, { size: 50 }] }, [[]].concat(series.map(function () { return []; })), el);
+  }
+  // one line of 24-hour wall-clock time per tick (uPlot's default adds a second row with the date, which overlaps)
+  function clockLabels(u, splits) {
+    return splits.map(function (t) { return new Date(t * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' }); });
   }
   var indexScale = { time: false, range: function (u, min, max) { return min == null ? [0, 1] : [min - 0.6, max + 0.6]; } };
   var bars = uPlot.paths.bars({ size: [0.7, 48] });
