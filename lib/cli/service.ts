@@ -10,11 +10,13 @@ import type { HostEngine } from '../host/dictation.js';
 import { notifier } from '../host/notify.js';
 import { type RunningHost, startHost } from '../host/start.js';
 import { ServiceClient } from '../service/client.js';
-import { type ServiceOptions, startService } from '../service/daemon.js';
+import { type RunningServer, type ServiceOptions, serveEngine, startService } from '../service/daemon.js';
 import { servicePaths } from '../service/home.js';
+import type { Supervisor } from '../service/supervisor.js';
 import { type RunningDashboard, startDashboard } from '../web/dashboard/server.js';
 import { FallbackEngine } from '../web/fallbackEngine.js';
 import { RemoteEngine } from '../web/remote.js';
+import { RemoteOnlyEngine } from '../web/remoteOnly.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
 
@@ -82,15 +84,26 @@ export function serviceOptions(c: Config, log: (line: string) => void, onEvent?:
 
 /**
  * What dictations are transcribed on: the local service, or with `--engine URL` a remote server,
- * falling back to the local service while the remote one cannot be reached (unless remote.fallback
- * is off: then the local service only answers the socket's other clients).
+ * falling back to the local service while the remote one cannot be reached.
  */
 function dictationEngine(c: Config, local: HostEngine, notify: (message: string) => void, log: (line: string) => void): HostEngine {
+  const { url, token, timeoutMs } = c.remote;
+  if (!url || local instanceof RemoteOnlyEngine) return local;
+  log(`engine     ${url}, this machine while it cannot be reached`);
+  return new FallbackEngine(new RemoteEngine({ url, token, timeoutMs }), local, { url, notify });
+}
+
+/** The service: the supervised local model, or with `--engine URL` and remote.fallback off, only the socket over the remote server. */
+async function startServiceFor(c: Config, log: (line: string) => void, onEvent: ServiceOptions['onEvent']): Promise<RunningServer & { engine: Supervisor | RemoteOnlyEngine }> {
   const { url, token, timeoutMs, fallback } = c.remote;
-  if (!url) return local;
-  const remote = new RemoteEngine({ url, token, timeoutMs });
-  log(`engine     ${url}${fallback ? ', this machine while it cannot be reached' : ' (no local fallback)'}`);
-  return fallback ? new FallbackEngine(remote, local, { url, notify }) : remote;
+  if (url && !fallback) {
+    log(`no local model: every transcription goes to ${url} (remote.fallback is off)`);
+    const engine = new RemoteOnlyEngine(new RemoteEngine({ url, token, timeoutMs }), url);
+    return { ...(await serveEngine(engine)), engine };
+  }
+  log(`loading ${c.model} (${c.gpu})…`);
+  const service = await startService(serviceOptions(c, log, onEvent));
+  return { ...service, engine: service.supervisor };
 }
 
 async function connectOrExplain(): Promise<ServiceClient> {
@@ -186,23 +199,19 @@ export function serviceCommands(program: Command): void {
         const log = (line: string): void => {
           process.stderr.write(`prism-dictate: ${line}\n`);
         };
-        log(`loading ${c.model} (${c.gpu})…`);
         const notify = notifier(c.notify, () => undefined); // the supervisor logs its events itself
         const tell = new Set(['crashed', 'hung', 'fallback', 'switched', 'failed']);
         let dashboard: RunningDashboard | undefined;
-        const service = await startService(
-          serviceOptions(c, log, (e) => {
-            if (tell.has(e.event)) notify(`${e.event}: ${e.detail}`);
-            dashboard?.supervisorEvent(e);
-          }),
-        );
-        const st = service.supervisor.status();
-        log(`ready in ${(performance.now() - started).toFixed(0)} ms on ${st.backend}; listening on ${service.paths.socket}`);
+        const service = await startServiceFor(c, log, (e) => {
+          if (tell.has(e.event)) notify(`${e.event}: ${e.detail}`);
+          dashboard?.supervisorEvent(e);
+        });
+        log(`ready in ${(performance.now() - started).toFixed(0)} ms on ${service.engine.info.backend}; listening on ${service.paths.socket}`);
         let host: RunningHost | undefined;
         if (o.host) {
           try {
             const tellUser = notifier(c.notify, log);
-            const engine = dictationEngine(c, service.supervisor, tellUser, log);
+            const engine = dictationEngine(c, service.engine, tellUser, log);
             host = await startHost({ config: c, engine, home: service.paths.home, log, notify: tellUser });
           } catch (e) {
             await service.stop();
@@ -213,7 +222,7 @@ export function serviceCommands(program: Command): void {
         if (c.dashboard.enabled) {
           // the daemon dictates without its dashboard: a taken port is worth a line, not a failure
           dashboard = await startDashboard({
-            engine: service.supervisor,
+            engine: service.engine,
             host: host?.host,
             port: c.dashboard.port,
             showText: c.dashboard.showText,

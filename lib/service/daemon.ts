@@ -4,7 +4,7 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { type ServicePaths, servicePaths } from './home.js';
-import { ServiceServer } from './server.js';
+import { ServiceServer, type TranscriptionEngine } from './server.js';
 import { Supervisor, type SupervisorEvent } from './supervisor.js';
 
 export interface ServiceOptions {
@@ -61,6 +61,31 @@ export async function startService(o: ServiceOptions, paths = servicePaths()): P
       stopping ??= (async () => {
         await server.close();
         await supervisor.stop();
+        await rm(paths.pidFile, { force: true });
+      })();
+      return stopping;
+    },
+  };
+}
+
+export interface RunningServer {
+  paths: ServicePaths;
+  server: ServiceServer;
+  stop(): Promise<void>;
+}
+
+/** The socket and pid file over an engine that needs no supervisor (one that runs elsewhere). */
+export async function serveEngine(engine: TranscriptionEngine, paths = servicePaths()): Promise<RunningServer> {
+  await mkdir(paths.home, { recursive: true, mode: 0o700 });
+  const server = await ServiceServer.listen({ socketPath: paths.socket, model: engine });
+  await writeFile(paths.pidFile, `${process.pid}\n`);
+  let stopping: Promise<void> | undefined;
+  return {
+    paths,
+    server,
+    stop: () => {
+      stopping ??= (async () => {
+        await server.close();
         await rm(paths.pidFile, { force: true });
       })();
       return stopping;
