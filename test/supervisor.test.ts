@@ -69,13 +69,31 @@ describe('supervisor', () => {
   });
 
   it('a hung engine misses its health deadline, is killed and replaced; the request is retried', async () => {
-    const s = supervisor('hang.sock', { env: { ...process.env, PRISM_TEST_HANG_MS: '60000', PRISM_TEST_HANG_MARKER: join(dir, 'hung-once') } });
+    // Idle checks a minute apart: the request itself must bring the next check within the busy interval.
+    const s = supervisor('hang.sock', {
+      idleHealthIntervalMs: 60_000,
+      env: { ...process.env, PRISM_TEST_HANG_MS: '60000', PRISM_TEST_HANG_MARKER: join(dir, 'hung-once') },
+    });
     await s.start();
     const started = performance.now();
     const result = await s.transcribe(jfk, { audioCtx: 'auto' });
-    console.log(`hang → answer after ${(performance.now() - started).toFixed(0)} ms`);
+    const ms = performance.now() - started;
+    console.log(`hang → answer after ${ms.toFixed(0)} ms`);
     expect(result.text).toBe(SCRIPT_25);
     expect((s.status().events as Array<{ event: string }>).map((e) => e.event)).toContain('hung');
+    expect(ms).toBeLessThan(20_000); // 250 ms checks + 750 ms deadline + a restart; not the minute
+  }, 60_000);
+
+  it('an engine that stops answering while idle is found by the (slower) idle health check and replaced', async () => {
+    const s = supervisor('idle-hang.sock', { idleHealthIntervalMs: 1000 });
+    await s.start();
+    const pid = s.status().enginePid as number;
+    process.kill(pid, 'SIGSTOP'); // alive, but answers nothing
+    const stopped = performance.now();
+    await until(() => s.status().state === 'ready' && s.status().enginePid !== pid, 20_000);
+    console.log(`idle engine stopped → replaced after ${(performance.now() - stopped).toFixed(0)} ms`);
+    expect((s.status().events as Array<{ event: string; detail: string }>).find((e) => e.event === 'hung')?.detail).toMatch(`killing pid ${pid}`);
+    expect((await s.transcribe(jfk, { audioCtx: 'auto' })).text).toBe(SCRIPT_25);
   }, 60_000);
 
   it('a model that cannot load fails start() with its own error, without restarting forever', async () => {

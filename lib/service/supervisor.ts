@@ -24,7 +24,10 @@ export interface SupervisorOptions {
   socketPath: string;
   /** model to use after falling back to the CPU (default: the same) */
   fallbackModel?: string;
+  /** health checks while a request is in flight (default 1 s) … */
   healthIntervalMs?: number;
+  /** … and while idle (default 5 s: an idle daemon should not wake its engine every second) */
+  idleHealthIntervalMs?: number;
   healthTimeoutMs?: number;
   loadTimeoutMs?: number;
   /** GPU engine failures (start or crash) before switching to the CPU */
@@ -94,6 +97,7 @@ export class Supervisor implements TranscriptionEngine {
   private readonly errors: Record<string, number> = {};
   private readonly startedAt = Date.now();
   private healthTimer: NodeJS.Timeout | undefined;
+  private nextHealthAt = 0;
   private probeTimer: NodeJS.Timeout | undefined;
   private probeDelayMs: number;
   private stopping = false;
@@ -137,13 +141,21 @@ export class Supervisor implements TranscriptionEngine {
   async start(): Promise<void> {
     this.stopping = false;
     await this.ensure();
-    this.healthTimer = setInterval(() => void this.checkHealth(), this.o.healthIntervalMs ?? 1000);
+    this.scheduleHealth();
+  }
+
+  /** The next health check: soon while requests are in flight, rarely while idle. */
+  private scheduleHealth(delayMs = this.inFlight > 0 ? (this.o.healthIntervalMs ?? 1000) : (this.o.idleHealthIntervalMs ?? 5000)): void {
+    clearTimeout(this.healthTimer);
+    if (this.stopping) return;
+    this.nextHealthAt = performance.now() + delayMs;
+    this.healthTimer = setTimeout(() => void this.checkHealth().finally(() => this.scheduleHealth()), delayMs);
     this.healthTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.healthTimer);
+    clearTimeout(this.healthTimer);
     clearTimeout(this.probeTimer);
     // An engine being started now is stopped too, once it is there.
     if (this.starting) await this.starting.catch(() => undefined);
@@ -163,6 +175,9 @@ export class Supervisor implements TranscriptionEngine {
 
   async transcribe(pcm: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
     this.inFlight++;
+    // A request that hangs the engine is found within the busy interval, not the idle one.
+    const busyMs = this.o.healthIntervalMs ?? 1000;
+    if (this.healthTimer && this.nextHealthAt - performance.now() > busyMs) this.scheduleHealth(busyMs);
     try {
       for (let attempt = 1; ; attempt++) {
         const engine = await this.ensure();
