@@ -4,11 +4,14 @@
  * real time, matching the played samples. Also the desktop harness's own paste targets, and the
  * pieces that need no desktop (streaming resampler, device choice).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAudio } from '../lib/audio/read.js';
 import { resample } from '../lib/audio/resample.js';
+import { encodeWav } from '../lib/audio/wav.js';
 import { WhisperError } from '../lib/errors.js';
 import { type InputDevice, listInputDevices, openCapture, pickDevice, StreamResampler } from '../lib/host/capture.js';
 import { type Desktop, desktopMissing, startDesktop } from './e2e/desktop.js';
@@ -17,7 +20,7 @@ function noise(n: number, seed = 1): Float32Array {
   const out = new Float32Array(n);
   let s = seed;
   for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     out[i] = s / 2 ** 32 - 0.5;
   }
   return out;
@@ -31,6 +34,28 @@ function concat(parts: Float32Array[]): Float32Array {
     at += p.length;
   }
   return out;
+}
+
+/** This process's child processes. */
+function children(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Voluntary context switches (wake-ups after sleeping) of all threads of a process. */
+function switches(pid: number): number {
+  let n = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) n += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'))?.[1] ?? 0);
+  return n;
 }
 
 function rms(x: Float32Array): number {
@@ -241,14 +266,75 @@ describe.skipIf(missing)(`on a headless desktop${missing ? ` (skipped: ${missing
     expect(r.capture.rate).toBe(16000);
     expect(r.capture.device.isDefault).toBe(true);
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    // idle: batches of whole blocks, just over 250 ms
-    expect(median(r.idleSizes)).toBeGreaterThanOrEqual(4000);
-    expect(median(r.idleSizes)).toBeLessThan(4000 + 320);
+    // idle: ~500 ms batches (two 250 ms periods of the idle stream)
+    expect(median(r.idleSizes)).toBeGreaterThanOrEqual(8000);
+    expect(median(r.idleSizes)).toBeLessThanOrEqual(8000 + 2 * 320);
     expect(median(r.blockSizes)).toBe(320); // live: 20 ms blocks
     const m = expectSentence(r, 0.95);
     console.info(
       `capture: opened "${r.capture.device.name}" #${r.capture.device.id} at ${r.capture.rate} Hz in ${r.openMs.toFixed(0)} ms; ${m.perSecond.toFixed(0)} samples/s; correlation ${m.correlation.toFixed(4)}; rms ${m.spokenRms.toFixed(4)} vs silence ${m.silenceRms.toFixed(6)}`,
     );
+  });
+
+  it('idle and live streams: a live stream joins and leaves mid-sound without losing or doubling a sample', async () => {
+    // 4 s of noise (every block unique) as 16-bit samples: the virtual microphone passes them through unchanged.
+    const played = noise(4 * 16000, 3).map((v) => Math.round(v * 16000) / 32768);
+    const wav = join(desktop.dir, 'noise.wav');
+    await writeFile(wav, encodeWav(played));
+    const blocks: Array<{ pcm: Float32Array; at: number }> = [];
+    const notes: string[] = [];
+    const capture = await openCapture({ blockMs: 50, onData: (pcm) => blocks.push({ pcm, at: performance.now() }), onError: () => {}, onNote: (n) => notes.push(n) });
+    try {
+      expect(capture.streams).toBe(2);
+      await sleep(600);
+      const playing = desktop.play(wav);
+      await sleep(1000);
+      const liveFrom = blocks.length;
+      capture.live(true);
+      await sleep(1500);
+      capture.live(false);
+      const idleFrom = blocks.length;
+      await playing;
+      await sleep(700);
+      const pcm = concat(blocks.map((b) => b.pcm));
+      const toInt = (x: Float32Array) => Int16Array.from(x, (v) => Math.round(v * 32768));
+      const got = Buffer.from(toInt(pcm).buffer);
+      const want = Buffer.from(toInt(played).buffer);
+      const at = got.indexOf(want.subarray(0, 1600));
+      expect(at).toBeGreaterThanOrEqual(0);
+      // The whole 4 s, sample for sample, through the idle stream, the join, the live stream and back.
+      expect(got.subarray(at, at + want.length).equals(want)).toBe(true);
+      // While live, 50 ms blocks arrived (800 samples), not only ~250 ms chunks.
+      const liveSizes = blocks.slice(liveFrom, idleFrom).map((b) => b.pcm.length);
+      expect(liveSizes.filter((n) => n === 800).length).toBeGreaterThan(15);
+      expect(blocks.slice(0, liveFrom).every((b) => b.pcm.length >= 4000)).toBe(true);
+      expect(notes).toEqual([]);
+    } finally {
+      await capture.stop();
+    }
+  });
+
+  it('idle, the two-stream capture process wakes far less often than one short-block stream', async () => {
+    /** voluntary context switches of the capture process over 3 s of idle */
+    const wakeups = async (idlePeriodMs: number) => {
+      const before = new Set(children());
+      const capture = await openCapture({ blockMs: 50, idlePeriodMs, onData: () => {}, onError: () => {} });
+      try {
+        const pid = children().find((p) => !before.has(p));
+        if (!pid) throw new Error('no capture process');
+        await sleep(1000);
+        const a = switches(pid);
+        await sleep(3000);
+        return { streams: capture.streams, perSecond: (switches(pid) - a) / 3 };
+      } finally {
+        await capture.stop();
+      }
+    };
+    const one = await wakeups(0);
+    const two = await wakeups(250);
+    console.info(`idle capture process: ${two.perSecond.toFixed(0)} wake-ups/s (idle + live streams) vs ${one.perSecond.toFixed(0)} (one 50 ms stream)`);
+    expect([one.streams, two.streams]).toEqual([1, 2]);
+    expect(two.perSecond).toBeLessThan(one.perSecond / 2);
   });
 
   it('resamples a device opened at 44.1 kHz to 16 kHz', async () => {

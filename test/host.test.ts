@@ -192,6 +192,27 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
   });
 });
 
+describe('DictationHost fed the way idle capture delivers (~500 ms batches)', () => {
+  it("pre-roll counts back from the trigger's moment, not from the last batch that arrived", async () => {
+    const h = await makeHost({ hotkey: { mode: 'hold' } });
+    // Each sample says where it is: 16-bit value = index - 8192 (indices below 16384).
+    const ramp = Float32Array.from({ length: 24_000 }, (_, i) => ((i % 16_384) - 8192) / 32768);
+    h.host.feed(ramp.subarray(0, 8000)); // 0.5 s batch
+    await new Promise((r) => setTimeout(r, 200)); // the trigger comes 200 ms into the next batch
+    h.host.hotkeyDown();
+    h.host.feed(ramp.subarray(8000, 16_000));
+    h.host.feed(ramp.subarray(16_000, 24_000));
+    h.host.hotkeyUp();
+    await h.host.drain();
+    const [rec] = await h.history.list(1);
+    const audio = await h.history.audio(rec as never);
+    const first = Math.round((audio[0] as number) * 32768) + 8192;
+    // trigger at sample 8000 + 200 ms (3200) - pre-roll 300 ms (4800) = 6400; timers may fire a little late
+    expect(first).toBeGreaterThanOrEqual(6400 - 50);
+    expect(first).toBeLessThan(6400 + 600);
+  });
+});
+
 describe('DictationHost without a microphone', () => {
   it('refuses to record with MIC_UNAVAILABLE and says why', async () => {
     const h = await makeHost();

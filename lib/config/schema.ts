@@ -34,8 +34,14 @@ export const audioSchema = z
     preRollMs: ms(0, 2000, 300),
     /** the ring buffer capture writes into */
     bufferSeconds: z.number().int().min(10).max(600).default(60),
-    /** capture block while recording: shorter ends utterances sooner, longer costs less CPU (idle capture always sends ~250 ms batches) */
+    /** capture block while recording: shorter ends utterances sooner, longer costs less CPU */
     blockMs: ms(10, 100, 50),
+    /**
+     * period of the capture stream that runs while idle, on ALSA (PulseAudio, PipeWire): a blockMs stream
+     * joins it while recording. 0: one blockMs stream all the time (more idle CPU; for devices that
+     * cannot be opened twice)
+     */
+    idlePeriodMs: z.union([z.literal(0), z.number().int().min(100).max(1000)]).default(250),
   })
   .strict();
 

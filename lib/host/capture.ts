@@ -1,28 +1,36 @@
 /**
  * Microphone capture through PortAudio (the optional dependency naudiodon2), delivered as 16 kHz
- * mono Float32 blocks of blockMs (default 50) while an utterance records (live) and in ~250 ms batches otherwise.
+ * mono Float32 blocks of blockMs (default 50) while an utterance records (live) and in ~500 ms batches otherwise.
  *
- * PortAudio runs in a small child Node process, not in this one, because loading it in-process costs
- * the host more than a process does: on a machine without sound cards PortAudio's ALSA probing
- * prints over a hundred lines of "ALSA lib … Unknown PCM" and JACK noise to stderr (ALSA has no
+ * PortAudio runs in a small child Node process (captureChild.ts), not in this one, because loading it
+ * in-process costs the host more than a process does: on a machine without sound cards PortAudio's ALSA
+ * probing prints over a hundred lines of "ALSA lib … Unknown PCM" and JACK noise to stderr (ALSA has no
  * setting to quiet it; only native code could), naudiodon printf()s to stdout, lists devices
  * synchronously (~0.3 s with the event loop blocked), and parks one libuv threadpool thread in a
- * blocking read for as long as the stream runs (the pool the transcription addon's workers use too).
+ * blocking read for as long as a stream runs (the pool the transcription addon's workers use too).
  * In the child all of that is contained, its stderr is kept for error messages, and a hung or crashed
- * PortAudio becomes MIC_LOST. The child uses naudiodon's native binding directly (not its JS stream,
- * which reads one block per async call and registers a crash handler): idle, one read per ~250 ms.
+ * PortAudio becomes MIC_LOST.
  *
- * The stream is opened once and runs until stop(). A device that goes away does not end the stream:
- * PortAudio's callback thread just stops, so a watchdog reports MIC_LOST when no audio has come for
- * LOST_AFTER_MS. openCapture resolves only once the first block has arrived (PortAudio through the
- * ALSA pulse plugin delivers nothing for the first 0.5–1.5 s). The child gets process.env as it is
- * when openCapture is called: PULSE_SERVER, XDG_RUNTIME_DIR etc. decide which sound server it reaches.
+ * Idle cost: on ALSA (PulseAudio, PipeWire) the stream that always runs has ~250 ms periods, so the
+ * sound server and PortAudio wake the child a few times a second instead of ~40; while an utterance
+ * records, a short-block stream runs beside it and is spliced in by content (splice.ts). Elsewhere one
+ * short-block stream runs and is read in ~250 ms batches while idle. Either way idle audio reaches this
+ * process in ~500 ms batches (two wake-ups a second).
+ *
+ * The capture runs until stop(). A device that goes away does not end a stream: PortAudio's callback
+ * thread just stops, so a watchdog reports MIC_LOST when no audio has come for LOST_AFTER_MS.
+ * openCapture resolves only once the first block has arrived (PortAudio through the ALSA pulse plugin
+ * delivers nothing for the first 0.5–2 s). The child gets process.env as it is when openCapture is
+ * called: PULSE_SERVER, XDG_RUNTIME_DIR etc. decide which sound server it reaches.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WHISPER_RATE } from '../audio/resample.js';
 import { WhisperError } from '../errors.js';
+import { packageRoot } from '../native.js';
+import type { FromChild, ToChild } from './captureChild.js';
 
 export interface InputDevice {
   id: number;
@@ -36,23 +44,35 @@ export interface InputDevice {
 export interface CaptureOptions {
   /** Device id, or a (case-insensitive) substring of its name; default: the default input. */
   device?: number | string;
-  /** Block length in ms (default 20). */
+  /** Block length in ms while an utterance records (default 20). */
   blockMs?: number;
+  /**
+   * Period of the stream that runs while idle, in ms (default 250). On ALSA (PulseAudio, PipeWire) a
+   * second stream of blockMs blocks joins while recording (live(true)) without a gap; elsewhere, or
+   * with 0, one stream of blockMs blocks runs all the time and is read in ~250 ms batches while idle.
+   */
+  idlePeriodMs?: number;
   /** Device rate to open at; default 16 kHz when the device takes it, else its default rate. */
   rate?: number;
   /** 16 kHz mono samples in [-1, 1], any length. The first call may come before openCapture resolves. */
   onData: (pcm: Float32Array) => void;
   /** MIC_LOST once the stream has died (device gone, sound server stopped); the capture is then stopped. */
   onError: (e: WhisperError) => void;
+  /** Something worth telling the user that does not stop capture (e.g. no second stream on this device). */
+  onNote?: (message: string) => void;
 }
 
 export interface Capture {
   readonly device: InputDevice;
   /** The rate the device was opened at. */
   readonly rate: number;
+  /** 2: a long-period idle stream with a short-block stream joining while live; 1: one short-block stream. */
+  readonly streams: 1 | 2;
   /**
-   * Live delivery (each ~blockMs block as it comes) while an utterance records; otherwise blocks arrive
-   * in ~250 ms batches, which keeps an idle daemon cheap. Switching to live flushes what is pending.
+   * Live delivery (each ~blockMs block as it comes) while an utterance records; otherwise audio arrives
+   * in ~500 ms batches, which keeps an idle daemon cheap. Going live sends what is held at once; short
+   * blocks follow within ~0.25–0.6 s (the idle chunk being read, or the second stream's start); the
+   * audio stays gap-free throughout.
    */
   live(on: boolean): void;
   /** Stops the stream and its process; idempotent. */
@@ -61,7 +81,7 @@ export interface Capture {
 
 /** MIC_LOST after this long without a block (a dead device raises no error: PortAudio just stops calling back). */
 const LOST_AFTER_MS = 2000;
-const WATCHDOG_TICK_MS = 250;
+const RECHECK_MS = 250;
 const CHILD_READY_TIMEOUT_MS = 15_000;
 const FIRST_DATA_TIMEOUT_MS = 6000;
 const STOP_GRACE_MS = 1500;
@@ -88,6 +108,8 @@ export async function listInputDevices(): Promise<InputDevice[]> {
 export async function openCapture(o: CaptureOptions): Promise<Capture> {
   const blockMs = o.blockMs ?? 20;
   if (!(blockMs >= 5 && blockMs <= 500)) throw new WhisperError('BAD_ARGUMENT', `blockMs must be within 5..500, got ${blockMs}`);
+  const idleMs = o.idlePeriodMs ?? 250;
+  if (!(idleMs === 0 || (idleMs >= blockMs && idleMs <= 1000))) throw new WhisperError('BAD_ARGUMENT', `idlePeriodMs must be 0 or within blockMs..1000, got ${idleMs}`);
   if (o.rate !== undefined && !(Number.isInteger(o.rate) && o.rate >= 8000 && o.rate <= 384_000)) {
     throw new WhisperError('BAD_ARGUMENT', `rate must be an integer within 8000..384000, got ${o.rate}`);
   }
@@ -102,9 +124,10 @@ export async function openCapture(o: CaptureOptions): Promise<Capture> {
       o.onData(resampler.push(pcm));
     };
     const rates = o.rate ? [o.rate] : [...new Set([WHISPER_RATE, Math.round(device.defaultSampleRate), 48000, 44100])].filter((r) => r > 0);
-    const rate = await child.open(device, rates, blockMs);
+    child.onNote = o.onNote;
+    const { rate, twoStreams } = await child.open(device, rates, blockMs, idleMs);
     await child.firstData(FIRST_DATA_TIMEOUT_MS);
-    return new RunningCapture(child, device, rate, o.onError);
+    return new RunningCapture(child, device, rate, twoStreams ? 2 : 1, o.onError);
   } catch (e) {
     await child.close();
     throw e;
@@ -112,43 +135,43 @@ export async function openCapture(o: CaptureOptions): Promise<Capture> {
 }
 
 class RunningCapture implements Capture {
-  private lastBlocks: number;
   private lastDataAt = Date.now();
-  private ticksWithoutData = 0;
+  /** fires LOST_AFTER_MS after the last block (each block pushes it back: no wake-ups while audio flows) */
   private readonly timer: NodeJS.Timeout;
+  private recheck: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(
     private readonly child: CaptureChild,
     readonly device: InputDevice,
     readonly rate: number,
+    readonly streams: 1 | 2,
     private readonly onError: (e: WhisperError) => void,
   ) {
-    this.lastBlocks = child.blocks;
     child.onExit = (why) => this.lost(`the capture process ended (${why})`);
-    this.timer = setInterval(() => this.tick(), WATCHDOG_TICK_MS);
+    child.onAlive = () => {
+      this.lastDataAt = Date.now();
+      this.timer.refresh();
+    };
+    this.timer = setTimeout(() => this.suspect(), LOST_AFTER_MS);
   }
 
   /**
-   * Counts watchdog ticks without audio as well as time: after the event loop was blocked, the first
-   * tick runs before the queued blocks are read, so one silent tick alone proves nothing.
+   * No block for LOST_AFTER_MS, as far as this process has read: after its event loop was blocked,
+   * the timer runs before the blocks queued meanwhile are read, so look again a moment later.
    */
-  private tick(): void {
-    const now = Date.now();
-    if (this.child.blocks !== this.lastBlocks) {
-      this.lastBlocks = this.child.blocks;
-      this.lastDataAt = now;
-      this.ticksWithoutData = 0;
-      return;
-    }
-    this.ticksWithoutData++;
-    const silentMs = now - this.lastDataAt;
-    if (this.ticksWithoutData >= 2 && silentMs >= LOST_AFTER_MS) this.lost(`no audio for ${(silentMs / 1000).toFixed(1)} s: the device stopped delivering`);
+  private suspect(): void {
+    const seen = this.child.blocks;
+    this.recheck = setTimeout(() => {
+      if (this.child.blocks !== seen) return;
+      this.lost(`no audio for ${((Date.now() - this.lastDataAt) / 1000).toFixed(1)} s: the device stopped delivering`);
+    }, RECHECK_MS);
   }
 
   private lost(why: string): void {
     if (this.stopping) return;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
+    clearTimeout(this.recheck);
     this.stopping = this.child.close();
     this.onError(new WhisperError('MIC_LOST', `Lost the microphone "${this.device.name}": ${why}${this.child.stderrSummary()}`));
   }
@@ -158,7 +181,8 @@ class RunningCapture implements Capture {
   }
 
   stop(): Promise<void> {
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
+    clearTimeout(this.recheck);
     this.stopping ??= this.child.close();
     return this.stopping;
   }
@@ -166,96 +190,7 @@ class RunningCapture implements Capture {
 
 // ---- the child process ---------------------------------------------------------------------
 
-interface RawDevice {
-  id: number;
-  name: string;
-  hostApi: string;
-  maxInputChannels: number;
-  defaultSampleRate: number;
-}
-
-type ChildMessage =
-  | { type: 'devices'; devices: RawDevice[]; defaultInput: number }
-  | { type: 'opened'; rate: number }
-  | { type: 'failed'; message: string }
-  | { type: 'data'; pcm: Uint8Array };
-
-/**
- * The child: plain CommonJS run with `node -e` (this package ships no separate script for it). It
- * lists the devices, opens the one asked for at the first rate that works, streams 16-bit mono
- * blocks over the IPC channel, and exits on 'stop' or when the parent goes away. closeOnError is off:
- * an input overflow is not fatal, and a dead device raises no error anyway (the watchdog sees it).
- */
-const CHILD_SOURCE = `'use strict';
-const path = require('node:path');
-let na = null;
-try {
-  // naudiodon's native binding itself, without its JS stream (one async read per block, and a crash
-  // handler registered on load): reads are sized here, one block while live, ~250 ms while idle.
-  const dir = path.dirname(process.argv[1]);
-  na = require(require.resolve('bindings', { paths: [dir] }))({ bindings: 'naudiodon.node', module_root: dir });
-} catch (e) {
-  process.send({ type: 'failed', message: String(e && e.message).replace(/\\s+/g, ' ').slice(0, 600) }, () => process.exit(1));
-}
-let io = null;
-let live = false;
-let stopping = false;
-function list() {
-  const apis = na.getHostAPIs();
-  const api = apis.HostAPIs[apis.defaultHostAPI];
-  process.send({
-    type: 'devices',
-    defaultInput: api && api.defaultInput < 2147483647 ? api.defaultInput : -1,
-    devices: na.getDevices().map((d) => ({ id: d.id, name: d.name, hostApi: d.hostAPIName, maxInputChannels: d.maxInputChannels, defaultSampleRate: d.defaultSampleRate })),
-  });
-}
-async function pump(blockBytes, idleBytes) {
-  while (!stopping) {
-    const r = await io.read(live ? blockBytes : idleBytes);
-    if (r.err) continue; // an overflow note (closeOnError is off); a dead device shows as silence to the watchdog
-    if (r.finished) return;
-    if (r.buf.length) process.send({ type: 'data', pcm: r.buf });
-  }
-}
-function open(m) {
-  const errors = [];
-  for (const rate of m.rates) {
-    const frames = Math.max(1, Math.round((rate * m.blockMs) / 1000));
-    try {
-      io = na.create({ inOptions: { deviceId: m.id, channelCount: 1, sampleFormat: 16, sampleRate: rate,
-        framesPerBuffer: frames, maxQueue: m.maxQueue, closeOnError: false } });
-      io.start();
-    } catch (e) {
-      errors.push(rate + ' Hz: ' + (e && e.message));
-      io = null;
-      continue;
-    }
-    process.send({ type: 'opened', rate });
-    const blockBytes = 2 * frames;
-    pump(blockBytes, blockBytes * Math.max(1, Math.round(250 / m.blockMs))).catch((e) =>
-      process.send({ type: 'failed', message: 'read: ' + (e && e.message) }, () => process.exit(1)));
-    return;
-  }
-  process.send({ type: 'failed', message: errors.join('; ') });
-}
-function stop() {
-  stopping = true;
-  setTimeout(() => process.exit(0), 1000).unref();
-  if (io) io.quit('WAIT').then(() => process.exit(0), () => process.exit(0));
-  else process.exit(0);
-}
-if (na) {
-  list();
-  process.on('message', (m) => {
-    if (m.type === 'open') open(m);
-    else if (m.type === 'live') live = m.on;
-    else stop();
-  });
-  process.on('disconnect', () => process.exit(0));
-}
-`;
-
-type Waiter = { types: ChildMessage['type'][]; resolve: (m: ChildMessage) => void; reject: (e: Error) => void };
+type Waiter = { types: FromChild['type'][]; resolve: (m: FromChild) => void; reject: (e: Error) => void };
 
 /** One PortAudio child process: its device list, opening the stream, the blocks, and its end. */
 class CaptureChild {
@@ -264,6 +199,10 @@ class CaptureChild {
   onPcm: ((pcm: Uint8Array, rate: number) => void) | undefined;
   /** Called once when the process ends other than through close(). */
   onExit: ((why: string) => void) | undefined;
+  /** Something worth telling the user that does not stop capture. */
+  onNote: ((message: string) => void) | undefined;
+  /** Called after each block (the watchdog). */
+  onAlive: (() => void) | undefined;
   /** Blocks received so far. */
   blocks = 0;
   private rate = 0;
@@ -275,7 +214,8 @@ class CaptureChild {
   private readonly waiters = new Set<Waiter>();
 
   constructor(naudiodonPath: string) {
-    this.proc = spawn(process.execPath, ['-e', CHILD_SOURCE, naudiodonPath], {
+    this.proc = fork(join(packageRoot, 'dist', 'host', 'captureChild.js'), [naudiodonPath], {
+      execArgv: [],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'advanced',
       cwd: tmpdir(),
@@ -285,7 +225,7 @@ class CaptureChild {
     this.proc.stderr?.on('data', (s: string) => {
       this.stderr = (this.stderr + s).slice(-16_384);
     });
-    this.proc.on('message', (m: ChildMessage) => this.message(m));
+    this.proc.on('message', (m: FromChild) => this.message(m));
     this.exited = new Promise((resolve) => {
       this.proc.on('error', (e) => this.ended(`could not start: ${e.message}`, resolve));
       this.proc.on('exit', (code, signal) => this.ended(signal ? `killed by ${signal}` : `exit code ${code}`, resolve));
@@ -297,11 +237,12 @@ class CaptureChild {
     this.devices.catch(() => {}); // awaited by the callers; never an unhandled rejection
   }
 
-  /** Opens the device at the first of `rates` it takes; resolves with that rate. */
-  async open(device: InputDevice, rates: number[], blockMs: number): Promise<number> {
-    this.proc.send({ type: 'open', id: device.id, rates, blockMs, maxQueue: MAX_QUEUE }, () => {}); // a dead child shows as its exit
+  /** Opens the device at the first of `rates` it takes; resolves with that rate and the way it runs. */
+  async open(device: InputDevice, rates: number[], blockMs: number, idleMs: number): Promise<{ rate: number; twoStreams: boolean }> {
+    const twoStreams = device.hostApi === 'ALSA' && idleMs > 0;
+    this.send({ type: 'open', id: device.id, rates, blockMs, idleMs, twoStreams, maxQueue: MAX_QUEUE });
     const m = await this.next(['opened', 'failed'], CHILD_READY_TIMEOUT_MS);
-    if (m.type === 'opened') return m.rate;
+    if (m.type === 'opened') return m;
     const why = m.type === 'failed' ? m.message : m.type;
     throw new WhisperError('MIC_UNAVAILABLE', `Could not open the microphone "${device.name}" (${why}). ${FIX_HINT}`);
   }
@@ -319,32 +260,39 @@ class CaptureChild {
     return lines.length ? `; PortAudio said: ${lines.slice(-6).join(' | ')}` : '';
   }
 
-  /** Live: every block as it comes (while an utterance records); else ~250 ms batches. */
+  /** Live: every block as it comes (while an utterance records); else ~500 ms batches. */
   live(on: boolean): void {
-    if (this.proc.connected) this.proc.send({ type: 'live', on }, () => {});
+    this.send({ type: 'live', on });
+  }
+
+  /** A dead child shows as its exit, not as a failed send. */
+  private send(m: ToChild): void {
+    if (this.proc.connected) this.proc.send(m, () => {});
   }
 
   /** Asks the child to stop, kills it if it has not within STOP_GRACE_MS, resolves once it has exited. */
   async close(): Promise<void> {
     this.onExit = undefined;
     if (this.exitWhy !== undefined) return;
-    if (this.proc.connected) this.proc.send({ type: 'stop' }, () => {});
+    this.send({ type: 'stop' });
     const kill = setTimeout(() => this.proc.kill('SIGKILL'), STOP_GRACE_MS);
     await this.exited;
     clearTimeout(kill);
   }
 
-  private message(m: ChildMessage): void {
+  private message(m: FromChild): void {
     if (m.type === 'devices') this.listed = true;
     if (m.type === 'opened') this.rate = m.rate;
     if (m.type === 'data') {
       this.blocks++;
       this.onPcm?.(m.pcm, this.rate);
+      this.onAlive?.();
     }
+    if (m.type === 'note') this.onNote?.(m.message);
     for (const w of this.waiters) if (w.types.includes(m.type)) w.resolve(m);
   }
 
-  private next(types: ChildMessage['type'][], timeoutMs: number): Promise<ChildMessage> {
+  private next(types: FromChild['type'][], timeoutMs: number): Promise<FromChild> {
     if (this.exitWhy !== undefined) return Promise.reject(this.exitError());
     return new Promise((resolve, reject) => {
       const done = () => {
@@ -423,11 +371,11 @@ export function pickDevice(devices: InputDevice[], want: number | string | undef
 
 function int16ToFloat(bytes: Uint8Array): Float32Array {
   const n = bytes.length >> 1;
+  // A view needs 2-byte alignment; IPC buffers are usually aligned, a copy makes any one so.
+  const aligned = bytes.byteOffset % 2 === 0 ? bytes : new Uint8Array(bytes.subarray(0, 2 * n));
+  const samples = new Int16Array(aligned.buffer, aligned.byteOffset, n);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = (bytes[2 * i] as number) | ((bytes[2 * i + 1] as number) << 8);
-    out[i] = (v >= 0x8000 ? v - 0x10000 : v) / 32768;
-  }
+  for (let i = 0; i < n; i++) out[i] = (samples[i] as number) / 32768;
   return out;
 }
 

@@ -68,6 +68,8 @@ export class DictationHost extends EventEmitter {
   readonly counts = { dictations: 0, noSpeech: 0, tooShort: 0, cancelled: 0, failed: 0, historyErrors: 0 };
   private lastRecord: DictationRecord | undefined;
   private lastFeedAt = 0;
+  /** samples in the last block fed: 50 ms blocks while live, ~500 ms batches while idle */
+  private lastFeedSamples = 0;
   private reachWaiters: Array<{ index: number; resolve: () => void }> = [];
 
   constructor(private readonly d: HostDeps) {
@@ -92,6 +94,7 @@ export class DictationHost extends EventEmitter {
   feed(pcm: Float32Array): void {
     this.ring.write(pcm);
     this.lastFeedAt = performance.now();
+    this.lastFeedSamples = pcm.length;
     if (this.reachWaiters.length) {
       for (const w of this.reachWaiters.filter((w) => w.index <= this.ring.end)) w.resolve();
       this.reachWaiters = this.reachWaiters.filter((w) => w.index > this.ring.end);
@@ -178,7 +181,7 @@ export class DictationHost extends EventEmitter {
       throw new WhisperError('MIC_UNAVAILABLE', `cannot record: ${this.micProblem}`);
     }
     const c = this.d.config;
-    const triggerIndex = this.ring.end;
+    const triggerIndex = this.ring.end + this.notYetDelivered();
     this.recording = {
       seq: ++this.seq,
       triggerIndex,
@@ -214,13 +217,25 @@ export class DictationHost extends EventEmitter {
     });
   }
 
+  /** The length of the blocks arriving now (live blocks, or the idle stream's chunks), in ms. */
+  private blockMs(): number {
+    return Math.max(this.d.config.audio.blockMs, (this.lastFeedSamples * 1000) / RATE);
+  }
+
+  /**
+   * Samples said since the last block arrived, which capture has not delivered yet: the time since,
+   * up to one block (audio arrives a block at a time, a little after its last sample was captured).
+   */
+  private notYetDelivered(): number {
+    const sinceMs = Math.min(this.blockMs(), Math.max(0, performance.now() - this.lastFeedAt));
+    return Math.round((sinceMs * RATE) / 1000);
+  }
+
   /** Ends the recording at `endIndex`, or, when a person ended it, at this moment. */
   private finish(reason: EndReason, at?: number): void {
     const r = this.recording;
     if (!r) return;
-    const blockSamples = (this.d.config.audio.blockMs * RATE) / 1000;
-    const notYetDelivered = Math.min(blockSamples, Math.round(((performance.now() - this.lastFeedAt) * RATE) / 1000));
-    const endIndex = at ?? this.ring.end + Math.max(0, notYetDelivered);
+    const endIndex = at ?? this.ring.end + this.notYetDelivered();
     this.recording = undefined;
     this.trigger.ended();
     this.emit('state', 'idle');
@@ -230,7 +245,10 @@ export class DictationHost extends EventEmitter {
       capture: ((endIndex - r.triggerIndex) / RATE) * 1000,
       endOfSpeech: reason === 'silence' ? r.endpointer.decisionLagMs : 0,
     };
-    const pcm = this.reach(endIndex, this.d.config.audio.blockMs + 50).then(() => this.ring.read(r.startIndex, Math.min(endIndex, this.ring.end)));
+    const pcm = this.reach(endIndex, this.blockMs() * 1.5 + 100).then(() => {
+      const to = Math.min(endIndex, this.ring.end); // short of endIndex only when capture stalled
+      return this.ring.read(Math.min(r.startIndex, to), to);
+    });
     // Cancellable from this moment until its text is delivered (cancel() takes the newest).
     const controller = new AbortController();
     this.inFlight.set(r.seq, controller);

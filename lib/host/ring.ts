@@ -36,11 +36,10 @@ export class AudioRing {
     const n = pcm.length;
     const cap = this.capacity;
     const skip = n > cap ? n - cap : 0; // samples of the block that would be overwritten by its own tail
-    let at = (this.written + skip) % cap;
-    for (let i = skip; i < n; i++) {
-      this.buf[at] = pcm[i] as number;
-      if (++at === cap) at = 0;
-    }
+    const at = (this.written + skip) % cap;
+    const head = Math.min(n - skip, cap - at);
+    this.buf.set(pcm.subarray(skip, skip + head), at);
+    if (skip + head < n) this.buf.set(pcm.subarray(skip + head), 0);
     this.written += n;
   }
 

@@ -74,7 +74,9 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
       capture = await openCapture({
         device: c.audio.device,
         blockMs: c.audio.blockMs,
+        idlePeriodMs: c.audio.idlePeriodMs,
         onData: (pcm) => host.feed(pcm),
+        onNote: (message) => log(`microphone: ${message}`),
         onError: (e) => {
           host.micLost(e.message);
           const lost = capture;
@@ -86,7 +88,8 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
       });
       host.setMicrophone(undefined);
       retryMs = 3000;
-      log(`microphone ${capture.device.name} (${capture.rate} Hz)`);
+      const streams = capture.streams === 2 ? `${c.audio.idlePeriodMs} ms periods while idle, ${c.audio.blockMs} ms blocks while recording` : `${c.audio.blockMs} ms blocks`;
+      log(`microphone ${capture.device.name} (${capture.rate} Hz, ${streams})`);
     } catch (e) {
       host.setMicrophone((e as Error).message);
       if (!stopped) retry = setTimeout(reopen, retryMs);
