@@ -9,15 +9,19 @@ import { type Desktop, desktopMissing, startDesktop, type Target } from './deskt
 const missing = desktopMissing() ?? moduleMissing('naudiodon2');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The daemon's process tree (it, its engine process, its capture process): CPU seconds (each and all) and RSS. */
-function tree(root: number): { cpuS: number; rssMiB: number; pids: number[]; each: Record<number, number> } {
+/**
+ * The daemon's process tree (it, its engine process, its capture process): per process the exact CPU
+ * time (schedstat, ns: the kernel's tick-sampled utime is coarse for threads that wake briefly), the
+ * wake-ups (voluntary context switches, all threads) and the RSS.
+ */
+function tree(root: number): { cpuS: number; wakeups: number; rssMiB: number; pids: number[]; each: Record<number, { cpuS: number; wakeups: number }> } {
   const stats = readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .map((d) => {
       try {
         const f = readFileSync(`/proc/${d}/stat`, 'utf8');
         const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-        return { pid: Number(d), ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]), rssPages: Number(rest[21]) };
+        return { pid: Number(d), ppid: Number(rest[1]), rssPages: Number(rest[21]) };
       } catch {
         return undefined;
       }
@@ -25,12 +29,27 @@ function tree(root: number): { cpuS: number; rssMiB: number; pids: number[]; eac
     .filter((x) => x !== undefined);
   const pids = [root];
   for (let i = 0; i < pids.length; i++) for (const s of stats) if (s.ppid === pids[i]) pids.push(s.pid);
+  const each: Record<number, { cpuS: number; wakeups: number }> = {};
+  for (const pid of pids) {
+    each[pid] = { cpuS: 0, wakeups: 0 };
+    try {
+      for (const t of readdirSync(`/proc/${pid}/task`)) {
+        const e = each[pid];
+        e.cpuS += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+        e.wakeups += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'))?.[1] ?? 0);
+      }
+    } catch {
+      // a thread or process that just ended
+    }
+  }
   const mine = stats.filter((s) => pids.includes(s.pid));
+  const all = Object.values(each);
   return {
-    cpuS: mine.reduce((a, s) => a + s.ticks, 0) / 100,
+    cpuS: all.reduce((a, e) => a + e.cpuS, 0),
+    wakeups: all.reduce((a, e) => a + e.wakeups, 0),
     rssMiB: (mine.reduce((a, s) => a + s.rssPages, 0) * 4096) / 2 ** 20,
     pids,
-    each: Object.fromEntries(mine.map((s) => [s.pid, s.ticks / 100])),
+    each,
   };
 }
 
@@ -92,12 +111,23 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
     const t0 = performance.now();
     await sleep(20_000);
     const b = tree(daemon.child.pid as number);
-    const share = (b.cpuS - a.cpuS) / ((performance.now() - t0) / 1000);
+    const seconds = (performance.now() - t0) / 1000;
+    const share = (b.cpuS - a.cpuS) / seconds;
+    const wakeups = (b.wakeups - a.wakeups) / seconds;
     idleRss = b.rssMiB;
-    const each = b.pids.map((p) => `${(((b.each[p] ?? 0) - (a.each[p] ?? 0)) * 5).toFixed(1)} %`).join(' + ');
-    console.log(`idle daemon: ${(share * 100).toFixed(2)} % of one core over 20 s (supervisor + engine + capture: ${each}), RSS ${b.rssMiB.toFixed(0)} MiB`);
+    const each = b.pids
+      .map(
+        (p) =>
+          `${((((b.each[p]?.cpuS ?? 0) - (a.each[p]?.cpuS ?? 0)) / seconds) * 100).toFixed(2)} % (${(((b.each[p]?.wakeups ?? 0) - (a.each[p]?.wakeups ?? 0)) / seconds).toFixed(0)}/s)`,
+      )
+      .join(' + ');
+    console.log(
+      `idle daemon: ${(share * 100).toFixed(2)} % of one core over ${seconds.toFixed(0)} s, ${wakeups.toFixed(0)} wake-ups/s (supervisor + engine + capture: ${each}), RSS ${b.rssMiB.toFixed(0)} MiB`,
+    );
     expect(b.pids.length).toBe(3); // the supervisor, the engine, the capture
-    expect(share).toBeLessThan(0.1); // the target is < 2 %; this only catches a busy loop
+    expect(share).toBeLessThan(0.1); // the target is < 2 % (this VM's CPU time per wake-up varies 5× between runs); this catches a busy loop
+    // The design that keeps it low: a long-period idle capture stream, batched IPC, no ticking timers (~36/s; ~115/s without).
+    expect(wakeups).toBeLessThan(70);
   });
 
   it('doctor explains the desktop, one line each; devices lists the microphone', () => {
