@@ -192,7 +192,7 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
   });
 });
 
-describe('DictationHost fed the way idle capture delivers (~500 ms batches)', () => {
+describe('DictationHost fed the way idle capture delivers (batches of up to 1 s)', () => {
   it("pre-roll counts back from the trigger's moment, not from the last batch that arrived", async () => {
     const h = await makeHost({ hotkey: { mode: 'hold' } });
     // Each sample says where it is: 16-bit value = index - 8192 (indices below 16384).

@@ -43,6 +43,7 @@ async function liveLevel(device: number | string | undefined): Promise<{ dbfs: n
     },
     onError: () => undefined,
   });
+  cap.live(true); // audio as it comes, not in idle batches
   await new Promise((r) => setTimeout(r, 1000));
   await cap.stop();
   const rms = Math.sqrt(sum / Math.max(1, n));

@@ -1,6 +1,6 @@
 /**
  * Microphone capture through PortAudio (the optional dependency naudiodon2), delivered as 16 kHz
- * mono Float32 blocks of blockMs (default 50) while an utterance records (live) and in ~500 ms batches otherwise.
+ * mono Float32 blocks of blockMs (default 50) while an utterance records (live) and in ~1 s batches otherwise.
  *
  * PortAudio runs in a small child Node process (captureChild.ts), not in this one, because loading it
  * in-process costs the host more than a process does: on a machine without sound cards PortAudio's ALSA
@@ -15,7 +15,7 @@
  * sound server and PortAudio wake the child a few times a second instead of ~40; while an utterance
  * records, a short-block stream runs beside it and is spliced in by content (splice.ts). Elsewhere one
  * short-block stream runs and is read in ~250 ms batches while idle. Either way idle audio reaches this
- * process in ~500 ms batches (two wake-ups a second).
+ * process in ~1 s batches (one wake-up a second).
  *
  * The capture runs until stop(). A device that goes away does not end a stream: PortAudio's callback
  * thread just stops, so a watchdog reports MIC_LOST when no audio has come for LOST_AFTER_MS.
@@ -70,7 +70,7 @@ export interface Capture {
   readonly streams: 1 | 2;
   /**
    * Live delivery (each ~blockMs block as it comes) while an utterance records; otherwise audio arrives
-   * in ~500 ms batches, which keeps an idle daemon cheap. Going live sends what is held at once; short
+   * in ~1 s batches, which keeps an idle daemon cheap. Going live sends what is held at once; short
    * blocks follow within ~0.25–0.6 s (the idle chunk being read, or the second stream's start); the
    * audio stays gap-free throughout.
    */
@@ -260,7 +260,7 @@ class CaptureChild {
     return lines.length ? `; PortAudio said: ${lines.slice(-6).join(' | ')}` : '';
   }
 
-  /** Live: every block as it comes (while an utterance records); else ~500 ms batches. */
+  /** Live: every block as it comes (while an utterance records); else ~1 s batches. */
   live(on: boolean): void {
     this.send({ type: 'live', on });
   }

@@ -94,10 +94,11 @@ class CaptureProcess {
   private rate = 0;
   private live = false;
   private liveFailed = false;
-  /** idle audio not yet sent: the parent is woken twice a second while idle, at every block while live */
+  /** idle audio not yet sent: the parent is woken once a second while idle, at every block while live */
   private held: Buffer[] = [];
   private heldBytes = 0;
   private batchBytes = 0;
+  private sentAny = false;
 
   constructor(private readonly na: Naudiodon) {}
 
@@ -153,11 +154,13 @@ class CaptureProcess {
   private deliver(b: Buffer): void {
     this.held.push(b);
     this.heldBytes += b.length;
-    if (this.live || this.heldBytes >= this.batchBytes) this.flush();
+    // The first audio at once: the parent's openCapture waits for it.
+    if (this.live || this.heldBytes >= this.batchBytes || !this.sentAny) this.flush();
   }
 
   private flush(): void {
     if (this.held.length === 0) return;
+    this.sentAny = true;
     send({ type: 'data', pcm: this.held.length === 1 ? (this.held[0] as Buffer) : Buffer.concat(this.held) });
     this.held = [];
     this.heldBytes = 0;
@@ -216,7 +219,7 @@ class CaptureProcess {
 }
 
 /** While idle, audio goes to the parent in batches of about this much. */
-const IDLE_SEND_MS = 500;
+const IDLE_SEND_MS = 1000;
 
 function frames(rate: number, ms: number): number {
   return Math.max(1, Math.round((rate * ms) / 1000));

@@ -68,7 +68,7 @@ export class DictationHost extends EventEmitter {
   readonly counts = { dictations: 0, noSpeech: 0, tooShort: 0, cancelled: 0, failed: 0, historyErrors: 0 };
   private lastRecord: DictationRecord | undefined;
   private lastFeedAt = 0;
-  /** samples in the last block fed: 50 ms blocks while live, ~500 ms batches while idle */
+  /** samples in the last block fed: 50 ms blocks while live, ~1 s batches while idle */
   private lastFeedSamples = 0;
   private reachWaiters: Array<{ index: number; resolve: () => void }> = [];
 
