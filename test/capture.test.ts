@@ -377,7 +377,7 @@ describe.skipIf(missing)(`on a headless desktop${missing ? ` (skipped: ${missing
     try {
       await desktop.pactl('unload-module', 'module-remap-source');
       const before = samples;
-      await sleep(3500); // past the watchdog's 2 s (audio comes in ~1 s batches)
+      await sleep(4000); // past the watchdog's 3 s (audio comes in ~1 s batches)
       expect(errors).toEqual([]);
       expect(samples - before).toBeGreaterThan(16000 * 2);
     } finally {

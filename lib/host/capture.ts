@@ -79,8 +79,8 @@ export interface Capture {
   stop(): Promise<void>;
 }
 
-/** MIC_LOST after this long without a block (a dead device raises no error: PortAudio just stops calling back). */
-const LOST_AFTER_MS = 2000;
+/** MIC_LOST after this long without a block (a dead device raises no error: PortAudio just stops calling back); idle audio comes every ~1 s. */
+const LOST_AFTER_MS = 3000;
 const RECHECK_MS = 250;
 const CHILD_READY_TIMEOUT_MS = 15_000;
 const FIRST_DATA_TIMEOUT_MS = 6000;

@@ -51,17 +51,6 @@ export class StreamSplicer {
     this.historyBytes = (o.historySamples ?? 48_000) * B;
   }
 
-  /** 'idle' without a live stream, 'placing' while it is being located, 'live' once it is forwarded. */
-  get state(): 'idle' | 'placing' | 'live' {
-    if (!this.attached) return 'idle';
-    return this.offset === undefined ? 'placing' : 'live';
-  }
-
-  /** Samples forwarded so far. */
-  get position(): number {
-    return this.sent;
-  }
-
   /** A live stream was opened: its samples count from 0 again. */
   attachLive(): void {
     this.attached = true;
