@@ -10,6 +10,7 @@ import { cues } from '../lib/host/cue.js';
 import { History } from '../lib/host/history.js';
 import { xdotoolCombo } from '../lib/host/keys.js';
 import { type Clipboard, Output } from '../lib/host/output.js';
+import { dictationLine, joinPhrases, phrasePrompt, spaced } from '../lib/host/phrases.js';
 import { applyReplacements, finishText } from '../lib/host/text.js';
 import { TriggerMachine } from '../lib/host/trigger.js';
 import { tone } from './helpers.js';
@@ -39,8 +40,15 @@ describe('config', () => {
     const c = validateConfig({});
     expect(c.hotkey).toEqual({ enabled: true, keys: 'Meta+Alt+V', mode: 'hybrid', holdMs: 500 });
     expect(c.audio.preRollMs).toBe(300);
-    expect(c.vad).toMatchObject({ mode: 3, frameMs: 20, hangoverMs: 500, maxUtteranceMs: 30_000 });
+    expect(c.vad).toMatchObject({ mode: 3, frameMs: 20, hangoverMs: 500, maxUtteranceMs: 30_000, latchSilenceMs: 10_000 });
     expect(c.output).toMatchObject({ method: 'paste', restoreClipboard: true, trailingSpace: true });
+    expect([c.cue, c.indicator, c.log]).toEqual([{ enabled: true, volume: 0.08 }, { enabled: true, position: 'top' }, { text: false }]);
+  });
+
+  it('reads the cue setting in its earlier form (cue: false)', () => {
+    expect(validateConfig({ cue: false }).cue.enabled).toBe(false);
+    expect(validateConfig({ cue: { enabled: false } }).cue.enabled).toBe(false);
+    expect(configError({ cue: { loud: true } })).toMatch(/cue/);
   });
 
   it('names each bad setting by its path', () => {
@@ -99,37 +107,51 @@ describe('key combinations', () => {
   });
 });
 
-describe('TriggerMachine', () => {
-  it('hold: press begins, release ends, repeats are ignored', () => {
+describe('TriggerMachine (times injected: no clock, no sleeps)', () => {
+  it('hold: press begins held, release ends, repeats are ignored', () => {
     const t = new TriggerMachine('hold');
     expect(t.down(0)).toBe('begin');
     expect([t.down(30), t.down(60), t.down(90)]).toEqual(['none', 'none', 'none']); // key repeat
-    expect(t.endsOnSilence).toBe(false);
+    expect(t.state).toBe('held');
     expect(t.up(2000)).toBe('end');
     expect(t.state).toBe('idle');
     expect(t.up(2100)).toBe('none');
   });
 
-  it('toggle: press begins, the next press ends, releases do nothing', () => {
+  it('toggle: press begins latched, the next press ends, releases do nothing', () => {
     const t = new TriggerMachine('toggle');
     expect(t.down(0)).toBe('begin');
     expect(t.up(100)).toBe('none');
-    expect(t.endsOnSilence).toBe(true);
+    expect(t.state).toBe('latched');
     expect(t.down(3000)).toBe('end');
     expect(t.up(3100)).toBe('none');
     expect(t.down(5000)).toBe('begin');
   });
 
-  it('hybrid: a hold is push-to-talk, a tap latches', () => {
+  it('hybrid: a hold is push-to-talk, a tap latches, and the next press always ends it', () => {
     const t = new TriggerMachine('hybrid', 500);
     expect(t.down(0)).toBe('begin');
     expect(t.up(800)).toBe('end'); // held 800 ms ≥ 500
     expect(t.down(1000)).toBe('begin');
-    expect(t.up(1200)).toBe('none'); // a 200 ms tap: latched
+    expect(t.state).toBe('held');
+    expect(t.up(1200)).toBe('latch'); // a 200 ms tap: latched
     expect(t.state).toBe('latched');
-    expect(t.endsOnSilence).toBe(true);
-    expect(t.down(4000)).toBe('end');
+    expect(t.down(4000)).toBe('end'); // a press while latched never starts a second dictation
     expect(t.up(4900)).toBe('none'); // the release of the ending press does not begin anything
+    expect(t.state).toBe('idle');
+    expect([t.down(6000), t.up(6100), t.down(9000), t.up(9050)]).toEqual(['begin', 'latch', 'end', 'none']);
+  });
+
+  it('socket begin is held until end; socket toggle latches; a press ends either', () => {
+    const t = new TriggerMachine('hybrid', 500);
+    t.began('held');
+    expect(t.state).toBe('held');
+    expect(t.up(100)).toBe('none'); // no key is down: a stray release does nothing
+    expect(t.down(200)).toBe('end');
+    expect(t.up(300)).toBe('none');
+    t.began('latched');
+    expect(t.state).toBe('latched');
+    t.ended();
     expect(t.state).toBe('idle');
   });
 
@@ -139,6 +161,38 @@ describe('TriggerMachine', () => {
     t.ended(); // e.g. cancelled over the socket while the key is down
     expect(t.up(900)).toBe('none');
     expect(t.down(1000)).toBe('begin');
+  });
+});
+
+describe('phrases', () => {
+  it('joins phrase texts with one space, never two, and none before punctuation', () => {
+    expect(joinPhrases(['Hello there. ', 'How are you? '])).toBe('Hello there. How are you? ');
+    expect(joinPhrases(['Hello there.', 'How are you?'])).toBe('Hello there. How are you?');
+    expect(joinPhrases(['and then', ', later', 'done'])).toBe('and then, later done');
+    expect(spaced('', 'first')).toBe('first');
+    expect(spaced('first', 'second')).toBe(' second');
+  });
+
+  it('prompts with the vocabulary and the end of the previous phrase', () => {
+    expect(phrasePrompt(undefined, '')).toBeUndefined();
+    expect(phrasePrompt('Kubernetes, Grafana', ' We deployed it. ')).toBe('Kubernetes, Grafana We deployed it.');
+    expect(phrasePrompt(undefined, 'x'.repeat(1000))?.length).toBe(600);
+  });
+
+  it('logs one line per dictation, with the text only when asked', () => {
+    const s = {
+      id: '3',
+      mode: 'hybrid/latched',
+      trigger: 'hotkey',
+      ended: 'press',
+      phrases: 2,
+      audioSeconds: 6.42,
+      times: { transcription: 301.4, paste: 2.2 },
+      text: 'Secret words. ',
+    };
+    expect(dictationLine(s, false)).toBe('dictation 3 hybrid/latched (hotkey, ended by press): 2 phrases, 6.4 s audio, 14 characters; ms: transcription 301, paste 2');
+    expect(dictationLine(s, false)).not.toMatch(/Secret/);
+    expect(dictationLine(s, true)).toMatch(/; text: "Secret words\. "$/);
   });
 });
 
@@ -272,12 +326,13 @@ describe('start/stop cue', () => {
       return;
     }
     const start = await readAudio(join(dir, 'cue-start.wav'));
-    expect(start.length).toBe(1920); // 2 × 60 ms at 16 kHz
+    expect(start.length).toBe(1600); // 2 × 50 ms at 16 kHz
     expect(Math.abs(start[0] as number)).toBeLessThan(0.01); // faded in
-    expect(Math.max(...start)).toBeGreaterThan(0.15);
+    expect(Math.max(...start)).toBeGreaterThan(0.07); // quiet: the default volume is 0.08
+    expect(Math.max(...start)).toBeLessThan(0.09);
     const t0 = performance.now();
     cue.start();
     cue.stop();
-    expect(performance.now() - t0).toBeLessThan(200); // playing both would take ≥ 240 ms
+    expect(performance.now() - t0).toBeLessThan(150); // playing both would take ≥ 200 ms
   });
 });

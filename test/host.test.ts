@@ -61,31 +61,54 @@ async function makeHost(overrides: Record<string, unknown> = {}) {
   const history = new History(join(dir, 'history'), config.history);
   const vad = await Vad.create({ mode: config.vad.mode, frameMs: config.vad.frameMs });
   const notes: string[] = [];
-  const host = new DictationHost({ config, engine, history, output, vad, log: () => undefined, notify: (m) => notes.push(m) });
+  const logs: string[] = [];
+  // The host's clock is the audio's: each 20 ms block fed moves it 20 ms (no sleeps, no real time).
+  const clock = { ms: 0 };
+  const host = new DictationHost({ config, engine, history, output, vad, log: (l) => logs.push(l), notify: (m) => notes.push(m), now: () => clock.ms });
   host.setMicrophone(undefined);
   const events: DictationEvent[] = [];
   host.on('dictation', (e: DictationEvent) => events.push(e));
   /** capture's 20 ms blocks */
   const feed = (pcm: Float32Array) => {
-    for (let i = 0; i < pcm.length; i += 320) host.feed(pcm.subarray(i, Math.min(pcm.length, i + 320)));
+    for (let i = 0; i < pcm.length; i += 320) {
+      clock.ms += 20;
+      host.feed(pcm.subarray(i, Math.min(pcm.length, i + 320)));
+    }
   };
-  return { host, engine, delivered, history, notes, events, feed, config };
+  /** resolves once `n` texts have been delivered */
+  const deliveredCount = async (n: number) => {
+    while (delivered.length < n) await new Promise((r) => setTimeout(r, 5));
+  };
+  /** resolves once `n` phrases have been reported (their records complete) */
+  const reported = async (n: number) => {
+    while (events.length < n) await new Promise((r) => host.once('dictation', r));
+  };
+  return { host, engine, delivered, history, notes, logs, events, feed, config, clock, deliveredCount, reported };
 }
 
 const silence = (s: number) => new Float32Array(Math.round(s * RATE));
 
+/** Where `needle` stands, sample for sample (to the 16 bits a WAV keeps), inside `hay` (-1: nowhere). */
+function exactly(hay: Float32Array, needle: Float32Array): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (Math.abs((hay[i + j] as number) - (needle[j] as number)) > 1 / 16384) continue outer;
+    return i;
+  }
+  return -1;
+}
+
 describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC VAD; skipped without espeak-ng)', async () => {
   const speech = wav ? await readAudio(wav) : new Float32Array();
 
-  it('toggle: begins, ends on the silence after speech, keeps pre-roll, delivers and keeps history', async () => {
+  it('toggle (latched): a phrase is pasted when its pause comes, while the dictation goes on listening', async () => {
     const h = await makeHost();
     h.engine.texts = ['Please call me back after lunch.'];
     h.feed(silence(1));
-    expect(h.host.begin()).toBe('recording');
+    expect(h.host.toggle()).toBe('recording');
     h.feed(speech);
     h.feed(silence(1.5));
-    expect(h.host.state).toBe('idle'); // the VAD ended it
-    await h.host.drain();
+    expect(h.host.state).toBe('recording'); // a pause never ends a latched dictation
+    await h.reported(1);
     expect(h.delivered).toEqual(['Please call me back after lunch. ']);
     const sent = h.engine.calls[0]?.samples ?? 0;
     let audible = speech.length - 1; // espeak pads its clip with near-silence
@@ -95,37 +118,123 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     expect(sent / RATE).toBeLessThan(0.3 + audible / RATE + 0.5 + 0.3);
     expect(h.engine.calls[0]?.options).toMatchObject({ language: 'en', audioCtx: 'auto' });
     const [rec] = await h.history.list(5);
-    expect(rec).toMatchObject({ state: 'done', text: 'Please call me back after lunch. ', delivered: 'stdout' });
+    expect(rec).toMatchObject({ state: 'done', text: 'Please call me back after lunch. ', delivered: 'stdout', settings: { ended: 'pause', phrase: 1 } });
     expect(rec?.timings?.endOfSpeech).toBeGreaterThanOrEqual(500);
     expect((await h.history.audio(rec as never)).length).toBe(sent);
-    expect(h.events[0]?.times.total).toBeGreaterThan(0);
+    expect(h.events[0]?.times.total).toBeGreaterThanOrEqual(0);
+    expect(h.host.status()).toMatchObject({ state: 'recording', dictation: { latched: true, phrases: 1 } });
+    expect(h.host.toggle()).toBe('transcribing'); // the next toggle ends it; it never starts a second one
+    await h.host.drain();
+    expect(h.delivered).toHaveLength(1); // the silent tail is neither transcribed nor kept
+    expect(h.engine.calls).toHaveLength(1);
+    expect(await h.history.list(5)).toHaveLength(1);
+    expect(h.logs.at(-1)).toMatch(/^dictation 1 toggle\/latched \(socket, ended by socket\): 2 phrases, .* 33 characters; ms: /);
+    expect(h.logs.join('\n')).not.toMatch(/lunch/); // no text in the log unless log.text
   });
 
-  it('hold: the VAD does not end an utterance while the key is down; the release does', async () => {
+  it('latched, three phrases with 1.5 s pauses: each is pasted before the next one ends, in order, spaced, prompted by the last', async () => {
+    const h = await makeHost({ hotkey: { mode: 'hybrid' }, transcription: { prompt: 'Grafana' } });
+    h.engine.texts = ['One.', 'Two.', 'Three.'];
+    h.host.hotkeyDown();
+    h.clock.ms += 120;
+    h.host.hotkeyUp(); // a tap: latched
+    for (let i = 0; i < 3; i++) {
+      h.feed(speech);
+      h.feed(silence(1.5));
+      await h.deliveredCount(i + 1); // pasted while the person is still in the dictation
+      expect(h.host.state).toBe('recording');
+    }
+    h.host.hotkeyDown(); // the next press ends it…
+    h.host.hotkeyUp();
+    await h.host.drain();
+    expect(h.host.state).toBe('idle'); // …and starts nothing
+    expect(h.delivered).toEqual(['One. ', 'Two. ', 'Three. ']);
+    expect(h.engine.calls.map((c) => c.options.prompt)).toEqual(['Grafana', 'Grafana One.', 'Grafana Two.']);
+    const recs = (await h.history.list(10)).reverse();
+    expect(recs.map((r) => r.settings?.phrase)).toEqual([1, 2, 3]);
+    expect(new Set(recs.map((r) => r.settings?.dictation)).size).toBe(1);
+    // nothing lost: every phrase's kept audio holds its sentence, sample for sample
+    for (const r of recs) expect(exactly(await h.history.audio(r), speech)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('latched, without trailing spaces: phrases are still separated by one space', async () => {
+    const h = await makeHost({ output: { trailingSpace: false } });
+    h.engine.texts = ['One.', 'Two.'];
+    h.host.toggle();
+    for (let i = 0; i < 2; i++) {
+      h.feed(speech);
+      h.feed(silence(1));
+      await h.deliveredCount(i + 1);
+    }
+    h.host.toggle();
+    await h.host.drain();
+    expect(h.delivered).toEqual(['One.', ' Two.']);
+  });
+
+  it('latched: vad.latchSilenceMs of silence after the last speech ends it', async () => {
+    const h = await makeHost({ vad: { mode: 2, latchSilenceMs: 3000 } });
+    h.host.toggle();
+    h.feed(speech);
+    h.feed(silence(2.5));
+    expect(h.host.state).toBe('recording');
+    h.feed(silence(1));
+    expect(h.host.state).toBe('idle');
+    await h.host.drain();
+    expect(h.delivered).toEqual(['text 0 ']);
+    expect(h.logs.at(-1)).toMatch(/ended by silence/);
+  });
+
+  it('hold with three pauses: phrases are transcribed ahead while the key is down, pasted as one text at the release', async () => {
+    const h = await makeHost({ hotkey: { mode: 'hold' } });
+    h.engine.texts = ['Alpha.', 'Beta.', 'Gamma.'];
+    h.host.hotkeyDown();
+    for (let i = 0; i < 3; i++) {
+      h.feed(speech);
+      h.feed(silence(2.5)); // a long pause inside the hold
+    }
+    expect(h.host.state).toBe('recording'); // the VAD never ends a held dictation
+    await new Promise((r) => setTimeout(r, 150));
+    expect(h.engine.calls).toHaveLength(3); // all transcribed ahead, before the release
+    expect(h.delivered).toEqual([]); // nothing pasted while the key is down
+    h.host.hotkeyUp();
+    await h.host.drain();
+    expect(h.delivered).toEqual(['Alpha. Beta. Gamma. ']);
+    expect(h.engine.calls).toHaveLength(3); // the silent tail after the last pause costs nothing
+    const recs = await h.history.list(10);
+    expect(recs.map((r) => r.state)).toEqual(['done', 'done', 'done']);
+  });
+
+  it('begin/end over the socket is push-to-talk: pauses of seconds inside are kept', async () => {
+    const h = await makeHost({ hotkey: { mode: 'hybrid' } });
+    expect(h.host.begin()).toBe('recording');
+    h.feed(speech);
+    h.feed(silence(2));
+    h.feed(speech);
+    h.feed(silence(0.2));
+    expect(h.host.state).toBe('recording');
+    expect(h.host.end()).toBe('transcribing');
+    await h.host.drain();
+    expect(h.delivered).toEqual(['text 0 text 1 ']);
+    const recs = (await h.history.list(5)).reverse();
+    expect(recs.map((r) => r.settings?.ended)).toEqual(['pause', 'socket']);
+    for (const r of recs) expect(exactly(await h.history.audio(r), speech)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('release → the audio in hand is one block at most: the end does not wait for silence', async () => {
     const h = await makeHost({ hotkey: { mode: 'hold' } });
     h.host.hotkeyDown();
     h.feed(speech);
-    h.feed(silence(1.5));
-    expect(h.host.state).toBe('recording');
+    h.clock.ms += 10; // released 10 ms into the next block
     h.host.hotkeyUp();
+    h.clock.ms += 10;
+    h.host.feed(silence(0.02)); // the block holding the release arrives 20 ms after the last one
     await h.host.drain();
-    expect(h.delivered).toEqual(['text 0 ']);
-    expect((await h.history.list(1))[0]?.settings).toMatchObject({ ended: 'release', trigger: 'hotkey' });
+    const [e] = h.events;
+    expect(e?.record.settings).toMatchObject({ ended: 'release' });
+    expect(e?.times.endOfSpeech).toBe(10); // release → end decided, on the injected clock
   });
 
-  it('a silent utterance is kept but neither transcribed nor pasted', async () => {
-    const h = await makeHost();
-    h.host.begin();
-    h.feed(silence(1.2));
-    h.host.end();
-    await h.host.drain();
-    expect(h.engine.calls.length).toBe(0);
-    expect(h.delivered).toEqual([]);
-    expect((await h.history.list(1))[0]?.state).toBe('no-speech');
-    expect(h.host.counts.noSpeech).toBe(1);
-  });
-
-  it('the next utterance records while the last transcribes; texts arrive in the order spoken', async () => {
+  it('the next dictation records while the last transcribes; texts arrive in the order spoken', async () => {
     const h = await makeHost();
     const half = speech.subarray(0, speech.length >> 1);
     // the first (longer) utterance transcribes slowly, the second quickly: the second's text is ready first
@@ -138,6 +247,18 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     h.host.end();
     await h.host.drain();
     expect(h.delivered).toEqual(['first ', 'second ']);
+  });
+
+  it('a silent utterance is kept but neither transcribed nor pasted', async () => {
+    const h = await makeHost();
+    h.host.begin();
+    h.feed(silence(1.2));
+    h.host.end();
+    await h.host.drain();
+    expect(h.engine.calls.length).toBe(0);
+    expect(h.delivered).toEqual([]);
+    expect((await h.history.list(1))[0]?.state).toBe('no-speech');
+    expect(h.host.counts.noSpeech).toBe(1);
   });
 
   it('cancel drops a recording, or stops the transcription so nothing is pasted', async () => {
@@ -153,6 +274,21 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     await h.host.drain();
     expect(h.delivered).toEqual([]);
     expect((await h.history.list(1))[0]?.state).toBe('cancelled');
+  });
+
+  it('cancel in the middle of a latched dictation keeps what was pasted and drops the rest', async () => {
+    const h = await makeHost();
+    h.engine.texts = ['kept'];
+    h.host.toggle();
+    h.feed(speech);
+    h.feed(silence(1));
+    await h.deliveredCount(1);
+    h.feed(speech.subarray(0, speech.length >> 1));
+    expect(h.host.cancel()).toBe('cancelled the recording');
+    await h.host.drain();
+    expect(h.delivered).toEqual(['kept ']);
+    expect(h.engine.calls).toHaveLength(1);
+    expect(h.host.state).toBe('idle');
   });
 
   it('a failed transcription keeps the audio, says so, and retry() transcribes it again', async () => {
@@ -183,12 +319,26 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     expect(() => h.host.begin()).toThrow(expect.objectContaining({ code: 'MIC_UNAVAILABLE' }));
   });
 
-  it('toggle mode stops listening when nothing is said', async () => {
+  it('a latched dictation in which nothing is said stops listening', async () => {
     const h = await makeHost({ vad: { mode: 2, noSpeechTimeoutMs: 1000 } });
-    h.host.begin();
+    h.host.toggle();
     h.feed(silence(1.2));
     expect(h.host.state).toBe('idle');
     expect(h.host.counts.cancelled).toBe(1);
+  });
+
+  it('the indicator hears listening, the level, transcribing, then pasted', async () => {
+    const h = await makeHost({ hotkey: { mode: 'hold' } });
+    const seen: string[] = [];
+    const levels: number[] = [];
+    h.host.on('indicator', (state: string) => seen.push(state));
+    h.host.on('level', (x: number) => levels.push(x));
+    h.host.hotkeyDown();
+    h.feed(speech);
+    h.host.hotkeyUp();
+    await h.host.drain();
+    expect(seen).toEqual(['listening', 'transcribing', 'pasted']);
+    expect(Math.max(...levels)).toBeGreaterThan(0.01);
   });
 });
 
@@ -198,7 +348,7 @@ describe('DictationHost fed the way idle capture delivers (batches of up to 1 s)
     // Each sample says where it is: 16-bit value = index - 8192 (indices below 16384).
     const ramp = Float32Array.from({ length: 24_000 }, (_, i) => ((i % 16_384) - 8192) / 32768);
     h.host.feed(ramp.subarray(0, 8000)); // 0.5 s batch
-    await new Promise((r) => setTimeout(r, 200)); // the trigger comes 200 ms into the next batch
+    h.clock.ms += 200; // the trigger comes 200 ms into the next batch
     h.host.hotkeyDown();
     h.host.feed(ramp.subarray(8000, 16_000));
     h.host.feed(ramp.subarray(16_000, 24_000));
@@ -207,9 +357,8 @@ describe('DictationHost fed the way idle capture delivers (batches of up to 1 s)
     const [rec] = await h.history.list(1);
     const audio = await h.history.audio(rec as never);
     const first = Math.round((audio[0] as number) * 32768) + 8192;
-    // trigger at sample 8000 + 200 ms (3200) - pre-roll 300 ms (4800) = 6400; timers may fire a little late
-    expect(first).toBeGreaterThanOrEqual(6400 - 50);
-    expect(first).toBeLessThan(6400 + 600);
+    // trigger at sample 8000 + 200 ms (3200) - pre-roll 300 ms (4800) = 6400, exactly: the clock is injected
+    expect(first).toBe(6400);
   });
 });
 

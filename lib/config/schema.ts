@@ -19,7 +19,10 @@ export const hotkeySchema = z
         const c = parseCombo(k);
         if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: `"${k}" ${c}` });
       }),
-    /** hold: push-to-talk; toggle: press to start, press again (or the end of speech) to stop; hybrid: a tap toggles, a hold is push-to-talk */
+    /**
+     * hold: push-to-talk (only the release ends it); toggle: press to start, press again to stop (or
+     * vad.latchSilenceMs of silence); hybrid: a hold is push-to-talk, a quick tap latches like toggle
+     */
     mode: z.enum(['hold', 'toggle', 'hybrid']).default('hybrid'),
     /** hybrid: a press held this long is push-to-talk */
     holdMs: ms(100, 3000, 500),
@@ -50,13 +53,16 @@ export const vadSchema = z
     /** WebRTC VAD aggressiveness, 0 (least) to 3 (most) */
     mode: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).default(3),
     frameMs: z.union([z.literal(10), z.literal(20), z.literal(30)]).default(20),
-    /** silence after speech that ends an utterance (toggle mode) */
+    /** a pause this long ends a phrase: a latched dictation pastes it, a held one transcribes it ahead */
     hangoverMs: ms(150, 2000, 500),
-    /** shorter utterances are dropped */
+    /** a push-to-talk press shorter than this (an accidental tap) is dropped */
     minUtteranceMs: ms(100, 5000, 300),
+    /** a phrase longer than this is cut there (the dictation goes on) */
     maxUtteranceMs: ms(1000, 300_000, 30_000),
-    /** toggle mode: stop listening when nothing was said for this long */
+    /** a latched dictation in which nothing at all was said stops listening after this long */
     noSpeechTimeoutMs: ms(1000, 60_000, 8000),
+    /** a latched dictation ends after this much silence following its last speech; 0: only a press ends it */
+    latchSilenceMs: z.union([z.literal(0), z.number().int().min(1000).max(3_600_000)]).default(10_000),
     /** voiced time an utterance needs to be transcribed at all (Whisper invents text on silence) */
     minSpeechMs: ms(0, 5000, 200),
   })
@@ -129,6 +135,34 @@ export const remoteSchema = z
   })
   .strict();
 
+/** `cue: false` (the setting's earlier form) still means off */
+export const cueSchema = z.preprocess(
+  (v) => (typeof v === 'boolean' ? { enabled: v } : v),
+  z
+    .object({
+      /** a short, quiet tone when recording starts (rising) and stops (falling) */
+      enabled: z.boolean().default(true),
+      /** 0–1 of full scale */
+      volume: z.number().min(0).max(1).default(0.08),
+    })
+    .strict(),
+);
+
+export const indicatorSchema = z
+  .object({
+    /** on X11: a small always-on-top window showing listening / transcribing / pasted / no speech, with the input level */
+    enabled: z.boolean().default(true),
+    position: z.enum(['top', 'bottom']).default('top'),
+  })
+  .strict();
+
+export const logSchema = z
+  .object({
+    /** write the dictated text into the log line of each dictation (off: only its length) */
+    text: z.boolean().default(false),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     model: z.string().min(1).default('base.en'),
@@ -152,8 +186,9 @@ export const configSchema = z
     remote: remoteSchema.prefault({}),
     /** a desktop notification (or a log line) when something fails or falls back */
     notify: z.boolean().default(true),
-    /** a short tone when recording starts and stops (heard by the microphone too: best with headphones) */
-    cue: z.boolean().default(false),
+    cue: cueSchema.prefault({}),
+    indicator: indicatorSchema.prefault({}),
+    log: logSchema.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

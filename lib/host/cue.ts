@@ -1,16 +1,17 @@
 /**
- * The optional start/stop cue: a short rising tone when recording starts and a falling one when it
- * stops, played by the platform's own player (paplay/aplay, afplay, PowerShell), never blocking.
+ * The start/stop cue (on by default, `cue.enabled: false` silences it): a short, quiet rising tone
+ * when recording starts and a falling one when it stops, played by the platform's own player
+ * (paplay/aplay, afplay, PowerShell), never blocking.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeWav } from '../audio/wav.js';
 
-function tone(hz: number, ms: number): Float32Array {
+function tone(hz: number, ms: number, volume: number): Float32Array {
   const n = Math.round((16000 * ms) / 1000);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = 0.2 * Math.sin((2 * Math.PI * hz * i) / 16000) * Math.min(1, i / 80, (n - i) / 80); // no clicks
+  for (let i = 0; i < n; i++) out[i] = volume * Math.sin((2 * Math.PI * hz * i) / 16000) * Math.min(1, i / 80, (n - i) / 80); // no clicks
   return out;
 }
 
@@ -25,7 +26,7 @@ function player(): ((file: string) => void) | undefined {
 }
 
 /** Returns the cue player, or undefined (with the reason logged) when there is no way to play sound. */
-export function cues(dir: string, log: (line: string) => void): { start(): void; stop(): void } | undefined {
+export function cues(dir: string, log: (line: string) => void, volume = 0.08): { start(): void; stop(): void } | undefined {
   const play = player();
   if (!play) {
     log('no sound player found (paplay, aplay): the start/stop cue is off');
@@ -34,7 +35,7 @@ export function cues(dir: string, log: (line: string) => void): { start(): void;
   mkdirSync(dir, { recursive: true });
   const start = join(dir, 'cue-start.wav');
   const stop = join(dir, 'cue-stop.wav');
-  writeFileSync(start, encodeWav(Float32Array.from([...tone(660, 60), ...tone(880, 60)])));
-  writeFileSync(stop, encodeWav(Float32Array.from([...tone(880, 60), ...tone(660, 60)])));
+  writeFileSync(start, encodeWav(Float32Array.from([...tone(660, 50, volume), ...tone(880, 50, volume)])));
+  writeFileSync(stop, encodeWav(Float32Array.from([...tone(880, 50, volume), ...tone(660, 50, volume)])));
   return { start: () => play(start), stop: () => play(stop) };
 }

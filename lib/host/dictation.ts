@@ -1,9 +1,13 @@
 /**
- * The dictation host: trigger → capture → end of speech → transcription → delivery, overlapped.
- * Capture runs all the time into the ring buffer; an utterance is a window of it that starts
- * preRollMs before the trigger. While one utterance transcribes, the next can be recorded; texts
- * are delivered in the order they were spoken. Every utterance is kept in the history before it is
- * transcribed. The host speaks only to a transcription engine (the service), never to the addon.
+ * The dictation host: trigger → capture → phrases → transcription → delivery, overlapped.
+ * Capture runs all the time into the ring buffer; a dictation is a window of it that starts
+ * preRollMs before the trigger. The VAD cuts it into phrases at pauses (vad.hangoverMs); every phrase
+ * is kept in the history, then transcribed with the previous phrase's text as its prompt, while the
+ * person goes on speaking. A latched dictation pastes each phrase as soon as it is transcribed; a held
+ * one (push-to-talk) pastes them together at the release, so that release → text does not grow with
+ * the length of what was said. Nothing said while the microphone is the person's is dropped: pauses
+ * only cut phrases, they never end a dictation. Texts are delivered in the order they were spoken.
+ * The host speaks only to a transcription engine (the service), never to the addon.
  */
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.js';
@@ -14,30 +18,69 @@ import type { TranscribeOptions, Transcript } from '../model.js';
 import { Endpointer } from './endpoint.js';
 import type { DictationRecord, History } from './history.js';
 import type { Output } from './output.js';
+import { dictationLine, joinPhrases, phrasePrompt, spaced } from './phrases.js';
 import { AudioRing } from './ring.js';
 import { finishText } from './text.js';
 import { TriggerMachine } from './trigger.js';
 import type { Vad } from './vad.js';
 
 const RATE = 16000;
+const samples = (ms: number) => Math.round((ms * RATE) / 1000);
+const millis = (n: number) => (n / RATE) * 1000;
 
 export interface HostEngine {
   transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript>;
 }
 
 export type TriggerSource = 'hotkey' | 'socket';
-export type EndReason = 'release' | 'press' | 'socket' | 'silence' | 'max-length' | 'mic-lost';
+/** why a phrase ended: a pause or the length limit cut it, or the dictation itself ended */
+export type EndReason = 'pause' | 'max-length' | 'release' | 'press' | 'socket' | 'silence' | 'mic-lost';
+/** what the recording indicator shows */
+export type IndicatorState = 'listening' | 'transcribing' | 'pasted' | 'no-speech' | 'error';
 
-interface Recording {
+interface Phrase {
+  n: number;
+  reason: EndReason;
+  /** when it was cut (performance time): total counts from here */
+  endedAt: number;
+  times: StageTimes;
+  result: Promise<PhraseResult>;
+}
+
+interface PhraseResult {
+  record: DictationRecord;
+  /** the text to deliver; undefined when there is none (no speech, failed, cancelled) */
+  text?: string;
+}
+
+/** One dictation: from the trigger to the press, release or command that ends it. */
+interface Session {
   seq: number;
-  /** absolute ring index of the trigger, and of the first sample kept (pre-roll) */
+  id: string;
+  source: TriggerSource;
+  triggerMs: number;
+  /** absolute ring indices: the trigger, the first sample kept (pre-roll), the current phrase's start */
   triggerIndex: number;
   startIndex: number;
-  startedAt: number;
-  triggerMs: number;
-  source: TriggerSource;
+  phraseStart: number;
+  /** first voiced frame of the current phrase, end of the last voiced frame of the dictation */
+  firstVoice: number | undefined;
+  lastVoice: number;
+  heardSpeech: boolean;
   endpointer: Endpointer;
   vadCursor: number;
+  phrases: Phrase[];
+  /** phrases cut but not yet handed to delivery (a held dictation hands them over at its end) */
+  undelivered: Phrase[];
+  /** the text of the newest phrase (the next one's prompt) */
+  previousText: Promise<string>;
+  /** what has been delivered so far, for the spacing of the next paste */
+  deliveredText: string;
+  /** deliveries made (one per group of phrases pasted together) */
+  pastes: number;
+  controller: AbortController;
+  ended?: EndReason;
+  mode: 'held' | 'latched';
 }
 
 export interface HostDeps {
@@ -48,9 +91,11 @@ export interface HostDeps {
   vad: Vad;
   log: (line: string) => void;
   notify?: (message: string) => void;
+  /** the clock (ms, monotonic); tests inject one */
+  now?: () => number;
 }
 
-/** One finished dictation, as the 'dictation' event and the history record report it. */
+/** One finished phrase, as the 'dictation' event and the history record report it. */
 export interface DictationEvent {
   record: DictationRecord;
   times: StageTimes;
@@ -60,27 +105,30 @@ export class DictationHost extends EventEmitter {
   readonly ring: AudioRing;
   readonly trigger: TriggerMachine;
   readonly stages = new StageWindow();
-  private recording: Recording | undefined;
+  private session: Session | undefined;
   private seq = 0;
   private deliveries: Promise<unknown> = Promise.resolve();
-  private readonly inFlight = new Map<number, AbortController>();
+  /** dictations with phrases not yet delivered, by seq */
+  private readonly inFlight = new Map<number, Session>();
   private micProblem: string | undefined = 'the microphone is not open yet';
-  readonly counts = { dictations: 0, noSpeech: 0, tooShort: 0, cancelled: 0, failed: 0, historyErrors: 0 };
+  readonly counts = { dictations: 0, phrases: 0, noSpeech: 0, tooShort: 0, cancelled: 0, failed: 0, historyErrors: 0 };
   private lastRecord: DictationRecord | undefined;
   private lastFeedAt = 0;
   /** samples in the last block fed: 50 ms blocks while live, ~1 s batches while idle */
   private lastFeedSamples = 0;
   private reachWaiters: Array<{ index: number; resolve: () => void }> = [];
+  private readonly now: () => number;
 
   constructor(private readonly d: HostDeps) {
     super();
     const c = d.config;
     this.ring = new AudioRing(c.audio.bufferSeconds, RATE);
     this.trigger = new TriggerMachine(c.hotkey.mode, c.hotkey.holdMs);
+    this.now = d.now ?? (() => performance.now());
   }
 
   get state(): 'idle' | 'recording' {
-    return this.recording ? 'recording' : 'idle';
+    return this.session ? 'recording' : 'idle';
   }
 
   /** The capture is running (undefined) or why it is not. */
@@ -93,88 +141,113 @@ export class DictationHost extends EventEmitter {
   /** Capture's callback: 16 kHz mono blocks, any length. */
   feed(pcm: Float32Array): void {
     this.ring.write(pcm);
-    this.lastFeedAt = performance.now();
+    this.lastFeedAt = this.now();
     this.lastFeedSamples = pcm.length;
     if (this.reachWaiters.length) {
       for (const w of this.reachWaiters.filter((w) => w.index <= this.ring.end)) w.resolve();
       this.reachWaiters = this.reachWaiters.filter((w) => w.index > this.ring.end);
     }
-    const r = this.recording;
-    if (!r) return;
+    const s = this.session;
+    if (!s) return;
+    if (this.listenerCount('level')) this.emit('level', rms(pcm));
     const frame = this.d.vad.frameSamples;
-    while (this.ring.end - r.vadCursor >= frame) {
-      const decision = r.endpointer.push(this.d.vad.isSpeech(this.ring.read(r.vadCursor, r.vadCursor + frame)));
-      r.vadCursor += frame;
-      if (decision === 'end' && this.trigger.endsOnSilence) {
-        this.finish('silence', r.vadCursor);
+    const v = this.d.config.vad;
+    while (this.ring.end - s.vadCursor >= frame) {
+      const speech = this.d.vad.isSpeech(this.ring.read(s.vadCursor, s.vadCursor + frame));
+      const decision = s.endpointer.push(speech);
+      s.vadCursor += frame;
+      if (speech) {
+        s.firstVoice ??= s.vadCursor - frame;
+        s.lastVoice = s.vadCursor;
+      }
+      if (decision === 'speech') s.heardSpeech = true;
+      if (decision === 'end') this.cut(s, s.vadCursor, 'pause');
+      else if (millis(s.vadCursor - s.phraseStart) >= v.maxUtteranceMs) {
+        this.d.log(`a phrase reached vad.maxUtteranceMs (${v.maxUtteranceMs} ms): cut there, the dictation goes on`);
+        this.cut(s, s.vadCursor, 'max-length');
+      }
+      if (s.mode !== 'latched') continue;
+      if (!s.heardSpeech && millis(s.vadCursor - s.triggerIndex) >= v.noSpeechTimeoutMs) {
+        this.d.log(`nothing said for ${v.noSpeechTimeoutMs} ms: stopped listening`);
+        this.cancel('no speech');
+        return;
+      }
+      if (v.latchSilenceMs > 0 && s.heardSpeech && millis(s.vadCursor - s.lastVoice) >= v.latchSilenceMs) {
+        this.finish('silence', s.vadCursor);
         return;
       }
     }
-    const c = this.d.config.vad;
-    if (r.endpointer.elapsedMs >= c.maxUtteranceMs) {
-      this.d.log(`utterance reached vad.maxUtteranceMs (${c.maxUtteranceMs} ms): ending it`);
-      this.finish('max-length', this.ring.end);
-    } else if (this.trigger.endsOnSilence && !r.endpointer.heardSpeech && r.endpointer.elapsedMs >= c.noSpeechTimeoutMs) {
-      this.d.log(`nothing said for ${c.noSpeechTimeoutMs} ms: stopped listening`);
-      this.cancel('no speech');
-    }
   }
 
-  /** The microphone went away: what was captured of the current utterance is still transcribed. */
+  /** The microphone went away: what was captured of the current dictation is still transcribed. */
   micLost(message: string): void {
     this.micProblem = message;
     this.d.notify?.(`microphone lost: ${message}`);
-    if (this.recording) this.finish('mic-lost', this.ring.end);
+    if (this.session) this.finish('mic-lost', this.ring.end);
   }
 
   // ---- triggers -------------------------------------------------------------------------------
 
   hotkeyDown(): void {
-    const a = this.trigger.down(performance.now());
-    if (a === 'begin') this.start('hotkey');
+    const a = this.trigger.down(this.now());
+    if (a === 'begin') this.start('hotkey', this.trigger.state === 'latched' ? 'latched' : 'held');
     else if (a === 'end') this.finish('press');
   }
 
   hotkeyUp(): void {
-    if (this.trigger.up(performance.now()) === 'end') this.finish('release');
+    const a = this.trigger.up(this.now());
+    if (a === 'end') this.finish('release');
+    else if (a === 'latch') this.latch();
   }
 
-  /** Socket commands; each returns what happened. */
+  /** Socket `begin`: push-to-talk until `end`. */
   begin(): string {
-    if (this.recording) return 'already recording';
-    this.start('socket');
-    this.trigger.began();
+    if (this.session) return 'already recording';
+    this.start('socket', 'held');
+    this.trigger.began('held');
     return 'recording';
   }
 
   end(): string {
-    if (!this.recording) return 'not recording';
+    if (!this.session) return 'not recording';
     this.finish('socket');
     return 'transcribing';
   }
 
+  /** Socket `toggle`: a latched dictation, or the end of the one that runs. */
   toggle(): string {
-    return this.recording ? this.end() : this.begin();
+    if (this.session) return this.end();
+    this.start('socket', 'latched');
+    this.trigger.began('latched');
+    return 'recording';
   }
 
-  /** Drops the utterance being recorded, or else stops the newest one being transcribed (nothing is pasted). */
+  /**
+   * Drops the dictation being recorded (with whatever of it is not pasted yet), or else stops the
+   * newest one still being transcribed: nothing more of it is pasted.
+   */
   cancel(why = 'cancelled'): string {
-    if (this.recording) {
-      this.recording = undefined;
+    const s = this.session;
+    if (s) {
+      this.session = undefined;
       this.trigger.ended();
+      s.controller.abort(new AbortError(why));
+      s.ended = 'socket';
       this.counts.cancelled++;
-      this.d.log(`utterance ${why}`);
+      this.d.log(`dictation ${s.seq} ${why}`);
       this.emit('state', 'idle');
+      this.emit('indicator', 'no-speech', why);
+      if (s.phrases.length) this.handOver(s, true); // phrases cut earlier are marked cancelled, never pasted
       return 'cancelled the recording';
     }
-    const newest = [...this.inFlight.keys()].pop();
+    const newest = [...this.inFlight.values()].pop();
     if (newest === undefined) return 'nothing to cancel';
-    this.inFlight.get(newest)?.abort(new Error(why));
+    newest.controller.abort(new AbortError(why));
     return 'cancelled the transcription';
   }
 
-  private start(source: TriggerSource): void {
-    const t0 = performance.now();
+  private start(source: TriggerSource, mode: Session['mode']): void {
+    const t0 = this.now();
     if (this.micProblem) {
       this.trigger.ended();
       this.d.notify?.(`cannot record: ${this.micProblem}`);
@@ -182,22 +255,59 @@ export class DictationHost extends EventEmitter {
     }
     const c = this.d.config;
     const triggerIndex = this.ring.end + this.notYetDelivered();
-    this.recording = {
-      seq: ++this.seq,
-      triggerIndex,
-      startIndex: Math.max(this.ring.start, triggerIndex - Math.round((c.audio.preRollMs * RATE) / 1000)),
-      startedAt: t0,
-      triggerMs: 0,
+    const startIndex = Math.max(this.ring.start, triggerIndex - samples(c.audio.preRollMs));
+    const seq = ++this.seq;
+    this.session = {
+      seq,
+      id: `${new Date().toISOString()}#${seq}`,
       source,
+      mode,
+      triggerMs: 0,
+      triggerIndex,
+      startIndex,
+      phraseStart: startIndex,
+      firstVoice: undefined,
+      lastVoice: triggerIndex,
+      heardSpeech: false,
       endpointer: new Endpointer({ frameMs: c.vad.frameMs, hangoverMs: c.vad.hangoverMs }),
       vadCursor: triggerIndex,
+      phrases: [],
+      undelivered: [],
+      previousText: Promise.resolve(''),
+      deliveredText: '',
+      pastes: 0,
+      controller: new AbortController(),
     };
     this.d.vad.reset();
-    this.recording.triggerMs = performance.now() - t0;
+    this.session.triggerMs = this.now() - t0;
     this.emit('state', 'recording');
+    // labels are short: the indicator has 13 characters beside its level bar
+    this.emit('indicator', 'listening', mode === 'latched' ? 'hands-free' : 'listening');
   }
 
-  // ---- end of an utterance → transcription → delivery ----------------------------------------------
+  /** A held dictation became latched (a quick tap in hybrid mode): what is transcribed is pasted from now on. */
+  private latch(): void {
+    const s = this.session;
+    if (!s) return;
+    s.mode = 'latched';
+    this.emit('indicator', 'listening', 'hands-free');
+    this.handOver(s);
+  }
+
+  /** Ends the dictation at `at`, or, when a person ended it, at this moment. */
+  private finish(reason: EndReason, at?: number): void {
+    const s = this.session;
+    if (!s) return;
+    this.session = undefined;
+    this.trigger.ended();
+    s.ended = reason;
+    this.emit('state', 'idle');
+    this.cut(s, at ?? this.ring.end + this.notYetDelivered(), reason, at === undefined);
+    this.handOver(s, true);
+    this.emit('indicator', 'transcribing', 'transcribing...');
+  }
+
+  // ---- phrases → transcription -----------------------------------------------------------------
 
   /**
    * Resolves once the ring holds audio up to `index` (or after timeoutMs): a key released now ends the
@@ -219,7 +329,7 @@ export class DictationHost extends EventEmitter {
 
   /** The length of the blocks arriving now (live blocks, or the idle stream's chunks), in ms. */
   private blockMs(): number {
-    return Math.max(this.d.config.audio.blockMs, (this.lastFeedSamples * 1000) / RATE);
+    return Math.max(this.d.config.audio.blockMs, millis(this.lastFeedSamples));
   }
 
   /**
@@ -227,63 +337,70 @@ export class DictationHost extends EventEmitter {
    * up to one block (audio arrives a block at a time, a little after its last sample was captured).
    */
   private notYetDelivered(): number {
-    const sinceMs = Math.min(this.blockMs(), Math.max(0, performance.now() - this.lastFeedAt));
-    return Math.round((sinceMs * RATE) / 1000);
+    return samples(Math.min(this.blockMs(), Math.max(0, this.now() - this.lastFeedAt)));
   }
 
-  /** Ends the recording at `endIndex`, or, when a person ended it, at this moment. */
-  private finish(reason: EndReason, at?: number): void {
-    const r = this.recording;
-    if (!r) return;
-    const endIndex = at ?? this.ring.end + this.notYetDelivered();
-    this.recording = undefined;
-    this.trigger.ended();
-    this.emit('state', 'idle');
-    const endedAt = performance.now();
+  /**
+   * Cuts the current phrase at `endIndex` and starts its transcription. `byPerson`: the end is now (a
+   * release, a press, `end`) and its last block may still be on its way.
+   */
+  private cut(s: Session, endIndex: number, reason: EndReason, byPerson = false): void {
+    const c = this.d.config;
+    const n = s.phrases.length + 1;
+    // A phrase after the first starts a pre-roll before its first voiced frame (the pause before it is silence).
+    const from = n === 1 ? s.startIndex : Math.max(s.phraseStart, (s.firstVoice ?? s.phraseStart) - samples(c.audio.preRollMs));
+    const cutAt = this.now();
     const times: StageTimes = {
-      trigger: r.triggerMs,
-      capture: ((endIndex - r.triggerIndex) / RATE) * 1000,
-      endOfSpeech: reason === 'silence' ? r.endpointer.decisionLagMs : 0,
+      ...(n === 1 ? { trigger: s.triggerMs } : {}),
+      capture: millis(endIndex - (n === 1 ? s.triggerIndex : from)),
+      endOfSpeech: byPerson ? 0 : reason === 'pause' ? s.endpointer.decisionLagMs : 0,
     };
-    const pcm = this.reach(endIndex, this.blockMs() * 1.5 + 100).then(() => {
-      const to = Math.min(endIndex, this.ring.end); // short of endIndex only when capture stalled
-      return this.ring.read(Math.min(r.startIndex, to), to);
-    });
-    // Cancellable from this moment until its text is delivered (cancel() takes the newest).
-    const controller = new AbortController();
-    this.inFlight.set(r.seq, controller);
-    const done = pcm.then((audio) => this.process(r, reason, audio, times, endedAt, controller));
-    // Deliveries keep the order of speech, whatever order the transcriptions finish in.
-    const delivered = this.deliveries
-      .then(() => done)
-      .then((step) => step?.())
-      .finally(() => this.inFlight.delete(r.seq));
-    this.deliveries = delivered.catch(() => undefined);
+    const voicedMs = s.endpointer.speechMs;
+    s.endpointer.reset();
+    s.phraseStart = endIndex;
+    s.firstVoice = undefined;
+    const audio = byPerson
+      ? this.reach(endIndex, this.blockMs() * 1.5 + 100).then(() => {
+          times.endOfSpeech = this.now() - cutAt; // release → the audio in hand
+          const to = Math.min(endIndex, this.ring.end); // short of endIndex only when capture stalled
+          return this.ring.read(Math.min(from, to), to);
+        })
+      : Promise.resolve(this.ring.read(from, endIndex));
+    const previous = s.previousText;
+    const phrase: Phrase = { n, reason, endedAt: cutAt, times, result: audio.then((pcm) => this.transcribePhrase(s, n, reason, pcm, voicedMs, times, previous)) };
+    s.previousText = phrase.result.then(
+      (r) => r.text ?? previous,
+      () => previous,
+    );
+    s.phrases.push(phrase);
+    s.undelivered.push(phrase);
+    this.inFlight.set(s.seq, s);
+    if (s.mode === 'latched') this.handOver(s);
   }
 
-  /** Transcribes now; resolves with the delivery to run once every earlier utterance has been delivered. */
-  private async process(
-    r: Recording,
+  /** Keeps the phrase, then transcribes it; never rejects. */
+  private async transcribePhrase(
+    s: Session,
+    n: number,
     reason: EndReason,
     pcm: Float32Array,
+    voicedMs: number,
     times: StageTimes,
-    endedAt: number,
-    controller: AbortController,
-  ): Promise<(() => Promise<void>) | undefined> {
+    previous: Promise<string>,
+  ): Promise<PhraseResult> {
     const c = this.d.config;
-    const ms = (pcm.length / RATE) * 1000;
-    const voicedMs = r.endpointer.speechMs;
-    const settings = { model: c.model, language: c.transcription.language, mode: c.hotkey.mode, trigger: r.source, ended: reason };
-    if (ms - c.audio.preRollMs < c.vad.minUtteranceMs && reason !== 'silence') {
+    const ms = millis(pcm.length);
+    const only = n === 1 && reason !== 'pause' && reason !== 'max-length';
+    const settings = { model: c.model, language: c.transcription.language, mode: c.hotkey.mode, trigger: s.source, ended: reason, dictation: s.id, phrase: n };
+    const at = new Date().toISOString();
+    if (only && ms - c.audio.preRollMs < c.vad.minUtteranceMs && reason !== 'silence') {
       this.counts.tooShort++;
       this.d.log(`utterance of ${ms.toFixed(0)} ms is shorter than vad.minUtteranceMs: ignored`);
-      this.emit('dictation', {
-        record: { id: `short-${r.seq}`, at: new Date().toISOString(), seconds: ms / 1000, state: 'no-speech', voicedMs, settings },
-        times,
-      } satisfies DictationEvent);
-      return undefined;
+      return { record: { id: `short-${s.seq}`, at, seconds: ms / 1000, state: 'no-speech', voicedMs, settings } };
     }
-    let record: DictationRecord = { id: `unsaved-${r.seq}`, at: new Date().toISOString(), seconds: ms / 1000, state: 'captured', voicedMs, settings };
+    // The silent end of a dictation that said something already is not worth a record.
+    if (n > 1 && voicedMs < c.vad.minSpeechMs) return { record: { id: `tail-${s.seq}-${n}`, at, seconds: ms / 1000, state: 'no-speech', voicedMs, settings } };
+    let record: DictationRecord = { id: `unsaved-${s.seq}-${n}`, at, seconds: ms / 1000, state: 'captured', voicedMs, settings };
     if (this.d.history.enabled) {
       try {
         record = await this.d.history.save(pcm, { voicedMs, settings });
@@ -296,59 +413,106 @@ export class DictationHost extends EventEmitter {
       this.counts.noSpeech++;
       this.d.log(`no speech heard in ${ms.toFixed(0)} ms of audio (${voicedMs} ms voiced): nothing transcribed or pasted`);
       await this.saveRecord(record, { state: 'no-speech', timings: times });
-      this.emit('dictation', { record, times } satisfies DictationEvent);
-      return undefined;
+      return { record };
     }
     this.d.output.prepare();
-    let transcript: Transcript;
+    const signal = s.controller.signal;
     try {
-      const t0 = performance.now();
-      if (controller.signal.aborted) throw new AbortError('cancelled before it was transcribed');
-      transcript = await this.d.engine.transcribe(pcm, {
-        language: c.transcription.language,
-        prompt: c.transcription.prompt,
-        audioCtx: 'auto',
-        signal: controller.signal,
-      });
-      times.transcription = performance.now() - t0;
+      const prompt = phrasePrompt(c.transcription.prompt, await previous);
+      const t0 = this.now();
+      if (signal.aborted) throw new AbortError('cancelled before it was transcribed');
+      const transcript = await this.d.engine.transcribe(pcm, { language: c.transcription.language, prompt, audioCtx: 'auto', signal });
+      times.transcription = this.now() - t0;
+      const text = finishText(transcript.text, { replacements: c.transcription.replacements, trailingSpace: c.output.trailingSpace });
+      if (transcript.backend) record.backend = transcript.backend;
+      return { record, text };
     } catch (e) {
       const err = e as Error & { code?: string };
-      const cancelled = controller.signal.aborted;
+      const cancelled = signal.aborted;
       if (cancelled) this.counts.cancelled++;
-      else this.counts.failed++;
-      if (!cancelled) this.d.notify?.(`transcription failed: ${err.message} (the audio is kept: prism-dictate retry)`);
+      else {
+        this.counts.failed++;
+        this.d.notify?.(`transcription failed: ${err.message} (the audio is kept: prism-dictate retry)`);
+      }
       await this.saveRecord(record, { state: cancelled ? 'cancelled' : 'failed', error: { code: err.code ?? 'TRANSCRIBE_FAILED', message: err.message }, timings: times });
-      this.emit('dictation', { record, times } satisfies DictationEvent);
-      return undefined;
+      return { record };
     }
-    const text = finishText(transcript.text, { replacements: c.transcription.replacements, trailingSpace: c.output.trailingSpace });
-    const backend = transcript.backend;
-    return async () => {
-      if (controller.signal.aborted) {
+  }
+
+  // ---- delivery ----------------------------------------------------------------------------------
+
+  /** Queues the delivery of the phrases cut so far (as one paste), after every earlier delivery. */
+  private handOver(s: Session, last = false): void {
+    const group = s.undelivered.splice(0);
+    if (group.length === 0 && !last) return;
+    const step = this.deliveries.then(() => this.deliverGroup(s, group, last));
+    this.deliveries = step.catch(() => undefined);
+  }
+
+  private async deliverGroup(s: Session, group: Phrase[], last: boolean): Promise<void> {
+    const results = await Promise.all(group.map((p) => p.result));
+    const aborted = s.controller.signal.aborted;
+    const texts = results.map((r) => r.text).filter((t): t is string => !!t?.trim());
+    const text = spaced(s.deliveredText, joinPhrases(texts));
+    let delivered: string | undefined;
+    let pasteMs: number | undefined;
+    if (text.trim() && !aborted) {
+      try {
+        const d = await this.d.output.deliver(text);
+        pasteMs = d.ms;
+        delivered = d.method;
+        s.deliveredText += text;
+        s.pastes++;
+      } catch (e) {
+        this.counts.failed++;
+        this.d.notify?.(`could not deliver the text: ${(e as Error).message} (prism-dictate repaste tries again)`);
+      }
+    }
+    for (const [i, p] of group.entries()) {
+      const r = results[i] as PhraseResult;
+      if (r.text === undefined) {
+        if (!r.record.id.startsWith('tail-')) this.emit('dictation', { record: r.record, times: p.times } satisfies DictationEvent);
+        continue;
+      }
+      if (aborted) {
         this.counts.cancelled++;
-        await this.saveRecord(record, { state: 'cancelled', text, timings: times });
-        this.emit('dictation', { record, times } satisfies DictationEvent);
-        return;
+        await this.saveRecord(r.record, { state: 'cancelled', text: r.text, timings: p.times });
+        this.emit('dictation', { record: r.record, times: p.times } satisfies DictationEvent);
+        continue;
       }
-      let delivered: string | undefined;
-      if (text.trim()) {
-        try {
-          const d = await this.d.output.deliver(text);
-          times.paste = d.ms;
-          delivered = d.method;
-        } catch (e) {
-          this.counts.failed++;
-          this.d.notify?.(`could not deliver the text: ${(e as Error).message} (prism-dictate repaste tries again)`);
-        }
-      }
-      times.total = performance.now() - endedAt;
-      this.counts.dictations++;
-      this.stages.add(times);
-      await this.saveRecord(record, { state: 'done', text, backend, timings: times, ...(delivered ? { delivered } : {}) });
-      this.lastRecord = record;
-      this.emit('dictation', { record, times } satisfies DictationEvent);
-      void this.d.history.prune([record.id]).catch(() => undefined);
-    };
+      if (i === group.length - 1 && pasteMs !== undefined) p.times.paste = pasteMs;
+      if (i === group.length - 1) p.times.total = this.now() - p.endedAt;
+      this.counts.phrases++;
+      this.stages.add(p.times);
+      await this.saveRecord(r.record, { state: 'done', text: r.text, timings: p.times, ...(delivered ? { delivered } : {}) });
+      this.lastRecord = r.record;
+      this.emit('dictation', { record: r.record, times: p.times } satisfies DictationEvent);
+    }
+    if (delivered && this.session === s) this.emit('indicator', 'listening', `hands-free·${s.pastes}`);
+    else if (delivered) this.emit('indicator', 'pasted', `pasted ${s.deliveredText.trim().length} characters`);
+    if (!last) return;
+    this.inFlight.delete(s.seq);
+    if (!aborted) this.counts.dictations++;
+    const failed = results.some((r) => r.record.state === 'failed');
+    if (!s.deliveredText && !aborted) this.emit('indicator', failed ? 'error' : 'no-speech', failed ? 'transcription failed' : 'no speech');
+    void this.d.history.prune(s.phrases.length ? results.map((r) => r.record.id) : []).catch(() => undefined);
+    const tail = s.phrases.at(-1);
+    const audioSeconds = (await Promise.all(s.phrases.map((p) => p.result))).reduce((sum, r) => sum + r.record.seconds, 0);
+    this.d.log(
+      dictationLine(
+        {
+          id: String(s.seq),
+          mode: `${this.trigger.mode}/${s.mode}`,
+          trigger: s.source,
+          ended: s.ended ?? '?',
+          phrases: s.phrases.length,
+          audioSeconds,
+          times: tail?.times ?? {},
+          text: s.deliveredText,
+        },
+        this.d.config.log.text,
+      ),
+    );
   }
 
   private async saveRecord(record: DictationRecord, patch: Partial<DictationRecord>): Promise<void> {
@@ -392,9 +556,23 @@ export class DictationHost extends EventEmitter {
   }
 
   status(): Record<string, unknown> {
+    const s = this.session;
     return {
       state: this.state,
       mode: this.trigger.mode,
+      ...(s
+        ? {
+            dictation: {
+              id: s.id,
+              held: s.mode === 'held',
+              latched: s.mode === 'latched',
+              trigger: s.source,
+              seconds: millis(this.ring.end - s.startIndex) / 1000,
+              phrases: s.phrases.length,
+              pasted: s.deliveredText.length,
+            },
+          }
+        : {}),
       microphone: this.micProblem ?? 'ok',
       inFlight: this.inFlight.size,
       counts: this.counts,
@@ -405,6 +583,16 @@ export class DictationHost extends EventEmitter {
 
   /** Waits for every transcription and delivery started so far. */
   async drain(): Promise<void> {
-    await this.deliveries;
+    let seen: Promise<unknown> | undefined;
+    while (seen !== this.deliveries) {
+      seen = this.deliveries;
+      await seen;
+    }
   }
+}
+
+function rms(pcm: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < pcm.length; i++) sum += (pcm[i] as number) ** 2;
+  return Math.sqrt(sum / Math.max(1, pcm.length));
 }

@@ -15,6 +15,8 @@ import { Hotkey } from './hotkey.js';
 import { type KeySender, keySender } from './keys.js';
 import { type Clipboard, Output, systemClipboard } from './output.js';
 import { Vad } from './vad.js';
+import type { IndicatorState } from './x11/indicator.js';
+import { X11Session, x11Unavailable } from './x11/session.js';
 
 export const HOST_ACTIONS = ['toggle', 'begin', 'end', 'cancel', 'repaste', 'retry'] as const;
 export type HostAction = (typeof HOST_ACTIONS)[number];
@@ -37,20 +39,32 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
   const vad = await Vad.create({ mode: c.vad.mode, frameMs: c.vad.frameMs });
   const history = new History(join(o.home, 'history'), c.history);
 
+  // Linux X11: one in-process X connection for the hotkey grab, the clipboard, XTest and the indicator
+  let x11: X11Session | undefined;
+  const noX11 = x11Unavailable();
+  if (!noX11) {
+    x11 = await X11Session.open().catch((e: Error) => {
+      notify(`${e.message}: falling back to xsel/xdotool and uiohook`);
+      return undefined;
+    });
+  }
+
   let keys: KeySender | undefined;
   let clipboard: Clipboard | undefined;
   if (c.output.method === 'paste' || c.output.method === 'type') {
     try {
-      keys = keySender();
+      keys = x11?.keys ?? keySender();
     } catch (e) {
       notify(`${(e as Error).message}: the text goes to the clipboard only`);
     }
   }
-  if (c.output.method !== 'stdout') clipboard = await systemClipboard();
+  if (c.output.method !== 'stdout') clipboard = x11?.clipboard ?? (await systemClipboard());
   const pasteKeys = parseCombo(c.output.pasteKeys ?? defaultPasteKeys()) as KeyCombo;
   const method = c.output.method === 'paste' && !keys ? 'clipboard' : c.output.method;
   const output = new Output({ ...c.output, method }, pasteKeys, clipboard, keys);
-  report.push(`output     ${method}${keys ? ` via ${keys.name}` : ''}${method === 'paste' ? ` (${c.output.pasteKeys ?? defaultPasteKeys()})` : ''}`);
+  const clipboardName = x11 ? 'the X connection' : 'xsel/OS clipboard';
+  const via = method === 'stdout' ? '' : ` via ${keys && method !== 'clipboard' ? `${keys.name}, clipboard through ${clipboardName}` : clipboardName}`;
+  report.push(`output     ${method}${via}${method === 'paste' ? ` (${c.output.pasteKeys ?? defaultPasteKeys()})` : ''}`);
 
   const host = new DictationHost({ config: c, engine: o.engine, history, output, vad, log, notify });
   // The microphone: opened once, kept open; while it is missing, tried again after 3 s, backing off to 30 s.
@@ -60,7 +74,7 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
   let retryMs = 3000;
   // Live 20–50 ms blocks while recording; back to cheap batches once the utterance's last block is in.
   let batchTimer: NodeJS.Timeout | undefined;
-  const cue = c.cue ? cues(o.home, log) : undefined;
+  const cue = c.cue.enabled ? cues(o.home, log, c.cue.volume) : undefined;
   host.on('state', (state: string) => {
     if (state === 'recording') cue?.start();
     else cue?.stop();
@@ -111,20 +125,34 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
     report.push(`microphone none yet: ${(e as Error).message}`);
   }
 
-  let hotkey: Hotkey | undefined;
+  let hotkey: { stop(): unknown } | undefined;
   if (c.hotkey.enabled) {
+    const combo = parseCombo(c.hotkey.keys) as KeyCombo;
+    const down = () => safely(() => host.hotkeyDown());
+    const up = () => safely(() => host.hotkeyUp());
     try {
-      hotkey = Hotkey.start(
-        parseCombo(c.hotkey.keys) as KeyCombo,
-        () => safely(() => host.hotkeyDown()),
-        () => safely(() => host.hotkeyUp()),
-      );
-      report.push(`hotkey     ${c.hotkey.keys} (${c.hotkey.mode})`);
+      // X11: a passive grab (the focused app never sees the keys); elsewhere uiohook observes them
+      hotkey = x11 ? await x11.grab(combo, c.hotkey.keys, down, up) : Hotkey.start(combo, down, up);
+      report.push(`hotkey     ${c.hotkey.keys} (${c.hotkey.mode}, ${x11 ? 'grabbed on the X display' : 'uiohook'})`);
     } catch (e) {
       notify(`no global hotkey: ${(e as Error).message}; prism-dictate toggle|begin|end still work`);
       report.push(`hotkey     none: ${(e as Error).message}`);
     }
   } else report.push('hotkey     off (socket commands only)');
+
+  let indicator: Awaited<ReturnType<X11Session['indicator']>> | undefined;
+  if (c.indicator.enabled && x11) {
+    indicator = await x11.indicator(c.indicator.position, log).catch((e: Error) => {
+      report.push(`indicator  none: ${e.message}`);
+      return undefined;
+    });
+    if (indicator) {
+      const shown = indicator;
+      host.on('indicator', (state: IndicatorState, label?: string) => shown.show(state, label));
+      host.on('level', (rms: number) => shown.level(rms));
+      report.push(`indicator  ${c.indicator.position} of the screen`);
+    }
+  } else report.push(`indicator  ${c.indicator.enabled ? `none (${noX11 ?? 'no X connection'})` : 'off'}`);
 
   function safely(fn: () => void): void {
     try {
@@ -157,11 +185,13 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
       stopped = true;
       clearTimeout(retry);
       clearTimeout(batchTimer);
-      hotkey?.stop();
+      await hotkey?.stop();
       await capture?.stop().catch(() => undefined);
       host.cancel('stopped');
       await host.drain();
       await output.flush();
+      indicator?.close();
+      await x11?.close(); // what we serve on the clipboard goes to xsel first
       vad.close();
     },
   };

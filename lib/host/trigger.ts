@@ -1,22 +1,24 @@
 /**
- * The trigger's state machine, apart from any keyboard library so that it can be tested alone.
- * It turns hotkey presses and releases into begin/end of an utterance in three modes:
- * - hold: push-to-talk — press begins, release ends (no silence wait);
- * - toggle: press begins, the next press ends (or the end of speech, decided by the host);
- * - hybrid: press begins at once; a release after holdMs ends it (push-to-talk), a quicker release
- *   latches it like toggle.
- * Key repeat (keydown while the key is already down) is ignored.
+ * The trigger's state machine, apart from any keyboard library so that it can be tested alone (the
+ * caller passes each event's time). It turns hotkey presses and releases, and the socket's commands,
+ * into the start and end of a dictation, which is either
+ * - held (push-to-talk): only the release (or `end`) ends it; pauses inside are kept, or
+ * - latched: it runs until the next press (or `toggle`/`end`), `cancel`, or the host's silence limit.
+ * Modes: hold — press begins held, release ends; toggle — press begins latched, the next press ends;
+ * hybrid — press begins held, a release within holdMs latches it instead of ending it.
+ * A press while a dictation runs always ends it: it never starts a second one. Key repeat (a press
+ * while the key is already down) is ignored.
  */
 export type TriggerMode = 'hold' | 'toggle' | 'hybrid';
-export type TriggerAction = 'begin' | 'end' | 'none';
-/** idle; held: recording while the key is down; latched: recording, toggled on */
+/** begin: a dictation starts; end: it ends; latch: the held dictation becomes latched; none: nothing */
+export type TriggerAction = 'begin' | 'end' | 'latch' | 'none';
 export type TriggerState = 'idle' | 'held' | 'latched';
 
 export class TriggerMachine {
   private keyDown = false;
   private pressedAt = 0;
   private current: TriggerState = 'idle';
-  /** a press that ended a latched utterance: its release does nothing */
+  /** the key down now ended a dictation (or was there when one ended): its release does nothing */
   private swallowRelease = false;
 
   constructor(
@@ -28,11 +30,6 @@ export class TriggerMachine {
     return this.current;
   }
 
-  /** The end of speech may end the utterance only when no key is holding it open. */
-  get endsOnSilence(): boolean {
-    return this.current === 'latched';
-  }
-
   down(atMs: number): TriggerAction {
     if (this.keyDown) return 'none'; // key repeat
     this.keyDown = true;
@@ -41,7 +38,7 @@ export class TriggerMachine {
       this.current = this.mode === 'toggle' ? 'latched' : 'held';
       return 'begin';
     }
-    // A press while latched ends the utterance.
+    // A press while a dictation runs (latched, or held open by the socket) ends it.
     this.current = 'idle';
     this.swallowRelease = true;
     return 'end';
@@ -57,20 +54,21 @@ export class TriggerMachine {
     if (this.current !== 'held') return 'none';
     if (this.mode === 'hybrid' && atMs - this.pressedAt < this.holdMs) {
       this.current = 'latched';
-      return 'none';
+      return 'latch';
     }
     this.current = 'idle';
     return 'end';
   }
 
-  /** Begin/end from elsewhere (socket commands, the end of speech, cancel) keep the machine in step. */
-  began(): void {
-    if (this.current === 'idle') this.current = 'latched';
+  /** A dictation begun elsewhere (socket `begin`: held; `toggle`: latched) keeps the machine in step. */
+  began(how: 'held' | 'latched'): void {
+    if (this.current === 'idle') this.current = how;
   }
 
+  /** Ended elsewhere (socket, silence limit, cancel, a lost microphone). */
   ended(): void {
     this.current = 'idle';
-    // A key still down was the one that started it: its release must not toggle anything.
+    // A key still down was the one that started it: its release must not do anything.
     this.swallowRelease = this.keyDown;
   }
 }

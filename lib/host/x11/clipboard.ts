@@ -1,0 +1,239 @@
+/**
+ * The CLIPBOARD selection through the daemon's own X connection (no xsel/xclip processes): writing
+ * takes ownership and answers other clients' SelectionRequests (TARGETS, UTF8_STRING, TEXT, STRING,
+ * TIMESTAMP; large texts in INCR chunks), reading converts the current owner's selection into a
+ * property of our window (INCR transfers included). ICCCM §2 is the protocol.
+ *
+ * X keeps no copy of a selection: what we own is gone when the daemon exits, so `release()` hands it to
+ * the caller at shutdown (start.ts gives it to xsel, which keeps serving it).
+ */
+import { WhisperError } from '../../errors.js';
+import type { Clipboard } from '../output.js';
+import type { XDisplay } from './display.js';
+import type { XEvent, XPropertyReply } from './types.js';
+
+/** Above this many bytes a text is served in INCR chunks of this size (core requests max out at 256 KiB). */
+const CHUNK = 128 * 1024;
+const XA_ATOM = 4;
+const XA_INTEGER = 19;
+const XA_STRING = 31;
+const PROPERTY_CHANGE_MASK = 0x400000;
+const NO_EVENT_MASK = 0;
+const PROPERTY_DELETE = 1;
+/** how long an owner gets to answer a conversion (a hung owner must not hold up a paste) */
+const CONVERT_TIMEOUT_MS = 1000;
+
+interface Atoms {
+  CLIPBOARD: number;
+  TARGETS: number;
+  UTF8_STRING: number;
+  TEXT: number;
+  TIMESTAMP: number;
+  INCR: number;
+  MULTIPLE: number;
+  PROP: number;
+}
+
+/** An INCR transfer to one requestor, advanced by PropertyNotify(Deleted) on its property. */
+interface Outgoing {
+  requestor: number;
+  property: number;
+  data: Buffer;
+  offset: number;
+  type: number;
+}
+
+export class X11Clipboard implements Clipboard {
+  /** the text we serve while we own CLIPBOARD */
+  private text: string | undefined;
+  private ownedSince = 0;
+  private readonly outgoing = new Map<string, Outgoing>();
+  private readonly off: () => void;
+  /** conversions run one at a time: they share one property of our window */
+  private reading: Promise<unknown> = Promise.resolve();
+  /** SelectionRequests answered, for tests and status */
+  readonly served = { requests: 0, incr: 0 };
+
+  private constructor(
+    private readonly d: XDisplay,
+    private readonly a: Atoms,
+  ) {
+    this.off = d.onEvent((ev) => this.handle(ev));
+  }
+
+  static async create(d: XDisplay): Promise<X11Clipboard> {
+    const names = ['CLIPBOARD', 'TARGETS', 'UTF8_STRING', 'TEXT', 'TIMESTAMP', 'INCR', 'MULTIPLE', '_PRISM_SELECTION'] as const;
+    const values = await Promise.all(names.map((n) => d.atom(n)));
+    const a = Object.fromEntries(names.map((n, i) => [n === '_PRISM_SELECTION' ? 'PROP' : n, values[i]])) as unknown as Atoms;
+    return new X11Clipboard(d, a);
+  }
+
+  /** Whether we own CLIPBOARD now (a copy in another program takes it away). */
+  get ownsClipboard(): boolean {
+    return this.text !== undefined;
+  }
+
+  /** The text we serve, while we own CLIPBOARD. */
+  get ownedText(): string | undefined {
+    return this.text;
+  }
+
+  async write(text: string): Promise<void> {
+    const d = this.d;
+    const time = await d.serverTime();
+    await d.req<void>('SetSelectionOwner', (cb) => d.X.SetSelectionOwner(d.window, this.a.CLIPBOARD, time, cb));
+    const owner = await d.req<number>('GetSelectionOwner', (cb) => d.X.GetSelectionOwner(this.a.CLIPBOARD, cb));
+    if (owner !== d.window) throw new WhisperError('PASTE_FAILED', `the X server did not give us the clipboard (owner is 0x${owner.toString(16)})`);
+    this.text = text;
+    this.ownedSince = time;
+  }
+
+  read(): Promise<string> {
+    if (this.text !== undefined) return Promise.resolve(this.text);
+    const next = this.reading.then(() => this.convert());
+    this.reading = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Gives up ownership and returns the text we were serving (undefined when someone else owns it). */
+  async release(): Promise<string | undefined> {
+    const text = this.text;
+    this.text = undefined;
+    this.off();
+    this.outgoing.clear();
+    if (text !== undefined && !this.d.closed) {
+      await this.d.req<void>('SetSelectionOwner', (cb) => this.d.X.SetSelectionOwner(0, this.a.CLIPBOARD, this.ownedSince, cb)).catch(() => undefined);
+    }
+    return text;
+  }
+
+  // ---- reading someone else's selection
+
+  private async convert(): Promise<string> {
+    const d = this.d;
+    const owner = await d.req<number>('GetSelectionOwner', (cb) => d.X.GetSelectionOwner(this.a.CLIPBOARD, cb));
+    if (owner === 0) return '';
+    const utf8 = await this.convertTo(this.a.UTF8_STRING);
+    if (utf8 !== undefined) return utf8.toString('utf8');
+    const latin1 = await this.convertTo(XA_STRING);
+    return latin1 === undefined ? '' : latin1.toString('latin1');
+  }
+
+  /** The selection as `target`, or undefined when the owner refuses that target. */
+  private async convertTo(target: number): Promise<Buffer | undefined> {
+    const d = this.d;
+    const { CLIPBOARD, PROP, INCR } = this.a;
+    await d.req<void>('DeleteProperty', (cb) => d.X.DeleteProperty(d.window, PROP, cb));
+    const notified = d.waitEvent(
+      (ev) => ev.name === 'SelectionNotify' && ev.requestor === d.window && ev.selection === CLIPBOARD,
+      CONVERT_TIMEOUT_MS,
+      'answer from the clipboard owner',
+    );
+    notified.catch(() => undefined); // awaited below; a request failing first must not leave it unhandled
+    const time = await d.serverTime();
+    await d.req<void>('ConvertSelection', (cb) => d.X.ConvertSelection(d.window, CLIPBOARD, target, PROP, time, cb));
+    const ev = await notified;
+    if (!ev.property) return undefined;
+    const first = await this.takeProperty(false);
+    if (first.type !== INCR) return first.data;
+    // INCR: each chunk arrives as a new value of the property (after we delete the last); a zero-length one ends it
+    const chunks: Buffer[] = [];
+    let next = first.next;
+    for (;;) {
+      await next;
+      const chunk = await this.takeProperty(true);
+      next = chunk.next;
+      if (chunk.data.length === 0) return Buffer.concat(chunks);
+      chunks.push(chunk.data);
+    }
+  }
+
+  /**
+   * Reads our property whole and deletes it (the delete is what asks an INCR sender for more). In an
+   * INCR transfer (`incr`, or the INCR announcement itself) it also returns the wait for the next
+   * chunk, subscribed before the delete so that a quick sender's chunk cannot slip past.
+   */
+  private async takeProperty(incr: boolean): Promise<{ type: number; data: Buffer; next?: Promise<unknown> }> {
+    const d = this.d;
+    const { PROP } = this.a;
+    const parts: Buffer[] = [];
+    let offset = 0;
+    for (;;) {
+      const p = await d.req<XPropertyReply>('GetProperty', (cb) => d.X.GetProperty(0, d.window, PROP, 0, offset, CHUNK / 4, cb));
+      parts.push(p.data);
+      offset += p.data.length / 4;
+      if (p.bytesAfter !== 0) continue;
+      const more = (incr || p.type === this.a.INCR) && !(incr && p.data.length === 0);
+      const next = more ? d.waitEvent((e) => e.name === 'PropertyNotify' && e.wid === d.window && e.atom === PROP && e.state === 0, CONVERT_TIMEOUT_MS, 'INCR chunk') : undefined;
+      next?.catch(() => undefined);
+      await d.req<void>('DeleteProperty', (cb) => d.X.DeleteProperty(d.window, PROP, cb));
+      return { type: p.type, data: Buffer.concat(parts), next };
+    }
+  }
+
+  // ---- serving ours
+
+  private handle(ev: XEvent): void {
+    const d = this.d;
+    if (ev.name === 'SelectionClear' && ev.owner === d.window && ev.selection === this.a.CLIPBOARD) {
+      this.text = undefined; // someone copied: theirs now
+    } else if (ev.name === 'SelectionRequest' && ev.owner === d.window) {
+      this.answer(ev);
+    } else if (ev.name === 'PropertyNotify' && ev.state === PROPERTY_DELETE && ev.wid !== undefined) {
+      const t = this.outgoing.get(`${ev.wid}:${ev.atom}`);
+      if (t) this.sendChunk(t);
+    }
+  }
+
+  /** Answers one SelectionRequest: the property filled (or None for a refusal), then SelectionNotify. */
+  private answer(ev: XEvent): void {
+    const d = this.d;
+    const { CLIPBOARD, TARGETS, UTF8_STRING, TEXT, TIMESTAMP, INCR } = this.a;
+    const requestor = ev.requestor ?? 0;
+    const target = ev.target ?? 0;
+    // ICCCM: an obsolete client may ask with property None; then the target names the property
+    const property = ev.property || target;
+    const time = ev.time ?? 0;
+    const notify = (prop: number) =>
+      d.X.SendEvent(requestor, 0, NO_EVENT_MASK, { name: 'SelectionNotify', time, requestor, selection: ev.selection, target, property: prop }, () => true);
+    const text = this.text;
+    const tooOld = time !== 0 && time < this.ownedSince; // a request for a selection we owned before this one
+    if (ev.selection !== CLIPBOARD || text === undefined || tooOld) {
+      notify(0);
+      return;
+    }
+    this.served.requests++;
+    const put = (type: number, format: number, data: Buffer | number[]) => d.X.ChangeProperty(0, requestor, property, type, format, data, () => true);
+    if (target === TARGETS) {
+      put(XA_ATOM, 32, [TARGETS, TIMESTAMP, UTF8_STRING, TEXT, XA_STRING]);
+    } else if (target === TIMESTAMP) {
+      put(XA_INTEGER, 32, [this.ownedSince]);
+    } else if (target === UTF8_STRING || target === TEXT || target === XA_STRING) {
+      const type = target === XA_STRING ? XA_STRING : UTF8_STRING;
+      const data = Buffer.from(text, type === XA_STRING ? 'latin1' : 'utf8');
+      if (data.length > CHUNK) {
+        // INCR: announce the size, then a chunk each time the requestor deletes the property
+        this.served.incr++;
+        d.X.ChangeWindowAttributes(requestor, { eventMask: PROPERTY_CHANGE_MASK }, () => true);
+        this.outgoing.set(`${requestor}:${property}`, { requestor, property, data, offset: 0, type });
+        put(INCR, 32, [data.length]);
+      } else put(type, 8, data);
+    } else {
+      notify(0); // MULTIPLE and the rest: refused
+      return;
+    }
+    notify(property);
+  }
+
+  private sendChunk(t: Outgoing): void {
+    const chunk = t.data.subarray(t.offset, t.offset + CHUNK);
+    t.offset += chunk.length;
+    this.d.X.ChangeProperty(0, t.requestor, t.property, t.type, 8, chunk, () => true);
+    if (chunk.length > 0) return;
+    // the zero-length end marker went out: stop listening to that window unless another transfer goes on
+    this.outgoing.delete(`${t.requestor}:${t.property}`);
+    if (![...this.outgoing.values()].some((o) => o.requestor === t.requestor)) {
+      this.d.X.ChangeWindowAttributes(t.requestor, { eventMask: 0 }, () => true);
+    }
+  }
+}
