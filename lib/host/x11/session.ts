@@ -59,7 +59,10 @@ export class X11Session {
   }
 
   /** The recording indicator, following the host's 'indicator' and 'level' events. */
-  async indicator(position: 'top' | 'bottom', log: (line: string) => void): Promise<{ show(state: IndicatorState, label?: string): void; level(rms: number): void; close(): void }> {
+  async indicator(
+    position: 'top' | 'bottom',
+    log: (line: string) => void,
+  ): Promise<{ show(state: IndicatorState, label?: string): void; level(rms: number): void; close(): void }> {
     return Indicator.create({ X: this.display.X, display: this.display.display }, { position, log });
   }
 
@@ -83,7 +86,10 @@ export class X11Session {
 
 /** xsel from PATH, else the copy clipboardy bundles. */
 export function xselCommand(): string | undefined {
-  const candidates = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'xsel'));
+  const candidates = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((d) => join(d, 'xsel'));
   try {
     candidates.push(join(dirname(createRequire(import.meta.url).resolve('clipboardy')), 'fallbacks', 'linux', 'xsel'));
   } catch {}
