@@ -1,7 +1,7 @@
 /**
  * Stages of a simulated dictation through the daemon's own pipeline and stage timer (DictationHost):
- * each utterance is fed to it in 20 ms capture blocks after a toggle, followed by silence, so the real
- * WebRTC VAD decides the end of speech; then the warm model transcribes and the text is "delivered"
+ * each utterance is fed to it in 20 ms capture blocks after a toggle (hands-free), followed by silence, so
+ * the real WebRTC VAD cuts the phrase at the end of speech; then the warm model transcribes and the text is "delivered"
  * (to nowhere: the paste itself needs a desktop and is measured by the end-to-end test).
  * Audio is fed faster than real time; the end-of-speech figure is the VAD's decision lag in audio time.
  */
@@ -46,18 +46,39 @@ export async function pipelineStages(ctx: BenchContext, utterances: Utterance[],
   };
   const silence = new Float32Array(16000 * 2);
   const rows: Array<{ seconds: number; eos: number; queue: number; mel: number; encode: number; decode: number; textReady: number }> = [];
+  const events: DictationEvent[] = [];
+  let arrived: (() => void) | undefined;
+  host.on('dictation', (e: DictationEvent) => {
+    events.push(e);
+    arrived?.();
+  });
+  /**
+   * Feeds `pcm` faster than real time, but waits for each phrase the VAD cuts to be delivered before
+   * going on: spoken in real time, the next phrase takes seconds, far longer than the transcription
+   * that overlaps it, so no phrase queues behind another.
+   */
+  const speak = async (pcm: Float32Array, until?: () => boolean) => {
+    for (let i = 0; i < pcm.length && !until?.(); i += BLOCK) {
+      const cut = host.phrasesCut;
+      host.feed(pcm.subarray(i, Math.min(pcm.length, i + BLOCK)));
+      while (host.phrasesCut > cut && events.length < host.phrasesCut) await new Promise<void>((r) => (arrived = r));
+    }
+  };
   try {
     for (const u of utterances) {
+      events.length = 0;
       feed(silence.subarray(0, 8000));
-      const done = new Promise<DictationEvent>((resolve) => host.once('dictation', resolve));
-      host.begin();
-      feed(u.pcm);
-      // silence until the VAD ends it (or, if it never heard speech, the end by hand)
-      for (let i = 0; i < silence.length && host.state === 'recording'; i += BLOCK) host.feed(silence.subarray(i, i + BLOCK));
-      if (host.state === 'recording') host.end();
-      const { times } = await done;
+      host.toggle(); // hands-free: the VAD cuts a phrase at each pause
+      await speak(u.pcm);
+      // silence until the VAD has cut the phrase that the utterance ends with (2 s at most, if it heard no speech)
+      const cut = host.phrasesCut;
+      await speak(silence, () => host.phrasesCut > cut);
+      host.toggle(); // the press that ends the dictation
+      await host.drain();
+      const times = events.filter((e) => e.times.total !== undefined).at(-1)?.times;
       const t = last?.timings;
-      if (!t || times.total === undefined) continue; // no speech heard: nothing transcribed
+      last = undefined;
+      if (!t || times?.total === undefined) continue; // no speech heard: nothing transcribed
       rows.push({ seconds: u.seconds, eos: times.endOfSpeech ?? 0, queue: t.queueMs, mel: t.melMs, encode: t.encodeMs, decode: t.decodeMs, textReady: times.total });
     }
   } finally {

@@ -5,10 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { parseCombo } from '../config/keys.js';
 import { listInputDevices, openCapture } from '../host/capture.js';
 import { hasXdotool } from '../host/keys.js';
 import { systemClipboard } from '../host/output.js';
 import { hookProblem } from '../host/uiohook.js';
+import { XDisplay } from '../host/x11/display.js';
+import { X11Hotkey } from '../host/x11/grab.js';
+import { X11Session, x11Unavailable } from '../host/x11/session.js';
 import { resolveModel } from '../models/cache.js';
 import { inspectModelFile } from '../models/inspect.js';
 import { nativeAddon } from '../native.js';
@@ -50,6 +54,32 @@ async function liveLevel(device: number | string | undefined): Promise<{ dbfs: n
   return { dbfs: rms > 0 ? 20 * Math.log10(rms) : Number.NEGATIVE_INFINITY, seconds: n / 16000, name: cap.device.name };
 }
 
+/** Whether the hotkey can be grabbed on this X display (a running daemon holding it is fine). */
+async function grabCheck(keys: string, mode: string): Promise<Omit<Check, 'name'>> {
+  const combo = parseCombo(keys);
+  if (typeof combo === 'string') return { ok: false, detail: `hotkey.keys "${keys}" ${combo}` };
+  const display = await XDisplay.open();
+  try {
+    const hotkey = await X11Hotkey.start(
+      display,
+      combo,
+      () => {},
+      () => {},
+      { label: keys },
+    );
+    await hotkey.stop();
+    return { ok: true, detail: `${keys} (${mode}) can be grabbed: the focused application never sees it` };
+  } catch (e) {
+    const daemon = await ServiceClient.connect(servicePaths().socket, 500).catch(() => undefined);
+    const st = await daemon?.status().catch(() => undefined);
+    daemon?.close();
+    if (st?.host) return { ok: true, detail: `${keys} (${mode}) is grabbed by the running daemon (pid ${st.pid})` };
+    return { ok: false, detail: (e as Error).message };
+  } finally {
+    await display.close();
+  }
+}
+
 export async function runDoctor(cmd: Command): Promise<Check[]> {
   const c = configFor(cmd);
   const checks: Check[] = [];
@@ -64,8 +94,9 @@ export async function runDoctor(cmd: Command): Promise<Check[]> {
   checks.push(
     await check('hotkey', async () => {
       if (!c.hotkey.enabled) return { ok: 'warn', detail: 'off in the config: only socket commands trigger dictation' };
+      if (!x11Unavailable()) return grabCheck(c.hotkey.keys, c.hotkey.mode);
       const problem = hookProblem();
-      return problem ? { ok: false, detail: problem } : { ok: true, detail: `${c.hotkey.keys} (${c.hotkey.mode}) can be hooked` };
+      return problem ? { ok: false, detail: problem } : { ok: true, detail: `${c.hotkey.keys} (${c.hotkey.mode}) can be hooked (uiohook)` };
     }),
   );
   checks.push(
@@ -92,8 +123,15 @@ export async function runDoctor(cmd: Command): Promise<Check[]> {
       if (c.output.method === 'stdout' || c.output.method === 'clipboard') return { ok: true, detail: `output.method is ${c.output.method}: no keystrokes needed` };
       if (process.platform !== 'linux') return { ok: !hookProblem(), detail: hookProblem() ?? 'native key taps (uiohook)' };
       if (!process.env.DISPLAY) return { ok: false, detail: 'no X display to send keystrokes to (Wayland: use output.method "clipboard")' };
-      if (hasXdotool()) return { ok: true, detail: 'xdotool (XTest): accepted by every X client' };
-      return { ok: 'warn', detail: 'xdotool not found: falling back to uiohook synthetic events, which many X clients drop (apt install xdotool)' };
+      const fallback = hasXdotool() ? 'xdotool (XTest) and xsel, a process each per paste' : 'uiohook synthetic events, which many X clients drop (apt install xdotool)';
+      const noX11 = x11Unavailable();
+      if (noX11) return { ok: hasXdotool() ? true : 'warn', detail: `${fallback} (${noX11})` };
+      const x11 = await X11Session.open().catch((e: Error) => e);
+      if (x11 instanceof Error) return { ok: hasXdotool() ? 'warn' : false, detail: `${x11.message}; falling back to ${fallback}` };
+      const problem = x11.keysProblem;
+      await x11.close();
+      if (problem) return { ok: hasXdotool() ? 'warn' : false, detail: `${problem}; falling back to ${fallback}` };
+      return { ok: true, detail: `the daemon's X connection: CLIPBOARD owner + XTest, no processes (fallback: ${fallback})` };
     }),
   );
   checks.push(

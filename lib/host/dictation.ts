@@ -127,6 +127,11 @@ export class DictationHost extends EventEmitter {
     this.now = d.now ?? (() => performance.now());
   }
 
+  /** Phrases cut so far in the dictation being recorded (0 when none is). */
+  get phrasesCut(): number {
+    return this.session?.phrases.length ?? 0;
+  }
+
   get state(): 'idle' | 'recording' {
     return this.session ? 'recording' : 'idle';
   }
