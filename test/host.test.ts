@@ -128,7 +128,7 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     expect(h.delivered).toHaveLength(1); // the silent tail is neither transcribed nor kept
     expect(h.engine.calls).toHaveLength(1);
     expect(await h.history.list(5)).toHaveLength(1);
-    expect(h.logs.at(-1)).toMatch(/^dictation 1 toggle\/latched \(socket, ended by socket\): 2 phrases, .* 33 characters; ms: /);
+    expect(h.logs.at(-1)).toMatch(/^dictation 1 toggle\/latched \(socket, ended by socket\): 1 phrase, .* 33 characters; ms: /);
     expect(h.logs.join('\n')).not.toMatch(/lunch/); // no text in the log unless log.text
   });
 

@@ -73,7 +73,7 @@ async function grabCheck(keys: string, mode: string): Promise<Omit<Check, 'name'
     const daemon = await ServiceClient.connect(servicePaths().socket, 500).catch(() => undefined);
     const st = await daemon?.status().catch(() => undefined);
     daemon?.close();
-    if (st?.host) return { ok: true, detail: `${keys} (${mode}) is grabbed by the running daemon (pid ${st.pid})` };
+    if (st?.hotkey === 'grabbed') return { ok: true, detail: `${keys} (${mode}) is grabbed by the running daemon (pid ${st.pid})` };
     return { ok: false, detail: (e as Error).message };
   } finally {
     await display.close();

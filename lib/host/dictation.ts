@@ -473,6 +473,7 @@ export class DictationHost extends EventEmitter {
         this.d.notify?.(`could not deliver the text: ${(e as Error).message} (prism-dictate repaste tries again)`);
       }
     }
+    const carrier = results.findLastIndex((r) => r.text !== undefined);
     for (const [i, p] of group.entries()) {
       const r = results[i] as PhraseResult;
       if (r.text === undefined) {
@@ -485,8 +486,14 @@ export class DictationHost extends EventEmitter {
         this.emit('dictation', { record: r.record, times: p.times } satisfies DictationEvent);
         continue;
       }
-      if (i === group.length - 1 && pasteMs !== undefined) p.times.paste = pasteMs;
-      if (i === group.length - 1) p.times.total = this.now() - p.endedAt;
+      if (i === carrier) {
+        // The last phrase with words carries the end of the group: paste, and total from the group's end
+        // (the release, for a hold whose last phrase was silence) to the text delivered.
+        const end = group.at(-1) as Phrase;
+        if (pasteMs !== undefined) p.times.paste = pasteMs;
+        if (end !== p && end.times.endOfSpeech !== undefined) p.times.endOfSpeech = end.times.endOfSpeech;
+        p.times.total = this.now() - end.endedAt;
+      }
       this.counts.phrases++;
       this.stages.add(p.times);
       await this.saveRecord(r.record, { state: 'done', text: r.text, timings: p.times, ...(delivered ? { delivered } : {}) });
@@ -501,8 +508,11 @@ export class DictationHost extends EventEmitter {
     const failed = results.some((r) => r.record.state === 'failed');
     if (!s.deliveredText && !aborted) this.emit('indicator', failed ? 'error' : 'no-speech', failed ? 'transcription failed' : 'no speech');
     void this.d.history.prune(s.phrases.length ? results.map((r) => r.record.id) : []).catch(() => undefined);
-    const tail = s.phrases.at(-1);
-    const audioSeconds = (await Promise.all(s.phrases.map((p) => p.result))).reduce((sum, r) => sum + r.record.seconds, 0);
+    const all = await Promise.all(s.phrases.map((p) => p.result));
+    const audioSeconds = all.reduce((sum, r) => sum + r.record.seconds, 0);
+    const spoken = all.filter((r) => !r.record.id.startsWith('tail-')).length;
+    // the stages of the last phrase with words (it carries the dictation's end), else of the last one
+    const shown = s.phrases[all.findLastIndex((r) => r.text !== undefined)] ?? s.phrases.at(-1);
     this.d.log(
       dictationLine(
         {
@@ -510,9 +520,9 @@ export class DictationHost extends EventEmitter {
           mode: `${this.trigger.mode}/${s.mode}`,
           trigger: s.source,
           ended: s.ended ?? '?',
-          phrases: s.phrases.length,
+          phrases: spoken,
           audioSeconds,
-          times: tail?.times ?? {},
+          times: shown?.times ?? {},
           text: s.deliveredText,
         },
         this.d.config.log.text,

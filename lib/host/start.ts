@@ -126,6 +126,8 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
   }
 
   let hotkey: { stop(): unknown } | undefined;
+  /** for status and doctor: 'grabbed' / 'hooked', 'off', or 'none: why' */
+  let hotkeyState = 'off';
   if (c.hotkey.enabled) {
     const combo = parseCombo(c.hotkey.keys) as KeyCombo;
     const down = () => safely(() => host.hotkeyDown());
@@ -133,10 +135,12 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
     try {
       // X11: a passive grab (the focused app never sees the keys); elsewhere uiohook observes them
       hotkey = x11 ? await x11.grab(combo, c.hotkey.keys, down, up) : Hotkey.start(combo, down, up);
+      hotkeyState = x11 ? 'grabbed' : 'hooked';
       report.push(`hotkey     ${c.hotkey.keys} (${c.hotkey.mode}, ${x11 ? 'grabbed on the X display' : 'uiohook'})`);
     } catch (e) {
       notify(`no global hotkey: ${(e as Error).message}; prism-dictate toggle|begin|end still work`);
-      report.push(`hotkey     none: ${(e as Error).message}`);
+      hotkeyState = `none: ${(e as Error).message}`;
+      report.push(`hotkey     ${hotkeyState}`);
     }
   } else report.push('hotkey     off (socket commands only)');
 
@@ -171,10 +175,10 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
         if (action === 'repaste') result = `pasted: ${await host.repaste()}`;
         else if (action === 'retry') result = `transcribed: ${await host.retry()}`;
         else result = host[action as 'toggle' | 'begin' | 'end' | 'cancel']();
-        return { result, host: host.status() };
+        return { result, host: host.status(), hotkey: hotkeyState };
       })();
     },
-    status: () => ({ host: host.status() }),
+    status: () => ({ host: host.status(), hotkey: hotkeyState }),
   };
 
   return {

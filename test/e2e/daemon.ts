@@ -24,6 +24,7 @@ export interface Daemon {
 export interface Rec {
   id: string;
   state: string;
+  seconds?: number;
   text?: string;
   audio?: string;
   timings?: Record<string, number>;

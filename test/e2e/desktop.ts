@@ -1,9 +1,10 @@
 /**
  * A throwaway headless desktop for end-to-end tests, built as /work/shared/E2E.md describes: Xvfb
  * with RECORD (uiohook needs it), a private PulseAudio whose null sink `vmic_sink` is remapped to the
- * default source `vmic` (the microphone), HOME and XDG_RUNTIME_DIR in a temp folder, and X windows
- * that record what is typed or pasted into them. Every process it starts is tracked by PID and
- * killed by stop() (and, as a last resort, when the test process exits).
+ * default source `vmic` (the microphone) and whose default sink `speakers` takes what is played
+ * (the cues), HOME and XDG_RUNTIME_DIR in a temp folder, and X windows that record what is typed or
+ * pasted into them. Every process it starts is tracked by PID and killed by stop() (and, as a last
+ * resort, when the test process exits).
  *
  * Pasting through XTest (`xdotool key --clearmodifiers …`), verified by hand:
  * - Tk target: ctrl+v and shift+Insert paste CLIPBOARD.
@@ -230,6 +231,9 @@ class HeadlessDesktop implements Desktop {
         'load-module module-null-sink sink_name=vmic_sink rate=16000 channels=1 format=s16le',
         'load-module module-remap-source master=vmic_sink.monitor source_name=vmic',
         'set-default-source vmic',
+        // the speakers: where the daemon's cues (and anything else not aimed at the microphone) play
+        'load-module module-null-sink sink_name=speakers rate=16000 channels=1 format=s16le',
+        'set-default-sink speakers',
         '',
       ].join('\n'),
     );
