@@ -157,6 +157,20 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     for (const r of recs) expect(exactly(await h.history.audio(r), speech)).toBeGreaterThanOrEqual(0);
   });
 
+  it('transcription.previousText false: every phrase is transcribed with the vocabulary alone', async () => {
+    const h = await makeHost({ transcription: { prompt: 'Grafana', previousText: false } });
+    h.engine.texts = ['One.', 'Two.'];
+    h.host.toggle();
+    for (let i = 0; i < 2; i++) {
+      h.feed(speech);
+      h.feed(silence(1.5));
+      await h.deliveredCount(i + 1);
+    }
+    h.host.toggle();
+    await h.host.drain();
+    expect(h.engine.calls.map((c) => c.options.prompt)).toEqual(['Grafana', 'Grafana']);
+  });
+
   it('latched, without trailing spaces: phrases are still separated by one space', async () => {
     const h = await makeHost({ output: { trailingSpace: false } });
     h.engine.texts = ['One.', 'Two.'];

@@ -38,7 +38,7 @@ export const audioSchema = z
     /** the ring buffer capture writes into */
     bufferSeconds: z.number().int().min(10).max(600).default(60),
     /** capture block while recording: shorter ends utterances sooner, longer costs less CPU */
-    blockMs: ms(10, 100, 50),
+    blockMs: ms(10, 100, 20),
     /**
      * period of the capture stream that runs while idle, on ALSA (PulseAudio, PipeWire): a blockMs stream
      * joins it while recording. 0: one blockMs stream all the time (more idle CPU; for devices that
@@ -94,6 +94,12 @@ export const transcriptionSchema = z
     prompt: z.string().optional(),
     /** whole-word, case-insensitive replacements applied to the text */
     replacements: z.record(z.string().min(1), z.string()).default({}),
+    /**
+     * each phrase after a pause gets the previous phrase's text as its prompt, so wording and spelling
+     * stay consistent across pauses; false transcribes every phrase alone (Whisper's
+     * condition_on_previous_text off), for a model that repeats itself
+     */
+    previousText: z.boolean().default(true),
   })
   .strict();
 

@@ -423,7 +423,7 @@ export class DictationHost extends EventEmitter {
     this.d.output.prepare();
     const signal = s.controller.signal;
     try {
-      const prompt = phrasePrompt(c.transcription.prompt, await previous);
+      const prompt = phrasePrompt(c.transcription.prompt, c.transcription.previousText ? await previous : '');
       const t0 = this.now();
       if (signal.aborted) throw new AbortError('cancelled before it was transcribed');
       const transcript = await this.d.engine.transcribe(pcm, { language: c.transcription.language, prompt, audioCtx: 'auto', signal });

@@ -1,7 +1,7 @@
 /**
  * The dashboard in a real browser (headless Chromium through playwright-core) next to a real daemon
  * on the headless desktop: dictations started with `prism-dictate toggle`, spoken into the virtual
- * microphone and ended by the VAD must show up on the open page without a reload: the count, the
+ * microphone and ended by the next toggle must show up on the open page without a reload: the count, the
  * list with the daemon's own text, the stage table, the charts. Hiding text, re-pasting and the
  * token are checked there too; a screenshot is saved to test/artifacts/dashboard.png.
  */
@@ -69,7 +69,8 @@ describe.skipIf(missing)(`the dashboard in headless Chromium${missing ? ` (skipp
 
   async function dictate(expectedCount: number): Promise<Rec> {
     expect(String(daemon.cli('toggle').stdout)).toBe('prism-dictate: recording\n');
-    await desktop.play(speech); // the VAD ends the utterance after the sentence
+    await desktop.play(speech); // the VAD cuts the phrase at the pause after the sentence
+    expect(String(daemon.cli('toggle').stdout)).toBe('prism-dictate: transcribing\n'); // and the next toggle ends it
     await until('#dictation-count', String(expectedCount), 60_000);
     return history()[0] as Rec;
   }

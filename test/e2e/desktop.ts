@@ -463,7 +463,7 @@ class WindowTarget implements Target {
       const text = await this.text();
       if (predicate(text)) return text;
       if (Date.now() > deadline) throw new Error(`the ${this.kind} target did not receive the expected text within ${timeoutMs} ms; it has ${JSON.stringify(text)}`);
-      await sleep(50);
+      await sleep(10); // fine-grained: release → text is measured through this
     }
   }
 

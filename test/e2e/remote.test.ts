@@ -67,7 +67,9 @@ describe.skipIf(missing)(`a daemon on a remote engine${missing ? ` (skipped: ${m
 
   async function dictate(count: number): Promise<Rec> {
     expect(String(daemon.cli('toggle').stdout)).toBe('prism-dictate: recording\n');
-    await desktop.play(speech); // the VAD ends it
+    await desktop.play(speech);
+    // hands-free: the phrase is transcribed at its pause; the next toggle ends the dictation
+    expect(String(daemon.cli('toggle').stdout)).toBe('prism-dictate: transcribing\n');
     await expect.poll(() => history().filter((r) => r.state !== 'captured').length, { timeout: 60_000, interval: 250 }).toBe(count);
     return history()[0] as Rec;
   }
