@@ -18,6 +18,7 @@ import { GpuProbe, parseNvidiaSmi } from '../lib/web/dashboard/gpu.js';
 import { type RunningDashboard, startDashboard } from '../lib/web/dashboard/server.js';
 
 class FakeHost extends EventEmitter {
+  state = 'idle';
   repasted = 0;
   repasteError: Error | undefined;
   counts = { dictations: 0, noSpeech: 0, tooShort: 0, cancelled: 0, failed: 0, historyErrors: 0 };
@@ -287,7 +288,12 @@ describe('dashboard server', () => {
 
     const state = stream.next('state');
     s.host.emit('state', 'recording');
-    expect(await state).toEqual({ state: 'recording' });
+    expect(await state).toMatchObject({ state: 'recording', host: { counts: { dictations: 1 } } });
+    // a dictation that ends with a silent phrase sends no 'dictation' event: its end still brings the count
+    s.host.counts.dictations = 2;
+    const finished = stream.next('state');
+    s.host.emit('finished');
+    expect(await finished).toMatchObject({ state: 'idle', host: { counts: { dictations: 2 } } });
     const service = stream.next('service');
     s.dash.supervisorEvent({ at: 'now', event: 'fallback', detail: 'cuda → cpu' });
     expect(await service).toMatchObject({ event: { event: 'fallback' }, service: { fallbacks: 1 } });

@@ -473,6 +473,7 @@ export class DictationHost extends EventEmitter {
         this.d.notify?.(`could not deliver the text: ${(e as Error).message} (prism-dictate repaste tries again)`);
       }
     }
+    if (last && !aborted) this.counts.dictations++; // before the events below, which carry the counts
     const carrier = results.findLastIndex((r) => r.text !== undefined);
     for (const [i, p] of group.entries()) {
       const r = results[i] as PhraseResult;
@@ -504,7 +505,6 @@ export class DictationHost extends EventEmitter {
     else if (delivered) this.emit('indicator', 'pasted', `pasted ${s.deliveredText.trim().length} characters`);
     if (!last) return;
     this.inFlight.delete(s.seq);
-    if (!aborted) this.counts.dictations++;
     const failed = results.some((r) => r.record.state === 'failed');
     if (!s.deliveredText && !aborted) this.emit('indicator', failed ? 'error' : 'no-speech', failed ? 'transcription failed' : 'no speech');
     void this.d.history.prune(s.phrases.length ? results.map((r) => r.record.id) : []).catch(() => undefined);
@@ -528,6 +528,7 @@ export class DictationHost extends EventEmitter {
         this.d.config.log.text,
       ),
     );
+    this.emit('finished');
   }
 
   private async saveRecord(record: DictationRecord, patch: Partial<DictationRecord>): Promise<void> {

@@ -88,8 +88,8 @@ describe.skipIf(missing)(`a daemon on a remote engine${missing ? ` (skipped: ${m
     const rec = await dictate(2);
     expect(rec).toMatchObject({ state: 'done', text: `${SCRIPT_25} `, backend: 'cpu' });
     expect(localUsed()).toBe(true);
-    expect(daemon.log.join('\n')).toMatch(
-      /the remote engine failed \(cannot reach http:\/\/127\.0\.0\.1:\d+\/v1\/audio\/transcriptions: ECONNREFUSED\); transcribing on this machine/,
-    );
+    await expect
+      .poll(() => daemon.log.join('\n'), { timeout: 5000 })
+      .toMatch(/the remote engine failed \(cannot reach http:\/\/127\.0\.0\.1:\d+\/v1\/audio\/transcriptions: ECONNREFUSED\); transcribing on this machine/);
   });
 });

@@ -90,8 +90,9 @@ export class LiveFeed {
     this.broadcast('dictation', { item, host: this.hostView() });
   }
 
+  /** Recording started or stopped, or a dictation finished (its counts are in the host view). */
   recordingState(state: string): void {
-    this.broadcast('state', { state });
+    this.broadcast('state', { state, host: this.hostView() });
   }
 
   supervisorEvent(e: SupervisorEvent): void {

@@ -83,6 +83,8 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
   const onState = (state: string): void => feed.recordingState(state);
   o.host?.on('dictation', onDictation);
   o.host?.on('state', onState);
+  const onFinished = (): void => feed.recordingState(o.host?.state ?? 'idle');
+  o.host?.on('finished', onFinished);
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -141,6 +143,7 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
     async stop() {
       o.host?.off('dictation', onDictation);
       o.host?.off('state', onState);
+      o.host?.off('finished', onFinished);
       feed.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

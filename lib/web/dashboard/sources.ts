@@ -7,8 +7,12 @@ import type { DictationEvent } from '../../host/dictation.js';
 export interface WatchedHost {
   on(event: 'dictation', listener: (e: DictationEvent) => void): unknown;
   on(event: 'state', listener: (state: string) => void): unknown;
+  /** a dictation is over: all of it delivered (or dropped) and counted */
+  on(event: 'finished', listener: () => void): unknown;
   off(event: 'dictation', listener: (e: DictationEvent) => void): unknown;
   off(event: 'state', listener: (state: string) => void): unknown;
+  off(event: 'finished', listener: () => void): unknown;
+  readonly state: string;
   status(): Record<string, unknown>;
   repaste(): Promise<string>;
 }

@@ -179,7 +179,7 @@ export const PAGE_JS = `(function () {
       host = d.host;
       drawHost(); drawDictations(); drawTable(); drawList();
     });
-    on(es, 'state', function (d) { if (host) { host.state = d.state; drawHost(); } });
+    on(es, 'state', function (d) { if (d.host) host = d.host; else if (host) host.state = d.state; if (host) drawHost(); });
     on(es, 'service', function (d) { events.push(d.event); drawService(d.service, events); });
     on(es, 'sample', function (d) {
       samples.push(d.sample); if (samples.length > 150) samples.shift();
