@@ -151,6 +151,7 @@ std::unique_ptr<Engine> Engine::Load(const LoadOptions& o) {
                     "creating inference state " + std::to_string(i + 1) + " of " + std::to_string(o.states) + " failed: " + state_capture.LastError());
     }
     engine->states_.push_back(state);
+    engine->threads_.push_back(std::make_unique<StateThread>());
     engine->busy_[i] = false;
     info.state_bytes += SumMegabytes(state_capture.text(), "whisper_init_state:", "MB");
   }
@@ -218,6 +219,13 @@ bool Engine::IsLanguage(const std::string& language) { return language == "auto"
 
 TranscribeResult Engine::Transcribe(int slot, const float* pcm, size_t samples, const TranscribeOptions& o, const SegmentSink& on_segment,
                                     const std::atomic<bool>& abort) {
+  TranscribeResult result;
+  threads_.at(slot)->Run([&] { result = TranscribeHere(slot, pcm, samples, o, on_segment, abort); });
+  return result;
+}
+
+TranscribeResult Engine::TranscribeHere(int slot, const float* pcm, size_t samples, const TranscribeOptions& o, const SegmentSink& on_segment,
+                                        const std::atomic<bool>& abort) {
   LogSink::Capture capture;
   whisper_state* state = states_.at(slot);
   CallContext call{&abort, &on_segment, static_cast<int64_t>(samples * 1000 / WHISPER_SAMPLE_RATE), Clock::now()};
@@ -274,6 +282,7 @@ TranscribeResult Engine::Transcribe(int slot, const float* pcm, size_t samples, 
 }
 
 Engine::~Engine() {
+  threads_.clear();
   for (whisper_state* s : states_) whisper_free_state(s);
   if (ctx_ != nullptr) whisper_free(ctx_);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "options.h"
+#include "state_thread.h"
 
 struct whisper_context;
 struct whisper_state;
@@ -69,7 +70,8 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Runs on a worker thread. `abort` is polled by whisper.cpp between graph computations.
+  // Called from a worker thread, runs on the slot's own thread (state_thread.h). `abort` is polled by
+  // whisper.cpp between graph computations.
   TranscribeResult Transcribe(int slot, const float* pcm, size_t samples, const TranscribeOptions& options, const SegmentSink& on_segment,
                               const std::atomic<bool>& abort);
 
@@ -83,9 +85,13 @@ class Engine {
  private:
   Engine() = default;
   void Warmup(int threads);
+  TranscribeResult TranscribeHere(int slot, const float* pcm, size_t samples, const TranscribeOptions& options, const SegmentSink& on_segment,
+                                  const std::atomic<bool>& abort);
 
   whisper_context* ctx_ = nullptr;
   std::vector<whisper_state*> states_;
+  // one per state, declared after states_ so that they are joined before the states are freed
+  std::vector<std::unique_ptr<StateThread>> threads_;
   std::unique_ptr<std::atomic<bool>[]> busy_;
   EngineInfo info_;
 };
