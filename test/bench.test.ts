@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BenchResult } from '../lib/bench/main.js';
+import { parseCliTimings } from '../lib/bench/upstream.js';
 import { root } from './helpers.js';
 
 describe('prism-dictate bench --quick', () => {
@@ -37,6 +38,15 @@ describe('prism-dictate bench --quick', () => {
       expect(e.msPerToken).toBeGreaterThan(0);
     }
     expect(tiny?.concurrency.map((c) => c.streams)).toEqual([1, 2]);
+    // ours against upstream's whisper-cli in the same run (when build-ref has it: the reference test builds it)
+    const up = tiny?.upstream;
+    if (typeof up === 'string') expect(up).toMatch(/whisper-cli not built/);
+    else {
+      expect(up?.map((u) => u.states)).toEqual([1, 1, 2]);
+      expect(up?.[0]?.what).toMatch(/upstream whisper-cli/);
+      for (const u of up ?? []) expect(u.afterEncodeMsPerToken).toBeGreaterThan(0);
+      console.log(`after-encode ms/token, upstream / prism 1 state / 2 states: ${up?.map((u) => u.afterEncodeMsPerToken.toFixed(2)).join(' / ')}`);
+    }
     expect(tiny?.concurrency[0]?.speedup).toBe(1);
     expect(tiny?.pipeline.utterances).toBeGreaterThanOrEqual(6);
     expect(Object.keys(tiny?.pipeline.stages ?? {})).toEqual(['endOfSpeech', 'queue', 'mel', 'encode', 'decode', 'textReady', 'speechEndToText']);
@@ -49,4 +59,20 @@ describe('prism-dictate bench --quick', () => {
     expect(r.stdout).toContain('**Engine breakdown of a warm call**');
     expect(r.stdout).toContain('| 2 |');
   }, 300_000);
+});
+
+describe('whisper-cli timings', () => {
+  it('reads whisper_print_timings, missing lines as 0, and nothing from output without them', () => {
+    const text = [
+      'whisper_print_timings:     load time =    60.01 ms',
+      'whisper_print_timings:      mel time =    35.47 ms',
+      'whisper_print_timings:   sample time =    16.59 ms /     1 runs (    16.59 ms per run)',
+      'whisper_print_timings:   encode time =   725.42 ms /     1 runs (   725.42 ms per run)',
+      'whisper_print_timings:   decode time =    80.53 ms /    26 runs (     3.10 ms per run)',
+      'whisper_print_timings:   batchd time =    63.32 ms /     3 runs (    21.11 ms per run)',
+      'whisper_print_timings:    total time =  1421.81 ms',
+    ].join('\n');
+    expect(parseCliTimings(text)).toEqual({ mel: 35.47, sample: 16.59, encode: 725.42, decode: 80.53, batchd: 63.32, prompt: 0, total: 1421.81 });
+    expect(parseCliTimings('error: failed to open model')).toBeUndefined();
+  });
 });

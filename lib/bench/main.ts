@@ -21,6 +21,7 @@ import { type EngineRow, engineBreakdown } from './engine.js';
 import { type PipelineResult, pipelineStages } from './pipeline.js';
 import { renderReport } from './report.js';
 import { type Resources, resources } from './resources.js';
+import { againstUpstream, type UpstreamRow } from './upstream.js';
 
 export interface BenchOptions {
   gpu: 'auto' | 'cuda' | 'cpu';
@@ -44,6 +45,8 @@ export interface SizeResult {
   loadMs: number;
   warmupMs: number;
   cold: ColdRow[];
+  /** our decoder against upstream's whisper-cli in this run, on 1…N states (or why not measured) */
+  upstream: UpstreamRow[] | string;
   engine: EngineRow[];
   concurrency: ConcurrencyPoint[];
   pipeline: PipelineResult;
@@ -112,6 +115,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         loadMs,
         warmupMs: model.info.warmupMs,
         cold: await coldVsWarm(ctx),
+        upstream: await againstUpstream(ctx, quick ? [1, 2] : [1, 2, 4]),
         engine: await engineBreakdown(ctx),
         concurrency: await concurrencyCurve(ctx, levels),
         pipeline: await pipelineStages(ctx, corpus.utterances, corpus.source),

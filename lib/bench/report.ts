@@ -13,6 +13,14 @@ export function renderReport(r: BenchResult): string {
     out.push('', `### ${s.size} on ${s.backend} (${s.threads} threads), load ${s.loadMs.toFixed(0)} ms incl. warm-up ${s.warmupMs.toFixed(0)} ms`);
     out.push('', '**Cold process vs warm model** (greedy, full window)', '', '| what | wall | × warm |', '|---|---|---|');
     for (const c of s.cold) out.push(`| ${c.what} | ${c.wallMs ? fmt(c.wallMs) : (c.note ?? '–')} | ${c.ratioToWarm ? `${c.ratioToWarm.toFixed(1)}×` : '–'} |`);
+    out.push('', "**prism vs upstream whisper-cli, same run** (jfk, greedy, no fallback, auto window; upstream's own timings, without its load)", '');
+    if (typeof s.upstream === 'string') out.push(s.upstream);
+    else {
+      out.push('| what | call | mel | encode | after encode, ms/token | × upstream |', '|---|---|---|---|---|---|');
+      for (const u of s.upstream) {
+        out.push(`| ${u.what} | ${fmt(u.totalMs)} | ${f1(u.melMs)} | ${f1(u.encodeMs)} | ${u.afterEncodeMsPerToken.toFixed(2)} | ${u.ratio?.toFixed(2) ?? '–'}× |`);
+      }
+    }
     out.push(
       '',
       '**Engine breakdown of a warm call**',
