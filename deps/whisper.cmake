@@ -19,3 +19,13 @@ if(NOT EXISTS "${WHISPER_CPP_DIR}/include/whisper.h" OR NOT EXISTS "${WHISPER_CP
   message(FATAL_ERROR "prism-whisper: WHISPER_CPP_DIR=${WHISPER_CPP_DIR} is not a whisper.cpp source tree (no include/whisper.h or ggml/).")
 endif()
 message(STATUS "prism-whisper: whisper.cpp source at ${WHISPER_CPP_DIR}")
+
+# Our patch set (deps/patches, see deps/patches/README.md) on a copy in the build folder;
+# -DPRISM_PATCHES=OFF builds the pristine tree (the comparison builds use that).
+option(PRISM_PATCHES "Apply deps/patches to a copy of whisper.cpp in the build folder" ON)
+set(WHISPER_CPP_PRISTINE_DIR "${WHISPER_CPP_DIR}")
+if(PRISM_PATCHES)
+  include("${CMAKE_CURRENT_LIST_DIR}/patch.cmake")
+  prism_patched_tree("${WHISPER_CPP_DIR}" "${CMAKE_BINARY_DIR}/whisper.cpp-src" WHISPER_CPP_DIR)
+  message(STATUS "prism-whisper: building the patched copy ${WHISPER_CPP_DIR}")
+endif()

@@ -1,12 +1,15 @@
 /**
  * The addon must say exactly what upstream's own whisper-cli says for the same model, audio and
- * decoding parameters (built from the same whisper.cpp source by scripts/build-reference-cli.mjs).
+ * decoding parameters (built from the same, unpatched whisper.cpp source by
+ * scripts/build-reference-cli.mjs); and whisper-cli built from our patched copy (deps/patches) must
+ * give the same tokens as the pristine one — ids, probabilities and times, for every decoding mode.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeWav } from '../lib/audio/wav.js';
 import { loadModel, readAudio, type TranscribeOptions } from '../lib/index.js';
 import { JFK, models, root } from './helpers.js';
 
@@ -59,5 +62,64 @@ describe('same text as upstream whisper-cli', () => {
     );
     expect(ours?.segments.map((s) => s.t0Ms)).toEqual(theirs.map((s) => Math.min(s.offsets.from, 11000)));
     expect(ours?.text.length).toBeGreaterThan(0);
+  });
+});
+
+interface CliToken {
+  id: number;
+  p: number;
+  offsets: { from: number; to: number };
+}
+
+describe('the patched whisper.cpp gives the tokens of the pristine one', () => {
+  let patched: string;
+  const audio: Record<string, string> = {};
+  beforeAll(async () => {
+    patched = execFileSync(process.execPath, [join(root, 'scripts', 'build-reference-cli.mjs'), '--patched'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 900_000,
+    }).trim();
+    const jfk = await readAudio(JFK);
+    // 3 s, 11 s, and 44 s (two windows: the seek, the second window's prompt from the first)
+    const long = new Float32Array(jfk.length * 4);
+    for (let i = 0; i < 4; i++) long.set(jfk, i * jfk.length);
+    for (const [name, pcm] of [
+      ['3s', jfk.subarray(0, 3 * 16000)],
+      ['44s', long],
+    ] as const) {
+      audio[name] = join(out, `${name}.wav`);
+      await writeFile(audio[name], encodeWav(pcm));
+    }
+    audio['11s'] = JFK;
+  }, 900_000);
+
+  async function tokens(bin: string, model: string, file: string, args: string[], name: string): Promise<CliToken[]> {
+    const prefix = join(out, name);
+    execFileSync(bin, ['-m', model, '-f', file, '-t', '2', '-ojf', '-of', prefix, '-np', ...args], { stdio: 'ignore' });
+    const j = JSON.parse(await readFile(`${prefix}.json`, 'utf8')) as { transcription: { tokens: CliToken[] }[] };
+    return j.transcription.flatMap((s) => s.tokens.map((t) => ({ id: t.id, p: t.p, offsets: t.offsets })));
+  }
+
+  const patchedCases: Array<[name: string, model: 'tiny' | 'base', audio: '3s' | '11s' | '44s', args: string[]]> = [
+    ['tiny, greedy, temperature fallback on', 'tiny', '11s', ['-l', 'en', '-bs', '1']],
+    ['tiny, greedy, no fallback, 3 s', 'tiny', '3s', ['-l', 'en', '-bs', '1', '-nf']],
+    ['tiny, greedy, 44 s (two windows)', 'tiny', '44s', ['-l', 'en', '-bs', '1']],
+    ['tiny, beam 5', 'tiny', '11s', ['-l', 'en', '-bs', '5']],
+    ['tiny, no timestamps', 'tiny', '11s', ['-l', 'en', '-bs', '1', '-nt']],
+    ['tiny, language detection', 'tiny', '11s', ['-l', 'auto', '-bs', '1']],
+    ['tiny, prompt', 'tiny', '11s', ['-l', 'en', '-bs', '1', '--prompt', 'Kennedy']],
+    ['base, greedy, audio_ctx 768', 'base', '11s', ['-l', 'en', '-bs', '1', '-ac', '768']],
+    ['base, greedy, 44 s', 'base', '44s', ['-l', 'en', '-bs', '1']],
+  ];
+
+  it.each(patchedCases)('%s', async (name, which, clip, args) => {
+    const path = models()[which];
+    const file = audio[clip] as string;
+    const tag = `patched-${name.replace(/\W+/g, '-')}`;
+    const pristine = await tokens(cli, path, file, args, `${tag}-pristine`);
+    const ours = await tokens(patched, path, file, args, `${tag}-ours`);
+    expect(pristine.length).toBeGreaterThan(0);
+    expect(ours).toEqual(pristine);
   });
 });

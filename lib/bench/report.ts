@@ -16,9 +16,11 @@ export function renderReport(r: BenchResult): string {
     out.push('', "**prism vs upstream whisper-cli, same run** (jfk, greedy, no fallback, auto window; upstream's own timings, without its load)", '');
     if (typeof s.upstream === 'string') out.push(s.upstream);
     else {
-      out.push('| what | call | mel | encode | after encode, ms/token | × upstream |', '|---|---|---|---|---|---|');
+      out.push('| what | call | mel | encode | after encode, ms/token | sampling, ms/token | × upstream |', '|---|---|---|---|---|---|---|');
       for (const u of s.upstream) {
-        out.push(`| ${u.what} | ${fmt(u.totalMs)} | ${f1(u.melMs)} | ${f1(u.encodeMs)} | ${u.afterEncodeMsPerToken.toFixed(2)} | ${u.ratio?.toFixed(2) ?? '–'}× |`);
+        out.push(
+          `| ${u.what} | ${fmt(u.totalMs)} | ${f1(u.melMs)} | ${f1(u.encodeMs)} | ${u.afterEncodeMsPerToken.toFixed(2)} | ${u.sampleMsPerToken?.toFixed(2) ?? '(in the column before)'} | ${u.ratio?.toFixed(2) ?? '–'}× |`,
+        );
       }
     }
     out.push(

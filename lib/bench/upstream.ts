@@ -7,6 +7,8 @@
  * decode + batched-decode + sample time over the same tokens.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { autoAudioCtx, loadModel } from '../model.js';
 import type { BenchContext } from './context.js';
 import { jfkPath } from './corpus.js';
@@ -20,6 +22,8 @@ export interface UpstreamRow {
   encodeMs: number;
   /** everything after the encoder, per decoded token */
   afterEncodeMsPerToken: number;
+  /** whisper-cli rows: its sampling time per token */
+  sampleMsPerToken?: number;
   /** × upstream's (< 1: ours is faster) */
   ratio?: number;
 }
@@ -52,15 +56,32 @@ export async function againstUpstream(ctx: BenchContext, levels: number[]): Prom
   const opts = { language: 'en', greedy: true, temperatureFallback: false, audioCtx } as const;
   const rows: UpstreamRow[] = [];
 
-  const cli: CliTimings[] = [];
   const args = ['-m', ctx.modelPath, '-f', jfkPath(), '-l', 'en', '-bs', '1', '-bo', '1', '-t', String(threads), '-ac', String(audioCtx), '-nf', '-ng'];
-  for (let i = 0; i < ctx.runs; i++) {
-    const r = spawnSync(ctx.whisperCli, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-    const t = r.status === 0 ? parseCliTimings(r.stderr) : undefined;
-    if (!t) return `whisper-cli failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').at(-1)}`;
-    cli.push(t);
-  }
+  const runCli = (bin: string): CliTimings[] | string => {
+    const out: CliTimings[] = [];
+    for (let i = 0; i < ctx.runs; i++) {
+      const r = spawnSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+      const t = r.status === 0 ? parseCliTimings(r.stderr) : undefined;
+      if (!t) return `whisper-cli failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').at(-1)}`;
+      out.push(t);
+    }
+    return out;
+  };
+  const cli = runCli(ctx.whisperCli);
+  if (typeof cli === 'string') return cli;
+  // whisper-cli from our patched copy (deps/patches), when built: node scripts/build-reference-cli.mjs --patched
+  const patchedBin = join(dirname(dirname(dirname(ctx.whisperCli))), 'build-ref-patched', 'bin', basename(ctx.whisperCli));
+  const patched = existsSync(patchedBin) ? runCli(patchedBin) : undefined;
   const med = (xs: number[]) => summarize(xs).p50;
+  const cliRow = (what: string, runs: CliTimings[], tokens: number): UpstreamRow => ({
+    what,
+    states: 1,
+    totalMs: summarize(runs.map((t) => t.mel + t.encode + t.decode + t.batchd + t.prompt + t.sample)), // the call, without the load
+    melMs: med(runs.map((t) => t.mel)),
+    encodeMs: med(runs.map((t) => t.encode)),
+    afterEncodeMsPerToken: med(runs.map((t) => t.decode + t.batchd + t.prompt + t.sample)) / tokens,
+    sampleMsPerToken: med(runs.map((t) => t.sample)) / tokens,
+  });
 
   for (const states of levels) {
     const model = await loadModel(ctx.modelPath, { gpu: 'cpu', states, threads });
@@ -80,14 +101,9 @@ export async function againstUpstream(ctx: BenchContext, levels: number[]): Prom
         afterEncodeMsPerToken: med(timings.map((t) => t.decodeMs)) / tokens,
       });
       if (states === levels[0]) {
-        rows.unshift({
-          what: 'upstream whisper-cli (same tree and flags, one process per call)',
-          states: 1,
-          totalMs: summarize(cli.map((t) => t.mel + t.encode + t.decode + t.batchd + t.prompt + t.sample)), // the call, without the load
-          melMs: med(cli.map((t) => t.mel)),
-          encodeMs: med(cli.map((t) => t.encode)),
-          afterEncodeMsPerToken: med(cli.map((t) => t.decode + t.batchd + t.prompt + t.sample)) / tokens,
-        });
+        const upstream = [cliRow('upstream whisper-cli (same tree and flags, one process per call)', cli, tokens)];
+        if (Array.isArray(patched)) upstream.push(cliRow('whisper-cli from our patched tree (deps/patches)', patched, tokens));
+        rows.unshift(...upstream);
       }
     } finally {
       await model.close();
