@@ -4,6 +4,7 @@
 //   PRISM_CUDA=1                 build the CUDA backend (needs the CUDA toolkit with cuBLAS)
 //   CMAKE_CUDA_ARCHITECTURES=90  GPU architectures to build for (default: native)
 //   PRISM_CPU_VARIANTS=1         portable build: all x86 CPU variants, the best one chosen at run time
+//   PRISM_PATCHES=0              build whisper.cpp without our patch set (deps/patches)
 //   WHISPER_CPP_DIR=/path        your own whisper.cpp checkout
 //   --force                      rebuild even if a binary loads
 import { spawnSync } from 'node:child_process';
@@ -32,6 +33,8 @@ if (on('PRISM_CUDA')) {
   defines.push(`--CDCMAKE_CUDA_ARCHITECTURES=${process.env.CMAKE_CUDA_ARCHITECTURES || 'native'}`);
 }
 if (on('PRISM_CPU_VARIANTS')) defines.push('--CDPRISM_CPU_VARIANTS=ON');
+// deps/patches apply by default; PRISM_PATCHES=0 builds the pristine whisper.cpp (for comparisons)
+defines.push(`--CDPRISM_PATCHES=${process.env.PRISM_PATCHES === '0' ? 'OFF' : 'ON'}`);
 if (process.env.WHISPER_CPP_DIR) defines.push(`--CDWHISPER_CPP_DIR=${process.env.WHISPER_CPP_DIR}`);
 
 const cmakeJs = join(dirname(fileURLToPath(import.meta.resolve('cmake-js/package.json'))), 'bin', 'cmake-js');
