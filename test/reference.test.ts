@@ -113,6 +113,30 @@ describe('the patched whisper.cpp gives the tokens of the pristine one', () => {
     ['base, greedy, 44 s', 'base', '44s', ['-l', 'en', '-bs', '1']],
   ];
 
+  it('the mel spectrogram: noise and a chirp (every FFT bin) give the same tokens and probabilities', async () => {
+    // whisper.cpp has no getter for the mel: what the encoder makes of it (every token's p) stands in
+    const n = 8 * 16000;
+    const noise = new Float32Array(n);
+    const chirp = new Float32Array(n);
+    let x = 1;
+    for (let i = 0; i < n; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      noise[i] = (x / 2147483648 - 0.5) * 0.2;
+      const t = i / 16000;
+      chirp[i] = 0.3 * Math.sin(2 * Math.PI * (50 * t + ((7950 - 50) / (2 * 8)) * t * t)); // 50 Hz → 8 kHz
+    }
+    for (const [name, pcm] of [
+      ['noise', noise],
+      ['chirp', chirp],
+    ] as const) {
+      const file = join(out, `${name}.wav`);
+      await writeFile(file, encodeWav(pcm));
+      const pristine = await tokens(cli, models().tiny, file, ['-l', 'en', '-bs', '1', '-nf'], `mel-${name}-pristine`);
+      const ours = await tokens(patched, models().tiny, file, ['-l', 'en', '-bs', '1', '-nf'], `mel-${name}-ours`);
+      expect(ours).toEqual(pristine);
+    }
+  });
+
   it.each(patchedCases)('%s', async (name, which, clip, args) => {
     const path = models()[which];
     const file = audio[clip] as string;
