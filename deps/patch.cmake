@@ -31,17 +31,26 @@ function(prism_patched_tree source destination out_var)
   endif()
 
   find_program(PRISM_PATCH_TOOL patch)
-  if(NOT PRISM_PATCH_TOOL)
-    message(FATAL_ERROR "prism-whisper: applying deps/patches needs the `patch` program (apt install patch)")
+  find_program(PRISM_GIT_TOOL git)
+  if(NOT PRISM_PATCH_TOOL AND NOT PRISM_GIT_TOOL)
+    message(FATAL_ERROR "prism-whisper: applying deps/patches needs `patch` (apt install patch) or git")
   endif()
+  get_filename_component(parent "${destination}" DIRECTORY)
   file(REMOVE_RECURSE "${destination}")
   file(MAKE_DIRECTORY "${destination}")
   file(GLOB entries "${source}/*")
   file(COPY ${entries} DESTINATION "${destination}")
   foreach(p IN LISTS patches)
     get_filename_component(name "${p}" NAME)
+    if(PRISM_PATCH_TOOL)
+      set(apply "${PRISM_PATCH_TOOL}" -p1 --fuzz=0 --forward --batch --no-backup-if-mismatch -r - -d "${destination}" -i "${p}")
+    else()
+      # git apply outside any repository (the ceiling keeps it from finding one above the build folder)
+      set(apply "${CMAKE_COMMAND}" -E env "GIT_CEILING_DIRECTORIES=${parent}" "${PRISM_GIT_TOOL}" apply -p1 --whitespace=nowarn "${p}")
+    endif()
     execute_process(
-      COMMAND "${PRISM_PATCH_TOOL}" -p1 --forward --batch --no-backup-if-mismatch -r - -d "${destination}" -i "${p}"
+      COMMAND ${apply}
+      WORKING_DIRECTORY "${destination}"
       RESULT_VARIABLE rc
       OUTPUT_VARIABLE out
       ERROR_VARIABLE err)

@@ -9,6 +9,9 @@
 # Logs and JSON land in $OUT. PRISM_GPU_ABLATE=1 PRISM_GPU_CHECK=0 PRISM_GPU_TABLE=0 PRISM_GPU_BENCH=0: only the
 # one-knob-at-a-time breakdown of a warm call (bench/gpu/ablate.mjs). Set PRISM_GPU_SIZES="medium" to do less. PRISM_GPU_BACKEND=cpu rehearses
 # the whole script on a machine without a GPU (CPU build, tiny model).
+# The build applies deps/patches (whisper-cli too: it shares the patched tree). PRISM_GPU_PATCHES=OFF
+# builds everything from the pristine tree: run once each way to compare (rm -rf build between).
+# Not yet run on a GPU with the patch set (no GPU was lent to the session that added it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/prism-out}
@@ -29,12 +32,13 @@ BACKEND=${PRISM_GPU_BACKEND:-cuda}
 CUDA_FLAGS="-DPRISM_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90"
 [ "$BACKEND" = cuda ] || CUDA_FLAGS="-DPRISM_CUDA=OFF"
 # shellcheck disable=SC2086
-cmake -S . -B build -G "$GEN" -DCMAKE_BUILD_TYPE=Release $CUDA_FLAGS \
+PATCHES=${PRISM_GPU_PATCHES:-ON}
+cmake -S . -B build -G "$GEN" -DCMAKE_BUILD_TYPE=Release $CUDA_FLAGS -DPRISM_PATCHES="$PATCHES" \
   -DWHISPER_CPP_DIR="$W" -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" -DPRISM_REFERENCE_CLI=ON \
   -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$PWD/build/Release" > "$OUT/cmake.log"
 # The addon and upstream's whisper-cli share one build of whisper.cpp/ggml(-cuda).
 cmake --build build --parallel "$(nproc)" --target prism_whisper whisper-cli > "$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log"; exit 1; }
-echo "build: $(( $(date +%s) - start )) s"
+echo "build (deps/patches $PATCHES): $(( $(date +%s) - start )) s"
 ls -la build/Release/
 
 # The benchmark finds its models (ggml-test-SIZE.bin) in PRISM_WHISPER_CACHE; table.mjs wants SIZE.bin.
