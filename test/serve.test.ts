@@ -1,5 +1,6 @@
 /** The OpenAI-compatible API on a real warm model, over real loopback HTTP: formats, the official client, bad uploads, auth. */
 import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { basename } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -225,6 +226,41 @@ describe('bad requests get OpenAI-shaped errors', () => {
     expect((await apiError(get)).error.code).toBe('method_not_allowed');
     const missing = await apiError(await fetch(`${api.url}/v1/chat/completions`, { method: 'POST', body: '{}' }));
     expect(missing).toEqual({ status: 404, error: { message: 'Invalid URL (POST /v1/chat/completions)', type: 'invalid_request_error', param: null, code: 'not_found' } });
+  });
+});
+
+describe('uploads that end early (the server stays up)', () => {
+  /** Sends the start of a multipart body by hand; `end` closes the request without the closing boundary, `cut` drops the connection. */
+  function partial(field: string, how: 'end' | 'cut'): Promise<number | 'gone'> {
+    return new Promise((resolve) => {
+      const boundary = 'prismBoundary42';
+      const req = request(`${api.url}/v1/audio/transcriptions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', () => resolve('gone'));
+      req.write(`--${boundary}\r\ncontent-disposition: form-data; name="${field}"; filename="a.wav"\r\ncontent-type: audio/wav\r\n\r\n`);
+      req.write(jfkWav.subarray(0, 20_000));
+      if (how === 'end') req.end();
+      else setTimeout(() => req.destroy(), 50);
+    });
+  }
+
+  it('a body with no closing boundary: 400, for the file field and for a wrongly named one', async () => {
+    expect(await partial('file', 'end')).toBe(400);
+    expect(await partial('audio', 'end')).toBe(400);
+    expect((await fetch(`${api.url}/health`)).status).toBe(200);
+  });
+
+  it('a client that disconnects mid-file: nothing to answer, and the next request is served', async () => {
+    expect(await partial('file', 'cut')).toBe('gone');
+    expect((await fetch(`${api.url}/health`)).status).toBe(200);
+    const r = await post(api.url, form(jfkWav));
+    expect(r.status).toBe(200);
   });
 });
 

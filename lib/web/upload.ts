@@ -64,6 +64,9 @@ export function readUpload(req: IncomingMessage, maxBytes: number): Promise<Uplo
     });
     req.on('aborted', () => fail(new ApiError(400, 'the client went away during the upload')));
     parser.on('file', (name, stream, info) => {
+      // A body that ends inside a part (a client gone, a missing closing boundary) errors the part's
+      // stream: without a listener that error would be thrown and take the server down.
+      stream.on('error', (e: Error) => fail(new ApiError(400, `the upload ended early: ${e.message}`)));
       if (name !== 'file') {
         stream.resume();
         fail(new ApiError(400, `unexpected file field '${name}': send the audio as 'file'`, 'invalid_request_error', name));
