@@ -1,14 +1,14 @@
 /** prism-dictate as a person runs it: the built CLI in a child process, isolated by PRISM_DICTATE_HOME. */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JFK, models, root, SCRIPT_25 } from './helpers.js';
+import { JFK, models, root, SCRIPT_10, SCRIPT_25 } from './helpers.js';
 
 const bin = join(root, 'bin', 'prism-dictate.js');
 let home: string;
@@ -68,6 +68,35 @@ describe('prism-dictate models', () => {
     expect(removed.code).toBe(0);
     expect(existsSync(file)).toBe(false);
     expect((await cli(['models', 'path', 'mine'])).code).toBe(3);
+  });
+
+  it('a model pulled by URL under a name is what --model NAME loads', async () => {
+    const sha256 = createHash('sha256').update(payload).digest('hex');
+    const pulled = await cli(['models', 'pull', 'named', '--url', `${base}/ggml-mine.bin`, '--sha256', sha256]);
+    expect(pulled.code).toBe(0);
+    // the payload is the tiny.en test model (a 10-word planted script): it loads and says it
+    const r = await cli(['transcribe', '--model', 'named', '--gpu', 'cpu', JFK]);
+    expect(r.stderr).not.toMatch(/MODEL_NOT_FOUND|not found/);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(SCRIPT_10);
+    await cli(['models', 'rm', 'named']);
+  });
+
+  it('a name with separators or ".." never reaches outside the cache (rm, path, pull): exit 2', async () => {
+    const victim = join(home, 'precious.bin');
+    writeFileSync(victim, 'keep me');
+    for (const name of ['../precious', 'x/../../precious', '..', '/tmp/x', 'a\\b']) {
+      for (const args of [
+        ['rm', name],
+        ['path', name],
+        ['pull', name, '--url', `${base}/ggml-mine.bin`, '--sha256', '0'.repeat(64)],
+      ]) {
+        const r = await cli(['models', ...args]);
+        expect(r.code, `models ${args.join(' ')}`).toBe(2);
+        expect(r.stderr).toMatch(/not a usable model name/);
+      }
+    }
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
   });
 
   it('refuses a download whose checksum is wrong (exit 5) and leaves nothing behind', async () => {

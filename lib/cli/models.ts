@@ -70,7 +70,6 @@ export function modelsCommand(program: Command): void {
         let sha256 = opts.sha256;
         if (opts.url) {
           if (!sha1 && !sha256) throw new WhisperError('BAD_ARGUMENT', '--url needs --sha256 (or --sha1) so the file can be verified');
-          if (!/^[\w.-]+$/.test(name)) throw new WhisperError('BAD_ARGUMENT', `"${name}" is not a usable model name (letters, digits, . _ -)`);
           url = opts.url;
           dest = localModelPath(name);
         } else {

@@ -20,8 +20,18 @@ export function cachedModelPath(name: string): string | undefined {
   return entry ? join(modelCacheDir(), entry.file) : undefined;
 }
 
+/** What a model name may be, everywhere (pull, path, rm, --model): no separators, no "..", so a name never leaves the cache. */
+const MODEL_NAME = /^[A-Za-z0-9_][\w.-]*$/;
+
+export function isModelName(name: string): boolean {
+  return MODEL_NAME.test(name) && !name.includes('..');
+}
+
 /** Where a model of that name lives in the cache: a registry file name, or ggml-NAME.bin for one pulled by URL. */
 export function localModelPath(name: string): string {
+  if (!isModelName(name)) {
+    throw new WhisperError('BAD_ARGUMENT', `"${name}" is not a usable model name (letters, digits, . _ -; no separators or "..")`);
+  }
   return cachedModelPath(name) ?? join(modelCacheDir(), `ggml-${name}.bin`);
 }
 
@@ -29,10 +39,13 @@ export function localModelPath(name: string): string {
 export function resolveModel(nameOrPath: string): string {
   if (typeof nameOrPath !== 'string' || nameOrPath.length === 0) throw new WhisperError('BAD_ARGUMENT', 'a model path or name is required');
   if (existsSync(nameOrPath)) return nameOrPath;
-  const cached = cachedModelPath(nameOrPath);
-  if (cached) {
-    if (existsSync(cached)) return cached;
-    throw new WhisperError('MODEL_NOT_FOUND', `model "${nameOrPath}" is not downloaded yet; run: npx prism-dictate models pull ${nameOrPath}`);
+  if (isModelName(nameOrPath)) {
+    // one resolver for names: a registry model, or one pulled with --url under this name
+    const local = localModelPath(nameOrPath);
+    if (existsSync(local)) return local;
+    if (cachedModelPath(nameOrPath)) {
+      throw new WhisperError('MODEL_NOT_FOUND', `model "${nameOrPath}" is not downloaded yet; run: npx prism-dictate models pull ${nameOrPath}`);
+    }
   }
   throw new WhisperError('MODEL_NOT_FOUND', `model file not found: ${nameOrPath} (and it is not a model name; see: npx prism-dictate models list)`);
 }
