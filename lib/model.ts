@@ -142,9 +142,11 @@ export class WhisperModel {
     return this.scheduler.busy;
   }
 
-  async transcribe(pcm: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
+  async transcribe(pcm: Float32Array, given: TranscribeOptions = {}): Promise<Transcript> {
     const started = performance.now();
     if (this.closing) throw new WhisperError('CLOSED', 'the model is closed');
+    // every option read once, here: nothing the caller's object does later can throw past the slot lease
+    const options = readTranscribeOptions(given);
     const audio = checkPcm(pcm, this.maxAudioSeconds);
     const audioMs = Math.round((audio.length / WHISPER_RATE) * 1000);
     const greedy = options.greedy ?? true;
@@ -188,25 +190,24 @@ export class WhisperModel {
     const abort = (): void => {
       this.native.abort(job);
     };
-    options.signal?.addEventListener('abort', abort, { once: true });
-    const call = this.native.transcribe(
-      lease.slot,
-      audio,
-      {
-        language,
-        prompt: options.prompt,
-        translate: options.translate,
-        beamSize,
-        audioCtx: audioCtx === full ? 0 : audioCtx,
-        noTimestamps: options.noTimestamps,
-        threads: lease.threads,
-        temperatureFallback: options.temperatureFallback,
-      },
-      onSegment,
-      job,
-    );
     try {
-      const r = await call;
+      options.signal?.addEventListener('abort', abort, { once: true });
+      const r = await this.native.transcribe(
+        lease.slot,
+        audio,
+        {
+          language,
+          prompt: options.prompt,
+          translate: options.translate,
+          beamSize,
+          audioCtx: audioCtx === full ? 0 : audioCtx,
+          noTimestamps: options.noTimestamps,
+          threads: lease.threads,
+          temperatureFallback: options.temperatureFallback,
+        },
+        onSegment,
+        job,
+      );
       if (callbackError !== undefined) throw callbackError;
       return {
         text: r.text.trim(),
@@ -235,6 +236,48 @@ export class WhisperModel {
     })();
     return this.closing;
   }
+}
+
+const OPTION_KEYS = [
+  'language',
+  'prompt',
+  'signal',
+  'onSegment',
+  'greedy',
+  'beamSize',
+  'audioCtx',
+  'noTimestamps',
+  'translate',
+  'temperatureFallback',
+  'skipSilence',
+  'silenceDbfs',
+] as const satisfies readonly (keyof TranscribeOptions)[];
+
+/** A plain copy of the caller's options with their types checked: BAD_ARGUMENT names the first bad one. */
+export function readTranscribeOptions(given: TranscribeOptions | null | undefined): TranscribeOptions {
+  if (given === null || given === undefined) return {};
+  if (typeof given !== 'object') throw new WhisperError('BAD_ARGUMENT', `options must be an object (got ${typeof given})`);
+  const o: Record<string, unknown> = {};
+  for (const key of OPTION_KEYS) {
+    let value: unknown;
+    try {
+      value = given[key];
+    } catch (e) {
+      throw new WhisperError('BAD_ARGUMENT', `reading the option ${key} threw: ${(e as Error)?.message ?? e}`, { cause: e });
+    }
+    if (value !== undefined) o[key] = value;
+  }
+  const bad = (key: string, want: string) => new WhisperError('BAD_ARGUMENT', `${key} must be ${want} (got ${typeof o[key]})`);
+  for (const key of ['language', 'prompt'] as const) if (o[key] !== undefined && typeof o[key] !== 'string') throw bad(key, 'a string');
+  if (typeof o.language === 'string' && /[\0-\x1f]/.test(o.language))
+    throw new WhisperError('BAD_ARGUMENT', `language must be a language code or name (got ${JSON.stringify(o.language)})`);
+  if (typeof o.prompt === 'string' && o.prompt.includes('\0')) throw new WhisperError('BAD_ARGUMENT', 'prompt must not contain NUL characters');
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw bad('signal', 'an AbortSignal');
+  if (o.onSegment !== undefined && typeof o.onSegment !== 'function') throw bad('onSegment', 'a function');
+  for (const key of ['greedy', 'noTimestamps', 'translate', 'temperatureFallback', 'skipSilence'] as const)
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') throw bad(key, 'a boolean');
+  for (const key of ['beamSize', 'silenceDbfs'] as const) if (o[key] !== undefined && typeof o[key] !== 'number') throw bad(key, 'a number');
+  return o as TranscribeOptions;
 }
 
 export async function loadModel(nameOrPath: string, options: LoadOptions = {}): Promise<WhisperModel> {

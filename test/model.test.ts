@@ -170,6 +170,55 @@ describe('transcribe', () => {
     expect((await model.transcribe(jfk)).text).toBe(SCRIPT_25);
   });
 
+  it('an option whose getter throws is BAD_ARGUMENT and leaks no state (every option, one state)', async () => {
+    const one = await loadModel(models().tiny, { states: 1, gpu: 'cpu' });
+    try {
+      const short = jfk.subarray(0, 3 * 16000);
+      for (const key of [
+        'language',
+        'prompt',
+        'signal',
+        'onSegment',
+        'greedy',
+        'beamSize',
+        'audioCtx',
+        'noTimestamps',
+        'translate',
+        'temperatureFallback',
+        'skipSilence',
+        'silenceDbfs',
+      ]) {
+        const options = Object.defineProperty({}, key, {
+          get() {
+            throw new Error(`no ${key} for you`);
+          },
+        });
+        await expect(one.transcribe(short, options), key).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringContaining(key) });
+      }
+      // the one state is still there: this call would hang forever if a lease had leaked
+      expect((await one.transcribe(short, { audioCtx: 'auto' })).text.length).toBeGreaterThan(0);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('options of the wrong type are BAD_ARGUMENT before any work; null options are the defaults', async () => {
+    const short = jfk.subarray(0, 3 * 16000);
+    const cases: Array<[string, unknown]> = [
+      ['signal', 'x'],
+      ['onSegment', 'x'],
+      ['language', 'en\0de'],
+      ['prompt', 42],
+      ['greedy', 'yes'],
+      ['silenceDbfs', '-60'],
+    ];
+    for (const [key, value] of cases) {
+      await expect(model.transcribe(short, { [key]: value } as never), key).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringContaining(key) });
+    }
+    await expect(model.transcribe(short, 'fast' as never)).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+    expect((await model.transcribe(short, null as never)).text.length).toBeGreaterThan(0);
+  });
+
   it("audioCtx 'auto' shrinks the encoder window and keeps the text", async () => {
     const full = await model.transcribe(jfk);
     const auto = await model.transcribe(jfk, { audioCtx: 'auto' });
