@@ -269,7 +269,7 @@ export function readTranscribeOptions(given: TranscribeOptions | null | undefine
   }
   const bad = (key: string, want: string) => new WhisperError('BAD_ARGUMENT', `${key} must be ${want} (got ${typeof o[key]})`);
   for (const key of ['language', 'prompt'] as const) if (o[key] !== undefined && typeof o[key] !== 'string') throw bad(key, 'a string');
-  if (typeof o.language === 'string' && /[\0-\x1f]/.test(o.language))
+  if (typeof o.language === 'string' && [...o.language].some((c) => c.charCodeAt(0) < 0x20))
     throw new WhisperError('BAD_ARGUMENT', `language must be a language code or name (got ${JSON.stringify(o.language)})`);
   if (typeof o.prompt === 'string' && o.prompt.includes('\0')) throw new WhisperError('BAD_ARGUMENT', 'prompt must not contain NUL characters');
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw bad('signal', 'an AbortSignal');
