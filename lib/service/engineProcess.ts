@@ -70,6 +70,10 @@ function withGpuFaultHook(model: WhisperModel): WhisperModel {
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as EngineConfig;
   const started = performance.now();
+  // The supervisor gone at any point — also while the model loads — ends this process: an engine is
+  // never left running (and holding hundreds of MiB) under init.
+  let stop: (() => Promise<void>) | undefined;
+  process.on('disconnect', () => (stop ? void stop() : process.exit(0)));
   let model: WhisperModel;
   try {
     model = withGpuFaultHook(withHangHook(await loadModel(config.model, { gpu: config.gpu, states: config.states, threads: config.threads })));
@@ -79,13 +83,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const server = await ServiceServer.listen({ socketPath: config.socketPath, model, maxQueue: 1024 });
-  const stop = async (): Promise<void> => {
+  const stopNow = async (): Promise<void> => {
     await server.close();
     await model.close();
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop());
-  process.on('disconnect', () => void stop()); // the supervisor is gone
+  stop = stopNow;
+  process.on('SIGTERM', () => void stopNow());
+  if (process.send && !process.connected) await stopNow(); // it went while the server was being set up
   await send({
     type: 'ready',
     backend: model.info.backend,
