@@ -69,7 +69,19 @@ export class ServiceClient {
       });
     });
     const client = new ServiceClient(socket);
-    client.welcome = (await client.request(FrameType.Hello, FrameType.Welcome, { protocol: PROTOCOL_VERSION, pid: process.pid })) as Welcome;
+    // A stopped (SIGSTOP) or wedged daemon still accepts connections in the kernel: only its answer
+    // to the handshake says it is alive.
+    const handshakeMs = Math.max(timeoutMs, 2000);
+    client.welcome = (await client
+      .within(
+        client.request(FrameType.Hello, FrameType.Welcome, { protocol: PROTOCOL_VERSION, pid: process.pid }),
+        handshakeMs,
+        `the service on ${socketPath} did not answer within ${handshakeMs} ms (stopped or hung?)`,
+      )
+      .catch((e: unknown) => {
+        client.close();
+        throw e;
+      })) as Welcome;
     if (client.welcome.protocol !== PROTOCOL_VERSION) {
       client.close();
       throw new WhisperError('PROTOCOL', `the service speaks protocol ${client.welcome.protocol}, this client ${PROTOCOL_VERSION}`);
@@ -93,20 +105,29 @@ export class ServiceClient {
   }
 
   health(timeoutMs = 1000): Promise<Health> {
-    const reply = this.request(FrameType.Health, FrameType.HealthOk) as Promise<Health>;
+    return this.within(this.request(FrameType.Health, FrameType.HealthOk), timeoutMs, `the service did not answer a health check within ${timeoutMs} ms`) as Promise<Health>;
+  }
+
+  /** A control action (toggle … retry: a retry transcribes again, hence the long default). */
+  control(request: Record<string, unknown>, timeoutMs = 120_000): Promise<Record<string, unknown>> {
+    return this.within(this.request(FrameType.Control, FrameType.ControlOk, request), timeoutMs, `the service did not answer within ${timeoutMs} ms`) as Promise<
+      Record<string, unknown>
+    >;
+  }
+
+  status(timeoutMs = 5000): Promise<Record<string, unknown>> {
+    return this.within(this.request(FrameType.Status, FrameType.StatusOk), timeoutMs, `the service did not report its status within ${timeoutMs} ms`) as Promise<
+      Record<string, unknown>
+    >;
+  }
+
+  /** `reply`, or SERVICE_UNAVAILABLE after `ms`: a hung service never hangs its caller. */
+  private within<T>(reply: Promise<T>, ms: number, message: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new WhisperError('SERVICE_UNAVAILABLE', `the service did not answer a health check within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => reject(new WhisperError('SERVICE_UNAVAILABLE', message)), ms);
     });
     return Promise.race([reply, deadline]).finally(() => clearTimeout(timer));
-  }
-
-  control(request: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return this.request(FrameType.Control, FrameType.ControlOk, request) as Promise<Record<string, unknown>>;
-  }
-
-  status(): Promise<Record<string, unknown>> {
-    return this.request(FrameType.Status, FrameType.StatusOk) as Promise<Record<string, unknown>>;
   }
 
   close(): void {
