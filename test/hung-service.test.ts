@@ -2,8 +2,8 @@
  * A daemon that is stopped (SIGSTOP) or wedged still has its socket accept connections in the kernel.
  * Clients must not hang on it: the handshake and every request have a deadline, and the CLI exits 7.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,4 +51,23 @@ describe('a service that accepts but never answers', () => {
       expect(performance.now() - t0).toBeLessThan(8000);
     }
   });
+
+  it('`prism-dictate stop` stops it by its pid file: SIGTERM, then SIGKILL for a stopped process', async () => {
+    // a stand-in daemon that is SIGSTOPped: its pid in the pid file, the hung socket above
+    const daemon = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    const pid = daemon.pid as number;
+    writeFileSync(servicePaths(home).pidFile, `${pid}\n`);
+    process.kill(pid, 'SIGSTOP');
+    const exited = new Promise((r) => daemon.once('exit', (_code, signal) => r(signal)));
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'prism-dictate.js'), 'stop'], {
+      env: { ...process.env, PRISM_DICTATE_HOME: home },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.stderr).toMatch(/does not answer.*stopping pid \d+/);
+    expect(r.stdout).toMatch(new RegExp(`service ${pid} did not stop within 10 s: killed`));
+    expect(r.status).toBe(0);
+    expect(await exited).toBe('SIGKILL');
+    expect(existsSync(servicePaths(home).pidFile)).toBe(false);
+  }, 40_000);
 });

@@ -1,7 +1,7 @@
 /** `prism-dictate start | stop | status`: the supervised inference service. */
 import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { openSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ConfigInput } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -104,6 +104,38 @@ async function startServiceFor(c: Config, log: (line: string) => void, onEvent: 
   log(`loading ${c.model} (${c.gpu})…`);
   const service = await startService(serviceOptions(c, log, onEvent));
   return { ...service, engine: service.supervisor };
+}
+
+/** Whether `pid` is a live process (a zombie that has only to be reaped is not, on Linux). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
+  } catch {
+    return true; // no /proc here: kill(pid, 0) is all there is
+  }
+}
+
+/** The running service's pid: from the service itself, or, when it does not answer, from its pid file. */
+async function servicePid(): Promise<number> {
+  try {
+    const client = await ServiceClient.connect(servicePaths().socket, 1000);
+    const pid = Number((await client.status()).pid);
+    client.close();
+    return pid;
+  } catch (e) {
+    const file = servicePaths().pidFile;
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    const alive = pid > 0 && isRunning(pid);
+    if (!alive) throw new WhisperError('SERVICE_UNAVAILABLE', `no prism-dictate service is running for ${servicePaths().home} (start one: prism-dictate start --detach)`);
+    process.stderr.write(`prism-dictate: the service does not answer (${(e as Error).message}); stopping pid ${pid} from ${file}\n`);
+    return pid;
+  }
 }
 
 async function connectOrExplain(): Promise<ServiceClient> {
@@ -271,20 +303,25 @@ export function serviceCommands(program: Command): void {
     .description('stop the running service')
     .action(async () => {
       try {
-        const client = await connectOrExplain();
-        const pid = Number((await client.status()).pid);
-        client.close();
+        const pid = await servicePid();
+        const alive = (): boolean => isRunning(pid);
+        const gone = async (ms: number): Promise<boolean> => {
+          for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (!alive()) return true;
+          return !alive();
+        };
         process.kill(pid, 'SIGTERM');
-        for (let i = 0; i < 100; i++) {
-          try {
-            process.kill(pid, 0);
-          } catch {
-            process.stdout.write(`prism-dictate: service ${pid} stopped\n`);
-            return;
-          }
-          await new Promise((r) => setTimeout(r, 100));
+        if (await gone(10_000)) {
+          process.stdout.write(`prism-dictate: service ${pid} stopped\n`);
+          return;
         }
-        throw new WhisperError('SERVICE_UNAVAILABLE', `service ${pid} did not stop within 10 s`);
+        // stopped (SIGSTOP) or wedged: it cannot act on SIGTERM; its engine goes with it
+        process.kill(pid, 'SIGKILL');
+        if (await gone(3000)) {
+          await rm(servicePaths().pidFile, { force: true });
+          process.stdout.write(`prism-dictate: service ${pid} did not stop within 10 s: killed\n`);
+          return;
+        }
+        throw new WhisperError('SERVICE_UNAVAILABLE', `service ${pid} could not be stopped`);
       } catch (e) {
         report(e);
       }
