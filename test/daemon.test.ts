@@ -1,5 +1,6 @@
 /** prism-dictate start --detach | status | transcribe | stop, as a person runs them. */
 import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,9 @@ describe.skipIf(process.platform === 'win32')('prism-dictate service', () => {
     expect(started.stderr).toBe('');
     expect(started.status).toBe(0);
     expect(started.stdout).toMatch(/service ready \(pid \d+, cpu, engine ready in \d+ ms\)/);
+    // the pid file and the log are the user's alone
+    expect(statSync(join(home, 'service.pid')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, 'service.log')).mode & 0o777).toBe(0o600);
     expect(status()).toMatchObject({ state: 'ready', backend: 'cpu', restarts: 0, busy: 0, queued: 0 });
   });
 

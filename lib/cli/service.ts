@@ -217,7 +217,7 @@ export function serviceCommands(program: Command): void {
         if (o.detach) {
           const paths = servicePaths();
           await mkdir(paths.home, { recursive: true, mode: 0o700 });
-          const log = openSync(paths.log, 'a');
+          const log = openSync(paths.log, 'a', 0o600); // only the user: it may quote paths and errors
           const args = process.argv.slice(1).filter((a) => a !== '--detach');
           const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: process.env });
           const status = await waitReady(child, 180_000, o.host);

@@ -51,7 +51,7 @@ export async function startService(o: ServiceOptions, paths = servicePaths()): P
     await supervisor.stop();
     throw e;
   }
-  await writeFile(paths.pidFile, `${process.pid}\n`);
+  await writeFile(paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
   let stopping: Promise<void> | undefined;
   return {
     paths,
@@ -78,7 +78,7 @@ export interface RunningServer {
 export async function serveEngine(engine: TranscriptionEngine, paths = servicePaths()): Promise<RunningServer> {
   await mkdir(paths.home, { recursive: true, mode: 0o700 });
   const server = await ServiceServer.listen({ socketPath: paths.socket, model: engine });
-  await writeFile(paths.pidFile, `${process.pid}\n`);
+  await writeFile(paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
   let stopping: Promise<void> | undefined;
   return {
     paths,
