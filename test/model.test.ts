@@ -78,6 +78,10 @@ describe('model files that cannot be used', () => {
     await expect(loadModel('base.en')).rejects.toThrow(/models pull base.en/);
   });
 
+  it('a folder is MODEL_NOT_FOUND that says so (not a raw EISDIR)', async () => {
+    await expect(loadModel(dir)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: `${dir} is a folder, not a model file` });
+  });
+
   it('a truncated file is MODEL_INVALID and says so', async () => {
     const path = join(dir, 'truncated.bin');
     await copyFile(models().tiny, path);

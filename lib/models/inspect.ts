@@ -91,7 +91,10 @@ export async function inspectModelFile(path: string): Promise<ModelFileInfo> {
     throw new WhisperError('MODEL_NOT_FOUND', `cannot open model file ${path}: ${(e as Error).message}`, { cause: e });
   }
   try {
-    const { size } = await fh.stat();
+    const st = await fh.stat();
+    // opening a folder succeeds on Linux; reading it is what fails
+    if (st.isDirectory()) throw new WhisperError('MODEL_NOT_FOUND', `${path} is a folder, not a model file`);
+    const { size } = st;
     if (size === 0) throw invalid(path, 'the file is empty');
     const r = new Reader(fh, size, path);
     const magic = (await r.bytes(4, 'the header')).toString('latin1');
