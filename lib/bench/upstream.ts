@@ -8,8 +8,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { autoAudioCtx, loadModel } from '../model.js';
+import { packageRoot } from '../native.js';
 import type { BenchContext } from './context.js';
 import { jfkPath } from './corpus.js';
 import { type Summary, summarize } from './stats.js';
@@ -70,7 +71,7 @@ export async function againstUpstream(ctx: BenchContext, levels: number[]): Prom
   const cli = runCli(ctx.whisperCli);
   if (typeof cli === 'string') return cli;
   // whisper-cli from our patched copy (deps/patches), when built: node scripts/build-reference-cli.mjs --patched
-  const patchedBin = join(dirname(dirname(dirname(ctx.whisperCli))), 'build-ref-patched', 'bin', basename(ctx.whisperCli));
+  const patchedBin = join(packageRoot, 'build-ref-patched', 'bin', basename(ctx.whisperCli));
   const patched = existsSync(patchedBin) ? runCli(patchedBin) : undefined;
   const med = (xs: number[]) => summarize(xs).p50;
   const cliRow = (what: string, runs: CliTimings[], tokens: number): UpstreamRow => ({

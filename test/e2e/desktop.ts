@@ -14,10 +14,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { xselCommand } from '../../lib/host/x11/session.js';
 
 export interface Target {
   readonly kind: 'tk' | 'xterm';
@@ -78,7 +78,7 @@ const TOOLS: [command: string, debianPackage: string][] = [
 export function desktopMissing(): string | undefined {
   if (process.platform !== 'linux') return `an X11/PulseAudio desktop (Linux only; this is ${process.platform})`;
   const missing = TOOLS.filter(([cmd]) => !onPath(cmd));
-  if (!xselPath()) missing.push(['xsel', 'xsel (or the one clipboardy bundles)']);
+  if (!xselCommand()) missing.push(['xsel', 'xsel (or the one clipboardy bundles)']);
   if (!missing.length) return undefined;
   const names = missing.map(([cmd]) => cmd).join(', ');
   const packages = [...new Set(missing.map(([, pkg]) => pkg))].join(' ');
@@ -283,14 +283,14 @@ class HeadlessDesktop implements Desktop {
   async setClipboard(text: string, selection: Selection = 'clipboard'): Promise<void> {
     const previous = this.selections.get(selection);
     if (previous) await kill(previous);
-    const xsel = this.spawn(`xsel-${selection}`, xselPath() ?? 'xsel', [`--${selection}`, '--input', '--nodetach'], { stdin: 'pipe' });
+    const xsel = this.spawn(`xsel-${selection}`, xselCommand() ?? 'xsel', [`--${selection}`, '--input', '--nodetach'], { stdin: 'pipe' });
     this.selections.set(selection, xsel);
     xsel.stdin?.end(text);
     await until(`the ${selection} selection`, 5000, async () => ((await this.getClipboard(selection)) === text ? true : undefined));
   }
 
   async getClipboard(selection: Selection = 'clipboard'): Promise<string> {
-    return this.run(xselPath() ?? 'xsel', [`--${selection}`, '--output'], { timeoutMs: 5000 });
+    return this.run(xselCommand() ?? 'xsel', [`--${selection}`, '--output'], { timeoutMs: 5000 });
   }
 
   async openTarget(kind: 'tk' | 'xterm'): Promise<Target> {
@@ -518,17 +518,4 @@ function onPath(cmd: string): string | undefined {
     } catch {}
   }
   return undefined;
-}
-
-/** xsel from PATH, else the one clipboardy bundles (the daemon's own clipboard path uses it too). */
-function xselPath(): string | undefined {
-  const system = onPath('xsel');
-  if (system) return system;
-  try {
-    const bundled = join(dirname(createRequire(import.meta.url).resolve('clipboardy')), 'fallbacks', 'linux', 'xsel');
-    accessSync(bundled, constants.X_OK);
-    return bundled;
-  } catch {
-    return undefined;
-  }
 }
