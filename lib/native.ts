@@ -22,6 +22,8 @@ export interface NativeTimings {
   totalMs: number;
   tokens: number;
   windows: number;
+  /** single-token decoder steps that built their graph vs reused the kept one (patched whisper.cpp only) */
+  decoderGraphs?: { built: number; reused: number };
 }
 
 export interface NativeResult {

@@ -105,6 +105,26 @@ void OnNewSegment(whisper_context*, whisper_state* state, int n_new, void* user)
   for (int i = n - n_new; i < n; ++i) (*call->on_segment)(ReadSegment(state, i, call->audio_ms));
 }
 
+struct GraphCounts {
+  int built = -1;
+  int reused = -1;
+};
+
+// The patched whisper.cpp (deps/patches/0003) counts the decoder steps that built vs reused their graph.
+GraphCounts DecodeGraphs(whisper_state* state) {
+  GraphCounts c;
+#ifdef PRISM_WHISPER_PATCHED
+  int32_t built = 0;
+  int32_t reused = 0;
+  whisper_decode_graph_stats(state, &built, &reused);
+  c.built = built;
+  c.reused = reused;
+#else
+  (void)state;
+#endif
+  return c;
+}
+
 }  // namespace
 
 std::unique_ptr<Engine> Engine::Load(const LoadOptions& o) {
@@ -253,6 +273,7 @@ TranscribeResult Engine::TranscribeHere(int slot, const float* pcm, size_t sampl
   p.abort_callback = OnAbortPoll;
   p.abort_callback_user_data = &call;
 
+  const GraphCounts graphs_before = DecodeGraphs(state);
   int rc = 0;
   const AbortScope abort_scope(&abort);
   try {
@@ -278,6 +299,11 @@ TranscribeResult Engine::TranscribeHere(int slot, const float* pcm, size_t sampl
   result.timings.encode_ms = call.encode_ms;
   result.timings.decode_ms = std::max(0.0, result.timings.total_ms - result.timings.mel_ms - result.timings.encode_ms);
   result.timings.windows = call.windows;
+  const GraphCounts graphs_after = DecodeGraphs(state);
+  if (graphs_after.built >= 0) {
+    result.timings.graphs_built = graphs_after.built - graphs_before.built;
+    result.timings.graphs_reused = graphs_after.reused - graphs_before.reused;
+  }
   return result;
 }
 

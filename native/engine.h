@@ -33,6 +33,10 @@ struct Timings {
   double total_ms = 0;
   int tokens = 0;
   int windows = 0;
+  // single-token decoder steps that built their graph vs reused the kept one (deps/patches/0003);
+  // -1 when whisper.cpp is not patched
+  int graphs_built = -1;
+  int graphs_reused = -1;
 };
 
 struct TranscribeResult {

@@ -91,6 +91,12 @@ Napi::Value TranscribeWorker::Result(Napi::Env env) {
   t.Set("totalMs", Napi::Number::New(env, result_.timings.total_ms));
   t.Set("tokens", Napi::Number::New(env, result_.timings.tokens));
   t.Set("windows", Napi::Number::New(env, result_.timings.windows));
+  if (result_.timings.graphs_built >= 0) {
+    Napi::Object graphs = Napi::Object::New(env);
+    graphs.Set("built", Napi::Number::New(env, result_.timings.graphs_built));
+    graphs.Set("reused", Napi::Number::New(env, result_.timings.graphs_reused));
+    t.Set("decoderGraphs", graphs);
+  }
   o.Set("timings", t);
   return o;
 }

@@ -7,7 +7,8 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { root, whisperDir } from './helpers.js';
+import { loadModel, readAudio } from '../lib/index.js';
+import { JFK, models, root, SCRIPT_25, whisperDir } from './helpers.js';
 
 const cmake = spawnSync('cmake', ['--version']).status === 0;
 const work = mkdtempSync(join(tmpdir(), 'prism-patches-'));
@@ -36,5 +37,27 @@ describe.skipIf(!cmake)('the whisper.cpp patch set', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(new RegExp(`deps/patches/${name}\\s+does not\\s+apply`));
     expect(existsSync(join(work, 'bad'))).toBe(false);
+  });
+});
+
+describe('the static decoder step (deps/patches/0003)', () => {
+  // the prompt pass builds one graph, the first single-token step another; every later step runs the
+  // kept graph again until n_kv crosses a 32-cell boundary (jfk's ~30 positions stay below it)
+  it.each([true, false])('runs the decoder graph it built again, token after token (flash attention %s)', async (flashAttn) => {
+    const model = await loadModel(models().tiny, { states: 1, threads: 2, flashAttn, warmup: false });
+    try {
+      const pcm = await readAudio(JFK);
+      for (const options of [{ temperatureFallback: false }, { beamSize: 5 }]) {
+        const r = await model.transcribe(pcm, { language: 'en', ...options });
+        const graphs = r.timings.decoderGraphs;
+        expect(graphs, 'the addon reports the patched decoder counters').toBeDefined();
+        expect(r.timings.tokens).toBeGreaterThan(20);
+        expect(graphs?.built).toBeLessThanOrEqual(3);
+        expect(graphs?.reused).toBeGreaterThanOrEqual(r.timings.tokens - 3);
+        expect(r.text).toBe(SCRIPT_25);
+      }
+    } finally {
+      await model.close();
+    }
   });
 });

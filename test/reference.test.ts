@@ -105,6 +105,9 @@ describe('the patched whisper.cpp gives the tokens of the pristine one', () => {
     ['tiny, greedy, temperature fallback on', 'tiny', '11s', ['-l', 'en', '-bs', '1']],
     ['tiny, greedy, no fallback, 3 s', 'tiny', '3s', ['-l', 'en', '-bs', '1', '-nf']],
     ['tiny, greedy, 44 s (two windows)', 'tiny', '44s', ['-l', 'en', '-bs', '1']],
+    // flash attention off: V is stored transposed and written element by element (deps/patches/0003)
+    ['tiny, greedy, no flash attention', 'tiny', '11s', ['-l', 'en', '-bs', '1', '-nfa']],
+    ['tiny, beam 5, no flash attention', 'tiny', '11s', ['-l', 'en', '-bs', '5', '-nfa']],
     ['tiny, beam 5', 'tiny', '11s', ['-l', 'en', '-bs', '5']],
     ['tiny, no timestamps', 'tiny', '11s', ['-l', 'en', '-bs', '1', '-nt']],
     ['tiny, language detection', 'tiny', '11s', ['-l', 'auto', '-bs', '1']],
