@@ -28,8 +28,11 @@ describe('prism-dictate bench --quick', () => {
     const tiny = result.sizes[0];
     expect(tiny?.backend).toBe('cpu');
     expect(tiny?.cold[0]).toMatchObject({ ratioToWarm: 1 });
-    expect(tiny?.cold.map((c) => c.what)).toEqual([expect.stringMatching(/warm/), expect.stringMatching(/whisper-cli/), expect.stringMatching(/cold node process/)]);
+    const coldRows = [expect.stringMatching(/warm/), expect.stringMatching(/whisper-cli/), expect.stringMatching(/cold node process/)];
+    expect(tiny?.cold.map((c) => c.what)).toEqual([...coldRows, ...coldRows]);
+    expect(tiny?.cold.map((c) => c.window)).toEqual(['full', 'full', 'full', 'auto', 'auto', 'auto']);
     expect(tiny?.cold[2]?.ratioToWarm).toBeGreaterThan(0);
+    expect(tiny?.cold[5]?.ratioToWarm).toBeGreaterThan(0);
     expect(tiny?.engine.map((e) => `${e.window}/${e.decoding}`)).toEqual(['full/greedy', 'full/beam 5', 'auto/greedy', 'auto/beam 5']);
     for (const e of tiny?.engine ?? []) {
       expect(e.tokens).toBe(27);

@@ -2,7 +2,8 @@
  * The addon must say exactly what upstream's own whisper-cli says for the same model, audio and
  * decoding parameters (built from the same, unpatched whisper.cpp source by
  * scripts/build-reference-cli.mjs); and whisper-cli built from our patched copy (deps/patches) must
- * give the same tokens as the pristine one — ids, probabilities and times, for every decoding mode.
+ * give the same tokens as the pristine one — ids and times, and probabilities within 1e-4 — for every
+ * decoding mode.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -94,6 +95,16 @@ describe('the patched whisper.cpp gives the tokens of the pristine one', () => {
     audio['11s'] = JFK;
   }, 900_000);
 
+  // ids and times exactly; p within 1e-4 relative: 0004 sums the greedy log-sum-exp in vector lanes
+  // (upstream's own sequential float sum over the vocabulary carries ~1e-5 of rounding error)
+  function expectSameTokens(ours: CliToken[], pristine: CliToken[]): void {
+    expect(ours.map(({ id, offsets }) => ({ id, offsets }))).toEqual(pristine.map(({ id, offsets }) => ({ id, offsets })));
+    for (const [i, t] of ours.entries()) {
+      const p = (pristine[i] as CliToken).p;
+      expect(Math.abs(t.p - p), `token ${i}: p ${t.p} vs ${p}`).toBeLessThanOrEqual(1e-4 * Math.max(p, 1e-6));
+    }
+  }
+
   async function tokens(bin: string, model: string, file: string, args: string[], name: string): Promise<CliToken[]> {
     const prefix = join(out, name);
     execFileSync(bin, ['-m', model, '-f', file, '-t', '2', '-ojf', '-of', prefix, '-np', ...args], { stdio: 'ignore' });
@@ -136,7 +147,7 @@ describe('the patched whisper.cpp gives the tokens of the pristine one', () => {
       await writeFile(file, encodeWav(pcm));
       const pristine = await tokens(cli, models().tiny, file, ['-l', 'en', '-bs', '1', '-nf'], `mel-${name}-pristine`);
       const ours = await tokens(patched, models().tiny, file, ['-l', 'en', '-bs', '1', '-nf'], `mel-${name}-ours`);
-      expect(ours).toEqual(pristine);
+      expectSameTokens(ours, pristine);
     }
   });
 
@@ -147,6 +158,6 @@ describe('the patched whisper.cpp gives the tokens of the pristine one', () => {
     const pristine = await tokens(cli, path, file, args, `${tag}-pristine`);
     const ours = await tokens(patched, path, file, args, `${tag}-ours`);
     expect(pristine.length).toBeGreaterThan(0);
-    expect(ours).toEqual(pristine);
+    expectSameTokens(ours, pristine);
   });
 });

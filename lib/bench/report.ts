@@ -11,8 +11,9 @@ export function renderReport(r: BenchResult): string {
   out.push(`Command: \`${r.command}\`. Runs per figure: ${r.runs}. Medians (min–max, n). Audio: jfk.wav (11 s); models: generated, planted 25-word script.`);
   for (const s of r.sizes) {
     out.push('', `### ${s.size} on ${s.backend} (${s.threads} threads), load ${s.loadMs.toFixed(0)} ms incl. warm-up ${s.warmupMs.toFixed(0)} ms`);
-    out.push('', '**Cold process vs warm model** (greedy, full window)', '', '| what | wall | × warm |', '|---|---|---|');
-    for (const c of s.cold) out.push(`| ${c.what} | ${c.wallMs ? fmt(c.wallMs) : (c.note ?? '–')} | ${c.ratioToWarm ? `${c.ratioToWarm.toFixed(1)}×` : '–'} |`);
+    out.push('', '**Cold process vs warm model** (greedy; the full 30 s window, and the window `auto` picks, given to whisper-cli as -ac)', '');
+    out.push('| window | what | wall | × warm |', '|---|---|---|---|');
+    for (const c of s.cold) out.push(`| ${c.window} | ${c.what} | ${c.wallMs ? fmt(c.wallMs) : (c.note ?? '–')} | ${c.ratioToWarm ? `${c.ratioToWarm.toFixed(1)}×` : '–'} |`);
     out.push('', "**prism vs upstream whisper-cli, same run** (jfk, greedy, no fallback, auto window; upstream's own timings, without its load)", '');
     if (typeof s.upstream === 'string') out.push(s.upstream);
     else {
