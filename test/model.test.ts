@@ -115,6 +115,27 @@ describe('model files that cannot be used', () => {
     await expect(loadModel(empty)).rejects.toMatchObject({ code: 'MODEL_INVALID' });
   });
 
+  // header fields whisper.cpp does not check but asserts on later (SIGABRT of the whole process):
+  // heads that do not divide the state, an unknown weight type
+  it.each([
+    ['n_audio_head = 7', 16, 7, /audio state \(384\) does not split into 7 attention heads/],
+    ['n_text_head = 1000', 32, 1000, /text state \(384\) does not split into 1000 attention heads/],
+    ['ftype = 99', 44, 99, /unknown weight type \(ftype 99\)/],
+    ['ftype = 4 (q4_1 with some f16)', 44, 4, /unknown weight type \(ftype 4\)/],
+    ['ftype = -1', 44, -1, /unknown weight type \(ftype -1\)/],
+  ])('a header with %s is MODEL_INVALID, not an abort', async (name, offset, value, message) => {
+    const path = join(dir, `${name.replace(/\W+/g, '-')}.bin`);
+    await copyFile(models().tiny, path);
+    const fh = await open(path, 'r+');
+    const field = Buffer.alloc(4);
+    field.writeInt32LE(value);
+    await fh.write(field, 0, 4, offset);
+    await fh.close();
+    const err = await loadModel(path, { warmup: false }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'MODEL_INVALID' });
+    expect((err as Error).message).toMatch(message);
+  });
+
   it('the process keeps working after each bad file', async () => {
     const t = await model.transcribe(jfk);
     expect(t.text).toBe(SCRIPT_25);

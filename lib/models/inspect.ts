@@ -36,6 +36,11 @@ const GGML_TYPES: Record<number, [string, number, number]> = {
   30: ['bf16', 2, 1],
 };
 
+// ggml_ftype values whisper.cpp can load (ggml_ftype_to_ggml_type maps them; any other aborts the
+// process); the file stores qntvr * 1000 + ftype
+const WEIGHT_FTYPES = new Set([0, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27]);
+const GGML_QNT_VERSION_FACTOR = 1000;
+
 class Reader {
   private buf = Buffer.alloc(1 << 20);
   private start = 0; // file offset of buf[0]
@@ -133,6 +138,15 @@ export async function inspectModelFile(path: string): Promise<ModelFileInfo> {
       nTextLayer <= 64 &&
       (nMels === 80 || nMels === 128);
     if (!sane) throw invalid(path, `implausible hyper-parameters ${JSON.stringify(hp)}`);
+    // what whisper.cpp asserts on (an abort of the whole process) rather than reports
+    for (const [state, heads, which] of [
+      [nAudioState, nAudioHead, 'audio'],
+      [nTextState, nTextHead, 'text'],
+    ] as const) {
+      if (state % heads !== 0) throw invalid(path, `the ${which} state (${state}) does not split into ${heads} attention heads`);
+    }
+    if (ftype < 0 || !WEIGHT_FTYPES.has(ftype % GGML_QNT_VERSION_FACTOR) || ftype >= 100 * GGML_QNT_VERSION_FACTOR)
+      throw invalid(path, `unknown weight type (ftype ${ftype})`);
     const nMel = await r.i32('the mel filters');
     const nFft = await r.i32('the mel filters');
     if (nMel !== nMels || nFft <= 0 || nFft > 4096) throw invalid(path, `bad mel filter shape ${nMel}×${nFft}`);
