@@ -145,8 +145,7 @@ export async function inspectModelFile(path: string): Promise<ModelFileInfo> {
     ] as const) {
       if (state % heads !== 0) throw invalid(path, `the ${which} state (${state}) does not split into ${heads} attention heads`);
     }
-    if (ftype < 0 || !WEIGHT_FTYPES.has(ftype % GGML_QNT_VERSION_FACTOR) || ftype >= 100 * GGML_QNT_VERSION_FACTOR)
-      throw invalid(path, `unknown weight type (ftype ${ftype})`);
+    if (ftype < 0 || !WEIGHT_FTYPES.has(ftype % GGML_QNT_VERSION_FACTOR) || ftype >= 100 * GGML_QNT_VERSION_FACTOR) throw invalid(path, `unknown weight type (ftype ${ftype})`);
     const nMel = await r.i32('the mel filters');
     const nFft = await r.i32('the mel filters');
     if (nMel !== nMels || nFft <= 0 || nFft > 4096) throw invalid(path, `bad mel filter shape ${nMel}×${nFft}`);
