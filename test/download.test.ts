@@ -1,14 +1,15 @@
 /** The downloader against a real HTTP server on 127.0.0.1 serving a generated model. */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { download, inspectModelFile } from '../lib/index.js';
-import { models } from './helpers.js';
+import { models, root } from './helpers.js';
 
 let server: Server;
 let base: string;
@@ -29,6 +30,21 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   if (path.startsWith('/stall')) {
     res.writeHead(200, { 'content-length': payload.length });
     res.write(payload.subarray(0, 1024)); // then nothing, forever
+    return;
+  }
+  if (path.startsWith('/slow')) {
+    // the whole file in 16 pieces, 40 ms apart: long enough for a second download to find the first
+    res.writeHead(200, { 'content-length': payload.length });
+    const step = Math.ceil(payload.length / 16);
+    let at = 0;
+    const next = (): void => {
+      if (res.destroyed) return;
+      res.write(payload.subarray(at, at + step));
+      at += step;
+      if (at >= payload.length) res.end();
+      else setTimeout(next, 40);
+    };
+    next();
     return;
   }
   const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
@@ -130,5 +146,101 @@ describe('download', () => {
   it('stops when the caller aborts', async () => {
     const dest = join(dir, 'abort.bin');
     await expect(download({ url: `${base}/stall/model.bin`, dest, sha256, signal: AbortSignal.timeout(200) })).rejects.toMatchObject({ code: 'DOWNLOAD_FAILED' });
+  });
+
+  describe('one download per destination', () => {
+    const fetches = (path: string): number => requests.filter((r) => r.path === path).length;
+
+    it('two at once: one fetches, the other waits for it and uses its file', async () => {
+      const dest = join(dir, 'twice.bin');
+      const url = `${base}/slow/twice.bin`;
+      const waits: string[] = [];
+      const [a, b] = await Promise.all([download({ url, dest, sha256, onWait: () => waits.push('a') }), download({ url, dest, sha256, onWait: () => waits.push('b') })]);
+      expect(waits).toHaveLength(1); // whichever came second
+      expect(fetches('/slow/twice.bin')).toBe(1);
+      expect([a.checksum, b.checksum]).toEqual([sha256, sha256]);
+      expect(
+        createHash('sha256')
+          .update(await readFile(dest))
+          .digest('hex'),
+      ).toBe(sha256);
+      expect(existsSync(`${dest}.part`)).toBe(false);
+      expect(existsSync(`${dest}.lock`)).toBe(false);
+    });
+
+    it('two processes at once (two `models pull`): the second waits, neither corrupts the file', async () => {
+      const dest = join(dir, 'procs.bin');
+      const url = `${base}/slow/procs.bin`;
+      const script = [
+        `import { download } from ${JSON.stringify(join(root, 'dist', 'index.js'))};`,
+        `const r = await download({ url: ${JSON.stringify(url)}, dest: ${JSON.stringify(dest)}, sha256: ${JSON.stringify(sha256)}, onWait: () => console.log('waiting') });`,
+        'console.log(r.checksum);',
+      ].join('\n');
+      const run = (): Promise<{ code: number | null; out: string }> =>
+        new Promise((resolve) => {
+          const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+          });
+          child.on('exit', (code) => resolve({ code, out }));
+        });
+      const results = await Promise.all([run(), run()]);
+      expect(results.map((r) => r.code)).toEqual([0, 0]);
+      for (const r of results) expect(r.out.trim().split('\n').at(-1)).toBe(sha256);
+      expect(results.filter((r) => r.out.includes('waiting'))).toHaveLength(1);
+      expect(fetches('/slow/procs.bin')).toBe(1);
+      expect(
+        createHash('sha256')
+          .update(await readFile(dest))
+          .digest('hex'),
+      ).toBe(sha256);
+    });
+
+    it('checks the file on disk, not the bytes it streamed: a partial file written to by someone else is refused', async () => {
+      const dest = join(dir, 'foreign.bin');
+      let spoiled: Promise<void> | undefined;
+      const err = await download({
+        url: `${base}/slow/foreign.bin`,
+        dest,
+        sha256,
+        onProgress: () => {
+          // a writer that ignores the lock overwrites the start of the partial file
+          spoiled ??= open(`${dest}.part`, 'r+').then(async (fh) => {
+            await fh.write(Buffer.alloc(4096, 7), 0, 4096, 0);
+            await fh.close();
+          });
+        },
+      }).catch((e: unknown) => e);
+      await spoiled;
+      expect(err).toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+      expect(existsSync(dest)).toBe(false);
+      expect(existsSync(`${dest}.part`)).toBe(false);
+    });
+
+    it('takes over the lock of a download that died (not refreshed for 10 s)', async () => {
+      const dest = join(dir, 'stale.bin');
+      await mkdir(`${dest}.lock`);
+      const old = new Date(Date.now() - 60_000);
+      await utimes(`${dest}.lock`, old, old);
+      const waits: number[] = [];
+      const r = await download({ url: `${base}/ok/stale.bin`, dest, sha256, onWait: () => waits.push(1) });
+      expect(r.checksum).toBe(sha256);
+      expect(waits).toEqual([]);
+    });
+
+    it('stops waiting when the caller aborts', async () => {
+      const dest = join(dir, 'abort-wait.bin');
+      let fetching: () => void = () => {};
+      const firstFetching = new Promise<void>((r) => {
+        fetching = r;
+      });
+      const first = download({ url: `${base}/slow/abort-wait.bin`, dest, sha256, onProgress: () => fetching() });
+      await firstFetching;
+      const ac = new AbortController();
+      const second = download({ url: `${base}/slow/abort-wait.bin`, dest, sha256, signal: ac.signal, onWait: () => ac.abort() });
+      await expect(second).rejects.toMatchObject({ code: 'DOWNLOAD_FAILED', message: expect.stringMatching(/while waiting for another download/) });
+      expect((await first).checksum).toBe(sha256);
+    });
   });
 });

@@ -97,6 +97,7 @@ export function modelsCommand(program: Command): void {
             dest,
             sha1,
             sha256,
+            onWait: () => process.stderr.write(`${name} is being pulled into ${dest} by another process; waiting for it to finish…\n`),
             onProgress: (p) => {
               if (!bar) return;
               if (!bar.isActive) bar.start(mib(p.total ?? p.received), mib(p.resumedFrom));

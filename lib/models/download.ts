@@ -1,12 +1,14 @@
 /**
  * Model download: resumable (HTTP Range into `<file>.part`), checksum-verified, and atomic — the
  * final name only ever holds a complete, verified file. A stalled server aborts after
- * `stallMs`; the partial file stays for the next attempt to resume.
+ * `stallMs`; the partial file stays for the next attempt to resume. One download per destination
+ * at a time, across processes (a lock next to it): a second waits for the first, then uses its file.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { WhisperError } from '../errors.js';
 
 export interface DownloadProgress {
@@ -24,6 +26,8 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** abort when no byte arrives for this long (default 30 s) */
   stallMs?: number;
+  /** called once when another process (or call) is downloading to the same destination; this one waits for it */
+  onWait?: () => void;
 }
 
 export interface DownloadResult {
@@ -33,8 +37,44 @@ export interface DownloadResult {
   checksum: string;
 }
 
-async function hashFile(path: string, hash: Hash): Promise<void> {
+async function hashFile(path: string, algorithm: 'sha1' | 'sha256'): Promise<string> {
+  const hash = createHash(algorithm);
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+const LOCK_STALE_MS = 10_000; // a holder that died leaves a lock nobody refreshes: taken over after this
+const LOCK_POLL_MS = 250;
+
+/** Takes the destination's lock, waiting (abortably) while another download holds it. Returns its release and whether it waited. */
+async function lockDestination(dest: string, options: DownloadOptions, lost: { error?: Error }): Promise<{ release: () => Promise<void>; waited: boolean }> {
+  // compromised: another process took the lock over (ours was not refreshed for LOCK_STALE_MS)
+  const onCompromised = (e: Error): void => {
+    lost.error = e;
+  };
+  const lockOptions = { realpath: false, stale: LOCK_STALE_MS, lockfilePath: `${dest}.lock`, onCompromised };
+  let waited = false;
+  for (;;) {
+    try {
+      return { release: await lockfile.lock(dest, lockOptions), waited };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw new WhisperError('DOWNLOAD_FAILED', `cannot lock ${dest}: ${(e as Error).message}`, { cause: e });
+    }
+    if (!waited) options.onWait?.();
+    waited = true;
+    await new Promise<void>((resolve, reject) => {
+      const stop = (): void => {
+        clearTimeout(timer);
+        reject(new WhisperError('DOWNLOAD_FAILED', `stopped while waiting for another download of ${dest}`, { cause: options.signal?.reason }));
+      };
+      const timer = setTimeout(() => {
+        options.signal?.removeEventListener('abort', stop);
+        resolve();
+      }, LOCK_POLL_MS);
+      if (options.signal?.aborted) stop();
+      else options.signal?.addEventListener('abort', stop, { once: true });
+    });
+  }
 }
 
 async function sizeOf(path: string): Promise<number> {
@@ -46,10 +86,28 @@ async function sizeOf(path: string): Promise<number> {
 }
 
 export async function download(options: DownloadOptions): Promise<DownloadResult> {
+  const { dest } = options;
+  await mkdir(dirname(dest), { recursive: true });
+  const lock: { error?: Error } = {};
+  const { release, waited } = await lockDestination(dest, options, lock);
+  try {
+    const algorithm = options.sha256 ? 'sha256' : 'sha1';
+    const want = (options.sha256 ?? options.sha1)?.toLowerCase();
+    if (waited && existsSync(dest)) {
+      // the download we waited for finished: its file, if it is the one asked for
+      const checksum = await hashFile(dest, algorithm);
+      if (!want || checksum === want) return { path: dest, bytes: (await stat(dest)).size, resumedFrom: 0, checksum };
+    }
+    return await fetchToFile(options, algorithm, want, lock);
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256', want: string | undefined, lock: { error?: Error }): Promise<DownloadResult> {
   const { url, dest } = options;
   const part = `${dest}.part`;
   const stallMs = options.stallMs ?? 30_000;
-  await mkdir(dirname(dest), { recursive: true });
 
   let offset = await sizeOf(part);
   const controller = new AbortController();
@@ -79,8 +137,6 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     } else if (offset > 0 && response.status !== 206) {
       offset = 0; // no range support: start again
     }
-    const hash = createHash(options.sha256 ? 'sha256' : 'sha1');
-    if (offset > 0) await hashFile(part, hash);
     const length = Number(response.headers.get('content-length'));
     const total = response.status === 416 ? offset : Number.isFinite(length) && length > 0 ? offset + length : undefined;
     let received = offset;
@@ -90,7 +146,6 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
           armStall();
           await fh.write(chunk);
-          hash.update(chunk);
           received += chunk.length;
           options.onProgress?.({ received, total, resumedFrom: offset });
         }
@@ -102,8 +157,14 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       }
     }
     if (total !== undefined && received < total) throw fail(`download ended early (${received} of ${total} bytes); run it again to resume`);
-    const digest = hash.digest('hex');
-    const want = (options.sha256 ?? options.sha1)?.toLowerCase();
+    if (lock.error) throw fail(`another download took over ${dest}.lock (${lock.error.message}); run it again`);
+    // the file on disk is what gets renamed into place, so that is what is checked
+    const onDisk = await sizeOf(part);
+    if (onDisk !== received) {
+      await rm(part, { force: true });
+      throw fail(`the partial file is ${onDisk} bytes, ${received} were received (written to by something else?); it was deleted, run it again`);
+    }
+    const digest = await hashFile(part, algorithm);
     if (want && digest !== want) {
       await rm(part, { force: true });
       throw new WhisperError('CHECKSUM_MISMATCH', `checksum mismatch for ${url}: got ${digest}, expected ${want}; the damaged file was deleted`);
