@@ -9,7 +9,7 @@ import { AbortError, fromNative, WhisperError } from './errors.js';
 import { resolveModel } from './models/cache.js';
 import { inspectModelFile } from './models/inspect.js';
 import { type NativeModel, type NativeSegment, type NativeTimings, nativeAddon } from './native.js';
-import { StateScheduler } from './scheduler.js';
+import { type Priority, StateScheduler } from './scheduler.js';
 
 export interface LoadOptions {
   /** 'auto' (default) uses CUDA when this build has a usable GPU, else the CPU, and says why in info.fallback */
@@ -56,6 +56,11 @@ export interface TranscribeOptions {
   skipSilence?: boolean;
   /** silence threshold in dBFS (default −60) */
   silenceDbfs?: number;
+  /**
+   * 'interactive' (default: someone is waiting on this result) takes the next free state ahead of
+   * every queued 'batch' request (uploads, file batches)
+   */
+  priority?: Priority;
 }
 
 /** melMs, encodeMs (prompt decode included), decodeMs, tokens, windows as measured in the addon; totalMs is call to result, queue included. */
@@ -175,7 +180,7 @@ export class WhisperModel {
       };
     }
 
-    const lease = await this.scheduler.acquire(options.signal);
+    const lease = await this.scheduler.acquire(options.signal, options.priority);
     const job = nextJob++;
     let callbackError: unknown;
     const onSegment = options.onSegment
@@ -251,6 +256,7 @@ const OPTION_KEYS = [
   'temperatureFallback',
   'skipSilence',
   'silenceDbfs',
+  'priority',
 ] as const satisfies readonly (keyof TranscribeOptions)[];
 
 /** A plain copy of the caller's options with their types checked: BAD_ARGUMENT names the first bad one. */
@@ -277,6 +283,8 @@ export function readTranscribeOptions(given: TranscribeOptions | null | undefine
   for (const key of ['greedy', 'noTimestamps', 'translate', 'temperatureFallback', 'skipSilence'] as const)
     if (o[key] !== undefined && typeof o[key] !== 'boolean') throw bad(key, 'a boolean');
   for (const key of ['beamSize', 'silenceDbfs'] as const) if (o[key] !== undefined && typeof o[key] !== 'number') throw bad(key, 'a number');
+  if (o.priority !== undefined && o.priority !== 'interactive' && o.priority !== 'batch')
+    throw new WhisperError('BAD_ARGUMENT', `priority must be 'interactive' or 'batch' (got ${JSON.stringify(o.priority)})`);
   return o as TranscribeOptions;
 }
 

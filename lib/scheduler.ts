@@ -1,10 +1,14 @@
 /**
- * Hands the model's inference states out to queued requests, first come first served. On the CPU
+ * Hands the model's inference states out to queued requests: interactive ones (a person waiting on a
+ * dictation) first, then batch ones, each first come first served. An interactive request thus waits
+ * for at most one running call to end, never behind the batch queue. On the CPU
  * it also shares the cores out: the threads of all running calls never exceed the budget (an
  * oversubscribed ggml thread pool spins and gets several times slower), and a burst of requests is
  * split evenly across the free states. On a GPU a burst shares the host threads the same way, without waiting.
  */
 import { AbortError, WhisperError } from './errors.js';
+
+export type Priority = 'interactive' | 'batch';
 
 export interface Lease {
   slot: number;
@@ -14,6 +18,7 @@ export interface Lease {
 
 interface Waiter {
   enqueued: number;
+  priority: Priority;
   resolve: (lease: Lease) => void;
   reject: (e: Error) => void;
   signal: AbortSignal | undefined;
@@ -47,12 +52,13 @@ export class StateScheduler {
     return this.queue.length;
   }
 
-  acquire(signal?: AbortSignal): Promise<Lease> {
+  acquire(signal?: AbortSignal, priority: Priority = 'interactive'): Promise<Lease> {
     if (this.closed) return Promise.reject(new WhisperError('CLOSED', 'the model is closed'));
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     return new Promise<Lease>((resolve, reject) => {
       const waiter: Waiter = {
         enqueued: performance.now(),
+        priority,
         resolve,
         reject,
         signal,
@@ -114,7 +120,9 @@ export class StateScheduler {
         if (available < 1) return;
         threads = Math.min(available, threads);
       }
-      const waiter = this.queue.shift() as Waiter;
+      // the first interactive waiter, else the first of all (findIndex gives -1 when there is none)
+      const interactive = this.queue.findIndex((w) => w.priority === 'interactive');
+      const waiter = this.queue.splice(Math.max(interactive, 0), 1)[0] as Waiter;
       const slot = this.free.shift() as number;
       waiter.signal?.removeEventListener('abort', waiter.onAbort);
       this.threadsOf.set(slot, threads);

@@ -41,6 +41,7 @@ describe('prism-dictate bench --quick', () => {
       expect(e.msPerToken).toBeGreaterThan(0);
     }
     expect(tiny?.concurrency.map((c) => c.streams)).toEqual([1, 2]);
+    expect(tiny?.priority).toMatchObject({ clients: 16, states: 2, interactiveQueueMs: { n: 3 }, batchQueueMs: { n: 3 } });
     // ours against upstream's whisper-cli in the same run (when build-ref has it: the reference test builds it)
     const up = tiny?.upstream;
     if (typeof up === 'string') expect(up).toMatch(/whisper-cli not built/);

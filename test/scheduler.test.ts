@@ -54,6 +54,28 @@ describe('StateScheduler', () => {
     await expect(s.acquire()).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
+  it('an interactive request takes the next free state ahead of every queued batch request', async () => {
+    const s = new StateScheduler(2, 2, false);
+    const running = await Promise.all([s.acquire(undefined, 'batch'), s.acquire(undefined, 'batch')]);
+    const order: string[] = [];
+    const queue = (name: string, priority: 'interactive' | 'batch') =>
+      s.acquire(undefined, priority).then((l) => {
+        order.push(name);
+        return l;
+      });
+    const waiting = [queue('batch 1', 'batch'), queue('batch 2', 'batch'), queue('batch 3', 'batch'), queue('dictation', 'interactive'), queue('batch 4', 'batch')];
+    await new Promise((r) => setImmediate(r));
+    expect(s.queued).toBe(5);
+    // with every state busy on batch work, the dictation waits for exactly one of them
+    s.release((running[0] as { slot: number }).slot);
+    await new Promise((r) => setImmediate(r));
+    expect(order).toEqual(['dictation']);
+    s.release((running[1] as { slot: number }).slot);
+    // then the batch queue in its order: each lease handed back lets the next one start
+    for (const w of waiting) s.release((await w).slot);
+    expect(order).toEqual(['dictation', 'batch 1', 'batch 2', 'batch 3', 'batch 4']);
+  });
+
   it('an aborted waiter leaves the queue', async () => {
     const s = new StateScheduler(1, 1, true);
     await s.acquire();

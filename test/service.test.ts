@@ -108,14 +108,17 @@ describe('service', () => {
     good.close();
   });
 
-  it('refuses a request when the queue is full, with QUEUE_FULL', async () => {
+  it('refuses a batch request when the queue is full, with QUEUE_FULL; never an interactive one', async () => {
     const small = await ServiceServer.listen({ socketPath: socketPath('small.sock'), model, maxQueue: 1 });
     const client = await ServiceClient.connect(small.socketPath);
-    const results = await Promise.allSettled(Array.from({ length: 6 }, () => client.transcribe(jfk, { audioCtx: 'auto' })));
+    const batch = Array.from({ length: 6 }, () => client.transcribe(jfk, { audioCtx: 'auto', priority: 'batch' }));
+    const interactive = client.transcribe(jfk, { audioCtx: 'auto' });
+    const results = await Promise.allSettled(batch);
     const refused = results.filter((r) => r.status === 'rejected');
     expect(refused.length).toBeGreaterThan(0);
     for (const r of refused) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'QUEUE_FULL' });
     expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(3);
+    expect((await interactive).text).toBe(SCRIPT_25);
     client.close();
     await small.close();
   });

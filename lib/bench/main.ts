@@ -19,6 +19,7 @@ import type { BenchContext } from './context.js';
 import { buildCorpus } from './corpus.js';
 import { type EngineRow, engineBreakdown } from './engine.js';
 import { type PipelineResult, pipelineStages } from './pipeline.js';
+import { type PriorityResult, priorityLane } from './priority.js';
 import { renderReport } from './report.js';
 import { type Resources, resources } from './resources.js';
 import { againstUpstream, type UpstreamRow } from './upstream.js';
@@ -49,6 +50,7 @@ export interface SizeResult {
   upstream: UpstreamRow[] | string;
   engine: EngineRow[];
   concurrency: ConcurrencyPoint[];
+  priority: PriorityResult;
   pipeline: PipelineResult;
   resources: Resources;
 }
@@ -118,6 +120,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         upstream: await againstUpstream(ctx, quick ? [1, 2] : [1, 2, 4]),
         engine: await engineBreakdown(ctx),
         concurrency: await concurrencyCurve(ctx, levels),
+        priority: await priorityLane(ctx, Math.max(...levels)),
         pipeline: await pipelineStages(ctx, corpus.utterances, corpus.source),
         resources: await resources(ctx),
       });

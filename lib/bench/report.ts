@@ -38,6 +38,16 @@ export function renderReport(r: BenchResult): string {
     }
     out.push('', '**Concurrency** (N streams on N states, jfk, auto window)', '', '| streams | audio s / wall s | × one | latency per request |', '|---|---|---|---|');
     for (const c of s.concurrency) out.push(`| ${c.streams} | ${c.audioSecondsPerSecond.toFixed(1)} | ${c.speedup.toFixed(2)}× | ${fmt(c.latencyMs)} |`);
+    const q = s.priority;
+    out.push(
+      '',
+      `**Priority lane** (${q.clients} clients keep ${q.states} states busy with ${q.uploadSeconds} s uploads, as \`serve\` sends them; a 2 s dictation arrives; its queue time)`,
+      '',
+      '| the dictation sent as | queue p50 | queue p95 | range |',
+      '|---|---|---|---|',
+      `| interactive (the daemon) | ${f1(q.interactiveQueueMs.p50)} ms | ${f1(q.interactiveQueueMs.p95)} ms | ${fmt(q.interactiveQueueMs)} |`,
+      `| batch (no lane: first come, first served) | ${f1(q.batchQueueMs.p50)} ms | ${f1(q.batchQueueMs.p95)} ms | ${fmt(q.batchQueueMs)} |`,
+    );
     const p = s.pipeline;
     out.push(
       '',

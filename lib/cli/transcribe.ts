@@ -79,6 +79,8 @@ export function transcribeCommand(program: Command): void {
             greedy: opts.beamSize === undefined,
             beamSize: opts.beamSize ? Number(opts.beamSize) : undefined,
             audioCtx: opts.audioCtx === 'auto' ? 'auto' : opts.audioCtx ? Number(opts.audioCtx) : undefined,
+            // one file: someone waits on it; a batch of files yields to dictations
+            priority: files.length > 1 ? 'batch' : 'interactive',
           });
           if (opts.json) process.stdout.write(`${JSON.stringify({ file, via: model.via, ...t })}\n`);
           else process.stdout.write(files.length > 1 ? `${file}: ${t.text}\n` : `${t.text}\n`);

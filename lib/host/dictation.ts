@@ -426,7 +426,7 @@ export class DictationHost extends EventEmitter {
       const prompt = phrasePrompt(c.transcription.prompt, c.transcription.previousText ? await previous : '');
       const t0 = this.now();
       if (signal.aborted) throw new AbortError('cancelled before it was transcribed');
-      const transcript = await this.d.engine.transcribe(pcm, { language: c.transcription.language, prompt, audioCtx: 'auto', signal });
+      const transcript = await this.d.engine.transcribe(pcm, { language: c.transcription.language, prompt, audioCtx: 'auto', priority: 'interactive', signal });
       times.transcription = this.now() - t0;
       const text = finishText(transcript.text, { replacements: c.transcription.replacements, trailingSpace: c.output.trailingSpace });
       if (transcript.backend) record.backend = transcript.backend;
@@ -564,7 +564,7 @@ export class DictationHost extends EventEmitter {
     if (!last) throw new WhisperError('HISTORY_FAILED', 'there is no kept audio to transcribe again');
     const pcm = await this.d.history.audio(last);
     const c = this.d.config;
-    const t = await this.d.engine.transcribe(pcm, { language: c.transcription.language, prompt: c.transcription.prompt, audioCtx: 'auto' });
+    const t = await this.d.engine.transcribe(pcm, { language: c.transcription.language, prompt: c.transcription.prompt, audioCtx: 'auto', priority: 'interactive' });
     const text = finishText(t.text, { replacements: c.transcription.replacements, trailingSpace: c.output.trailingSpace });
     await this.saveRecord(last, { state: 'done', text, error: undefined });
     if (text.trim()) await this.d.output.deliver(text);

@@ -1,5 +1,6 @@
 /** The JSON parts of the service's frames. */
 import type { Transcript } from '../model.js';
+import type { Priority } from '../scheduler.js';
 
 export interface Welcome {
   protocol: number;
@@ -18,6 +19,8 @@ export interface WireTranscribeOptions {
   audioCtx?: 'auto' | number;
   noTimestamps?: boolean;
   translate?: boolean;
+  /** 'batch' queues behind every interactive request (serve, file batches); default 'interactive' */
+  priority?: Priority;
   /** send SEGMENT frames as segments are decoded */
   stream?: boolean;
 }
@@ -38,7 +41,7 @@ export interface WireError {
 
 export type WireResult = Transcript;
 
-const OPTION_KEYS = new Set(['language', 'prompt', 'greedy', 'beamSize', 'audioCtx', 'noTimestamps', 'translate', 'stream']);
+const OPTION_KEYS = new Set(['language', 'prompt', 'greedy', 'beamSize', 'audioCtx', 'noTimestamps', 'translate', 'priority', 'stream']);
 
 /** Keeps only known options; the model validates their values. */
 export function wireOptions(json: unknown): WireTranscribeOptions {

@@ -180,7 +180,9 @@ export class ServiceServer {
       send(FrameType.Error, f.id, { code: 'PROTOCOL', message: `request ${f.id} is already in flight on this connection` });
       return;
     }
-    if (this.active >= model.info.states + this.maxQueue) {
+    const options = wireOptions(f.json);
+    // the queue limit holds back batch work; a person waiting on a dictation is never refused for it
+    if (options.priority === 'batch' && this.active >= model.info.states + this.maxQueue) {
       send(FrameType.Error, f.id, { code: 'QUEUE_FULL', message: `the service queue is full (${this.maxQueue} waiting); try again shortly` });
       return;
     }
@@ -188,7 +190,6 @@ export class ServiceServer {
     inFlight.set(f.id, controller);
     this.active++;
     try {
-      const options = wireOptions(f.json);
       const pcm = payloadAudio(f.payload);
       const result = await model.transcribe(pcm, {
         ...options,

@@ -120,7 +120,8 @@ export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerRes
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
     });
-    const t = await o.engine.transcribe(pcm, { ...options, signal: abort.signal });
+    // uploads queue behind every dictation (the scheduler's priority lane)
+    const t = await o.engine.transcribe(pcm, { ...options, priority: 'batch', signal: abort.signal });
     const { body, type } = render(t, format, translate ? 'translate' : 'transcribe');
     res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'x-prism-backend': t.backend });
     res.end(body);
