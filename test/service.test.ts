@@ -9,6 +9,7 @@ import { AbortError, loadModel, readAudio, type Segment, type WhisperModel } fro
 import { ServiceClient } from '../lib/service/client.js';
 import { encodeFrame, FrameDecoder, FrameType } from '../lib/service/protocol.js';
 import { ServiceServer } from '../lib/service/server.js';
+import { ServiceEngine } from '../lib/web/serviceEngine.js';
 import { JFK, models, SCRIPT_25 } from './helpers.js';
 
 const posix = process.platform !== 'win32';
@@ -156,5 +157,27 @@ describe('service', () => {
     );
     expect(seen.size).toBe(200);
     for (const c of clients) c.close();
+  });
+});
+
+describe('serve over the service (ServiceEngine)', () => {
+  it.skipIf(!posix)('outlives a service restart: the first request after it is answered, not refused with 503', async () => {
+    const path = socketPath('restart.sock');
+    const before = await ServiceServer.listen({ socketPath: path, model });
+    const engine = new ServiceEngine(path, await ServiceClient.connect(path));
+    try {
+      expect((await engine.transcribe(jfk, { audioCtx: 'auto' })).text).toBe(SCRIPT_25);
+      await before.close();
+      const after = await ServiceServer.listen({ socketPath: path, model });
+      try {
+        expect((await engine.transcribe(jfk, { audioCtx: 'auto' })).text).toBe(SCRIPT_25);
+      } finally {
+        await after.close();
+      }
+      // with no service at all, it says so (one new connection tried, no loop)
+      await expect(engine.transcribe(jfk, { audioCtx: 'auto' })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    } finally {
+      engine.close();
+    }
   });
 });

@@ -130,6 +130,11 @@ export class ServiceClient {
     return Promise.race([reply, deadline]).finally(() => clearTimeout(timer));
   }
 
+  /** false once the connection has dropped or been closed: every request on it would fail at once */
+  get connected(): boolean {
+    return this.closedError === undefined;
+  }
+
   close(): void {
     this.closedError ??= new WhisperError('CLOSED', 'the client was closed');
     this.socket.end();

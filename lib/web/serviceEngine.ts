@@ -1,6 +1,8 @@
 /**
  * The running service as the API's engine. A ServiceClient is done for once its connection drops;
- * this one reconnects on the next request, so `serve` outlives a `prism-dictate stop && start`.
+ * this one opens a new connection for the next request (a connection known to be gone is never
+ * used), and a request whose connection fails under it is sent once more on a new one, so `serve`
+ * outlives a `prism-dictate stop && start` without a single 503.
  */
 import type { TranscribeOptions, Transcript } from '../model.js';
 import { ServiceClient } from '../service/client.js';
@@ -25,23 +27,34 @@ export class ServiceEngine {
     return c;
   }
 
-  /** Forgets a connection that failed, so the next call opens a new one. */
-  private async use<T>(call: (c: ServiceClient) => Promise<T>): Promise<T> {
-    const pending = this.connection();
-    const c = await pending;
-    try {
-      return await call(c);
-    } catch (e) {
-      if ((e as { code?: string }).code === 'SERVICE_UNAVAILABLE' && this.client === pending) {
-        this.client = undefined;
-        c.close();
+  /** Forgets a connection that failed, so the next call opens a new one; a call that failed on one is tried once more. */
+  private async use<T>(call: (c: ServiceClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    let failures = 0;
+    for (let opened = 0; ; opened++) {
+      const pending = this.connection();
+      const c = await pending;
+      if (!c.connected && opened === 0) {
+        // dropped while idle (the service stopped or restarted): never send on it
+        this.forget(pending, c);
+        continue;
       }
-      throw e;
+      try {
+        return await call(c);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'SERVICE_UNAVAILABLE') throw e;
+        this.forget(pending, c);
+        if (++failures > 1 || signal?.aborted) throw e;
+      }
     }
   }
 
+  private forget(pending: Promise<ServiceClient>, c: ServiceClient): void {
+    if (this.client === pending) this.client = undefined;
+    c.close();
+  }
+
   transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript> {
-    return this.use((c) => c.transcribe(pcm, options));
+    return this.use((c) => c.transcribe(pcm, options), options.signal);
   }
 
   async health(): Promise<ApiHealth> {
