@@ -3,7 +3,7 @@
  * states, every call asynchronous and abortable.
  */
 import { availableParallelism } from 'node:os';
-import { checkPcm, peakDbfs } from './audio/check.js';
+import { checkPcm, MAX_AUDIO_SECONDS, peakDbfs } from './audio/check.js';
 import { WHISPER_RATE } from './audio/resample.js';
 import { AbortError, fromNative, WhisperError } from './errors.js';
 import { resolveModel } from './models/cache.js';
@@ -352,5 +352,5 @@ export async function loadModel(nameOrPath: string, options: LoadOptions = {}): 
     whisperVersion: addon.whisperVersion,
   };
   for (const w of warnings) process.emitWarning(w, { code: 'PRISM_WHISPER_SCALAR' });
-  return new WhisperModel(native, info, options.maxAudioSeconds ?? 3600);
+  return new WhisperModel(native, info, options.maxAudioSeconds ?? MAX_AUDIO_SECONDS);
 }

@@ -286,6 +286,12 @@ describe('bad audio', () => {
     const inf = tone(1);
     inf[0] = Number.POSITIVE_INFINITY;
     await expect(model.transcribe(inf)).rejects.toMatchObject({ code: 'BAD_AUDIO' });
+    // not audio in [-1, 1]: garbage ranges (whisper.cpp would grind through them for seconds), int16 values as floats
+    const huge = tone(1);
+    huge[77] = 1e30;
+    await expect(model.transcribe(huge)).rejects.toMatchObject({ code: 'BAD_AUDIO', message: expect.stringMatching(/sample 77: samples must be in \[-1, 1\]$/) });
+    const int16 = tone(1).map((x) => Math.round(x * 32767));
+    await expect(model.transcribe(int16)).rejects.toThrow(/divide by 32768/);
     const small = await loadModel(models().tiny, { maxAudioSeconds: 5, warmup: false });
     await expect(small.transcribe(jfk)).rejects.toThrow(/too long/);
     await small.close();

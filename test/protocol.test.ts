@@ -18,6 +18,17 @@ describe('frames', () => {
     expect(bytes.length).toBeLessThan(pcm.length * 4 + 100);
   });
 
+  it("by default takes a frame of an hour of audio (the library's limit) and refuses more", () => {
+    const header = (bytes: number): Buffer => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(bytes);
+      return b;
+    };
+    const hour = 3600 * 16000 * 4;
+    expect(new FrameDecoder().push(header(hour + 200))).toEqual([]); // waits for the rest
+    expect(() => new FrameDecoder().push(header(hour + (2 << 20)))).toThrow(/exceeds/);
+  });
+
   it('rejects oversized, short, foreign-version, unknown-type and broken-JSON frames', () => {
     const big = Buffer.alloc(4);
     big.writeUInt32LE(1 << 30);

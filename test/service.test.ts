@@ -109,6 +109,28 @@ describe('service', () => {
     good.close();
   });
 
+  it('closes a connection whose frame stops arriving (a length prefix, then nothing)', async () => {
+    const quick = await ServiceServer.listen({ socketPath: socketPath('stall.sock'), model, frameTimeoutMs: 200 });
+    const raw = connect(quick.socketPath);
+    const decoder = new FrameDecoder();
+    const replies: unknown[] = [];
+    raw.on('data', (c: Buffer) => replies.push(...decoder.push(c).map((f) => f.json)));
+    await new Promise<void>((r) => raw.once('connect', r));
+    const prefix = Buffer.alloc(14);
+    prefix.writeUInt32LE(128 << 20);
+    raw.write(prefix);
+    await new Promise<void>((r) => raw.once('close', () => r()));
+    expect(replies).toEqual([expect.objectContaining({ code: 'PROTOCOL', message: expect.stringMatching(/stopped arriving/) })]);
+    await quick.close();
+  });
+
+  it('audio over the hour the library takes is BAD_AUDIO before a byte is sent; the connection carries on', async () => {
+    const client = await ServiceClient.connect(server.socketPath);
+    await expect(client.transcribe(new Float32Array(3601 * 16000))).rejects.toMatchObject({ code: 'BAD_AUDIO', message: expect.stringMatching(/too long/) });
+    expect((await client.transcribe(jfk, { audioCtx: 'auto' })).text).toBe(SCRIPT_25);
+    client.close();
+  });
+
   it('refuses a batch request when the queue is full, with QUEUE_FULL; never an interactive one', async () => {
     const small = await ServiceServer.listen({ socketPath: socketPath('small.sock'), model, maxQueue: 1 });
     const client = await ServiceClient.connect(small.socketPath);

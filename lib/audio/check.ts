@@ -3,6 +3,10 @@ import { WhisperError } from '../errors.js';
 import { WHISPER_RATE } from './resample.js';
 
 export const MIN_SAMPLES = WHISPER_RATE / 10; // whisper.cpp refuses < 100 ms
+/** The longest input anywhere (library default, the service's frames, the CLI): one hour. */
+export const MAX_AUDIO_SECONDS = 3600;
+/** |sample| above this is not audio in [-1, 1] (int16 values passed as floats, garbage): refused. */
+const MAX_SAMPLE = 16;
 
 export function checkPcm(pcm: unknown, maxSeconds: number): Float32Array {
   if (!(pcm instanceof Float32Array)) {
@@ -14,7 +18,10 @@ export function checkPcm(pcm: unknown, maxSeconds: number): Float32Array {
   const seconds = pcm.length / WHISPER_RATE;
   if (seconds > maxSeconds) throw new WhisperError('BAD_AUDIO', `audio is too long: ${seconds.toFixed(0)} s > ${maxSeconds} s (maxAudioSeconds)`);
   for (let i = 0; i < pcm.length; i++) {
-    if (!Number.isFinite(pcm[i] as number)) throw new WhisperError('BAD_AUDIO', `audio contains ${pcm[i]} at sample ${i}: samples must be finite`);
+    const x = pcm[i] as number;
+    if (!Number.isFinite(x)) throw new WhisperError('BAD_AUDIO', `audio contains ${x} at sample ${i}: samples must be finite`);
+    if (Math.abs(x) > MAX_SAMPLE)
+      throw new WhisperError('BAD_AUDIO', `audio contains ${x} at sample ${i}: samples must be in [-1, 1]${Math.abs(x) <= 32768 ? ' (16-bit PCM? divide by 32768)' : ''}`);
   }
   return pcm;
 }

@@ -13,12 +13,14 @@
  * version or type, or with a JSON part that does not parse is a ProtocolError: the connection that
  * sent it is closed, and nothing else is affected.
  */
+import { MAX_AUDIO_SECONDS } from '../audio/check.js';
+import { WHISPER_RATE } from '../audio/resample.js';
 import { WhisperError } from '../errors.js';
 
 export const PROTOCOL_VERSION = 1;
 const HEADER = 4 + 1 + 1 + 4 + 4;
-/** 128 MiB: over an hour of 16 kHz float audio. */
-export const DEFAULT_MAX_FRAME = 128 << 20;
+/** An hour of 16 kHz float audio (MAX_AUDIO_SECONDS, the library's limit too) and 1 MiB for the rest. */
+export const DEFAULT_MAX_FRAME = MAX_AUDIO_SECONDS * WHISPER_RATE * 4 + (1 << 20);
 
 export enum FrameType {
   Hello = 1,
@@ -84,6 +86,11 @@ export class FrameDecoder {
   private buffered = 0;
 
   constructor(private readonly maxFrame = DEFAULT_MAX_FRAME) {}
+
+  /** bytes of a frame begun but not complete */
+  get partial(): number {
+    return this.buffered;
+  }
 
   push(chunk: Buffer): Frame[] {
     this.chunks.push(chunk);

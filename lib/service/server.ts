@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { WhisperError } from '../errors.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
 import { type Health, type Welcome, type WireError, wireOptions } from './messages.js';
-import { encodeFrame, type Frame, FrameDecoder, FrameType, PROTOCOL_VERSION, payloadAudio } from './protocol.js';
+import { encodeFrame, type Frame, FrameDecoder, FrameType, PROTOCOL_VERSION, ProtocolError, payloadAudio } from './protocol.js';
 
 /** What the server serves: a warm WhisperModel, or the supervisor that forwards to one in a child process. */
 export interface TranscriptionEngine {
@@ -36,6 +36,8 @@ export interface ServiceServerOptions {
   /** requests allowed to wait beyond the busy states (default 64) */
   maxQueue?: number;
   maxFrame?: number;
+  /** a frame begun and then not continued for this long closes the connection (default 30 s) */
+  frameTimeoutMs?: number;
 }
 
 function wireError(e: unknown): WireError {
@@ -120,20 +122,33 @@ export class ServiceServer {
     const send = (type: FrameType, id: number, json?: unknown): void => {
       if (!socket.destroyed) socket.write(encodeFrame(type, id, json));
     };
+    const refuse = (e: unknown): void => {
+      send(FrameType.Error, 0, wireError(e));
+      socket.end();
+      socket.destroySoon();
+    };
+    // a length prefix and then silence would hold the socket (and what came of the frame) forever
+    const frameTimeoutMs = this.options.frameTimeoutMs ?? 30_000;
+    let stalled: NodeJS.Timeout | undefined;
     socket.on('data', (chunk: Buffer) => {
+      clearTimeout(stalled);
       let frames: Frame[];
       try {
         frames = decoder.push(chunk);
       } catch (e) {
-        send(FrameType.Error, 0, wireError(e));
-        socket.end();
-        socket.destroySoon();
+        refuse(e);
         return;
       }
+      if (decoder.partial > 0)
+        stalled = setTimeout(
+          () => refuse(new ProtocolError(`a frame stopped arriving: no data for ${frameTimeoutMs} ms with ${decoder.partial} bytes of it received`)),
+          frameTimeoutMs,
+        );
       for (const f of frames) this.handle(f, send, inFlight);
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
+      clearTimeout(stalled);
       this.sockets.delete(socket);
       for (const c of inFlight.values()) c.abort(new Error('client disconnected'));
     });
