@@ -179,4 +179,11 @@ describe('readAudio', () => {
   it('reports a missing file as BAD_AUDIO', async () => {
     await expect(readAudio('/nonexistent/clip.wav')).rejects.toMatchObject({ code: 'BAD_AUDIO', message: expect.stringMatching(/not found/) });
   });
+
+  it('says BAD_AUDIO for a WAV with no samples instead of returning an empty clip', async () => {
+    await expect(readAudio(encodeWav(new Float32Array(0)))).rejects.toMatchObject({
+      code: 'BAD_AUDIO',
+      message: expect.stringMatching(/holds no audio: its data chunk has 0 samples/),
+    });
+  });
 });

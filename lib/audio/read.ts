@@ -19,5 +19,9 @@ export async function readAudio(source: string | Uint8Array): Promise<Float32Arr
     throw new WhisperError('BAD_AUDIO', 'readAudio takes a file path or the bytes of a WAV file');
   }
   const wav = decodeWav(bytes);
+  if ((wav.data[0]?.length ?? 0) === 0) {
+    const what = typeof source === 'string' ? source : 'the WAV';
+    throw new WhisperError('BAD_AUDIO', `${what} holds no audio: its data chunk has 0 samples${wav.truncated ? ' (the file is cut short)' : ''}`);
+  }
   return resample(downmix(wav.data), wav.sampleRate, WHISPER_RATE);
 }
