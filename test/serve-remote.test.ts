@@ -139,10 +139,11 @@ describe('engine failures and hang-ups', () => {
   });
 
   it('an unavailable service is 503 (SERVICE_UNAVAILABLE to RemoteEngine), any other failure 500', async () => {
-    behave = () => Promise.reject(new WhisperError('SERVICE_UNAVAILABLE', 'the service closed the connection'));
+    behave = () => Promise.reject(new WhisperError('SERVICE_UNAVAILABLE', 'no service on /home/someone/.prism-dictate/service.sock (ENOENT)'));
     const e = await new RemoteEngine({ url: stub.url }).transcribe(jfk).catch((x: unknown) => x);
     expect(WhisperError.is(e, 'SERVICE_UNAVAILABLE')).toBe(true);
-    expect((e as Error).message).toMatch(/failed \(HTTP 503\): the transcription service is unavailable: the service closed the connection$/);
+    // the HTTP client learns that it is unavailable, not where its socket lives
+    expect((e as Error).message).toMatch(/failed \(HTTP 503\): the transcription service is unavailable; try again shortly$/);
     behave = () => Promise.reject(new WhisperError('TRANSCRIBE_FAILED', 'boom'));
     const f = new FormData();
     f.append('file', new Blob([encodeWav(jfk)]), 'a.wav');
@@ -154,7 +155,7 @@ describe('engine failures and hang-ups', () => {
   it('/health answers 503 when the engine cannot be reached', async () => {
     const r = await fetch(`${stub.url}/health`);
     expect(r.status).toBe(503);
-    expect(await r.json()).toEqual({ status: 'unavailable', state: 'unreachable', error: 'no engine' });
+    expect(await r.json()).toEqual({ status: 'unavailable', state: 'unreachable', error: 'the transcription service is unavailable' });
   });
 
   it('a slow server times out as SERVICE_UNAVAILABLE; an aborted call is an AbortError; both cancel the engine request', async () => {

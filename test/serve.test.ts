@@ -39,7 +39,7 @@ beforeAll(async () => {
   model = await loadModel(models().tiny, { gpu: 'cpu', states: 2 });
   const health = () => ({ state: 'ready', backend: model.info.backend, model: model.info.path });
   api = await listenApi({ engine: model, health, token: TOKEN, port: 0 });
-  small = await listenApi({ engine: model, health, port: 0, maxBytes: 1024 * 1024, maxSeconds: 5 });
+  small = await listenApi({ engine: model, health, port: 0, maxBytes: 1024 * 1024, maxSeconds: 5, uploadStallMs: 300 });
   local = await model.transcribe(jfk, { audioCtx: 'auto' });
 });
 
@@ -230,11 +230,14 @@ describe('bad requests get OpenAI-shaped errors', () => {
 });
 
 describe('uploads that end early (the server stays up)', () => {
-  /** Sends the start of a multipart body by hand; `end` closes the request without the closing boundary, `cut` drops the connection. */
-  function partial(field: string, how: 'end' | 'cut'): Promise<number | 'gone'> {
+  /**
+   * Sends the start of a multipart body by hand; `end` closes the request without the closing
+   * boundary, `cut` drops the connection, `stall` sends nothing more (to `small`, whose stall limit is 300 ms).
+   */
+  function partial(field: string, how: 'end' | 'cut' | 'stall'): Promise<number | 'gone'> {
     return new Promise((resolve) => {
       const boundary = 'prismBoundary42';
-      const req = request(`${api.url}/v1/audio/transcriptions`, {
+      const req = request(`${how === 'stall' ? small.url : api.url}/v1/audio/transcriptions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TOKEN}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
       });
@@ -246,7 +249,7 @@ describe('uploads that end early (the server stays up)', () => {
       req.write(`--${boundary}\r\ncontent-disposition: form-data; name="${field}"; filename="a.wav"\r\ncontent-type: audio/wav\r\n\r\n`);
       req.write(jfkWav.subarray(0, 20_000));
       if (how === 'end') req.end();
-      else setTimeout(() => req.destroy(), 50);
+      else if (how === 'cut') setTimeout(() => req.destroy(), 50);
     });
   }
 
@@ -254,6 +257,13 @@ describe('uploads that end early (the server stays up)', () => {
     expect(await partial('file', 'end')).toBe(400);
     expect(await partial('audio', 'end')).toBe(400);
     expect((await fetch(`${api.url}/health`)).status).toBe(200);
+  });
+
+  it("an upload that stops sending: 408 after the stall limit, not a slot held for Node's 300 s", async () => {
+    const started = performance.now();
+    expect(await partial('file', 'stall')).toBe(408);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect((await fetch(`${small.url}/health`)).status).toBe(200);
   });
 
   it('a client that disconnects mid-file: nothing to answer, and the next request is served', async () => {

@@ -41,6 +41,8 @@ export interface ApiOptions {
   language?: string;
   /** told about server-side failures (5xx) */
   log?: (line: string) => void;
+  /** an upload that sends nothing for this long is answered 408 (default 30 s) */
+  uploadStallMs?: number;
 }
 
 const ROUTES: Record<string, string> = {
@@ -96,7 +98,8 @@ export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerRes
       const h = await o.health();
       sendJson(req, res, h.state === 'ready' ? 200 : 503, { status: h.state === 'ready' ? 'ok' : 'unavailable', state: h.state, backend: h.backend, model: basename(h.model) });
     } catch (e) {
-      sendJson(req, res, 503, { status: 'unavailable', state: 'unreachable', error: (e as Error).message });
+      o.log?.(`GET /health: 503 ${(e as Error).message}`);
+      sendJson(req, res, 503, { status: 'unavailable', state: 'unreachable', error: 'the transcription service is unavailable' });
     }
   }
 
@@ -110,7 +113,7 @@ export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerRes
   }
 
   async function transcribe(req: IncomingMessage, res: ServerResponse, translate: boolean): Promise<void> {
-    const upload = await readUpload(req, maxBytes);
+    const upload = await readUpload(req, maxBytes, o.uploadStallMs);
     if (!upload.file)
       throw new ApiError(400, "the request has no 'file' field: send the audio as multipart/form-data field 'file'", 'invalid_request_error', 'file', 'missing_file');
     const { format, options } = parseFields(upload.fields, language, translate);
@@ -154,7 +157,7 @@ export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerRes
     })().catch((e: unknown) => {
       if ((e as Error)?.name === 'AbortError') return; // the client is gone: nobody to answer
       const err = apiErrorFrom(e);
-      if (err.status >= 500) o.log?.(`${req.method} ${path}: ${err.status} ${err.message}`);
+      if (err.status >= 500) o.log?.(`${req.method} ${path}: ${err.status} ${(e as Error)?.message ?? err.message}`);
       sendError(req, res, err);
     });
   };

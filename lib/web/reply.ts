@@ -33,7 +33,8 @@ export function apiErrorFrom(e: unknown): ApiError {
         return new ApiError(429, e.message, 'rate_limit_error', null, 'queue_full');
       case 'SERVICE_UNAVAILABLE':
       case 'CLOSED':
-        return new ApiError(503, `the transcription service is unavailable: ${e.message}`, 'server_error', null, 'service_unavailable');
+        // the cause names local paths (the service's socket) and processes: the server's log keeps it
+        return new ApiError(503, 'the transcription service is unavailable; try again shortly', 'server_error', null, 'service_unavailable');
       default:
         return new ApiError(500, e.message, 'server_error', null, e.code.toLowerCase());
     }

@@ -23,8 +23,8 @@ export function tooLarge(maxBytes: number): ApiError {
   );
 }
 
-/** Reads the form: the `file` part into memory, other fields as strings. */
-export function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
+/** Reads the form: the `file` part into memory, other fields as strings; an upload that stops for `stallMs` is 408. */
+export function readUpload(req: IncomingMessage, maxBytes: number, stallMs = 30_000): Promise<Upload> {
   const length = Number(req.headers['content-length']);
   if (length > maxBytes) return Promise.reject(tooLarge(maxBytes));
   const type = req.headers['content-type'] ?? '';
@@ -50,7 +50,18 @@ export function readUpload(req: IncomingMessage, maxBytes: number): Promise<Uplo
     let file: Upload['file'];
     let failed = false;
     let seen = 0;
+    // a client that sends part of a body and then nothing would hold its slot until Node's 300 s
+    let stalled: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(stalled);
+      stalled = setTimeout(
+        () => fail(new ApiError(408, `the upload stopped: no data for ${stallMs / 1000} s`, 'invalid_request_error', 'file', 'request_timeout')),
+        stallMs,
+      );
+    };
+    arm();
     const fail = (e: ApiError): void => {
+      clearTimeout(stalled);
       if (failed) return;
       failed = true;
       req.unpipe(parser);
@@ -59,6 +70,7 @@ export function readUpload(req: IncomingMessage, maxBytes: number): Promise<Uplo
     };
     // The header may be absent (chunked) or lie: count what really arrives.
     req.on('data', (chunk: Buffer) => {
+      arm();
       seen += chunk.length;
       if (seen > maxBytes) fail(tooLarge(maxBytes));
     });
@@ -88,6 +100,7 @@ export function readUpload(req: IncomingMessage, maxBytes: number): Promise<Uplo
     parser.on('partsLimit', () => fail(new ApiError(400, 'too many form parts')));
     parser.on('error', (e) => fail(new ApiError(400, `malformed multipart/form-data: ${(e as Error).message}`)));
     parser.on('close', () => {
+      clearTimeout(stalled);
       if (!failed) resolve({ fields, file });
     });
     req.pipe(parser);
