@@ -54,10 +54,7 @@ export function readUpload(req: IncomingMessage, maxBytes: number, stallMs = 30_
     let stalled: NodeJS.Timeout | undefined;
     const arm = (): void => {
       clearTimeout(stalled);
-      stalled = setTimeout(
-        () => fail(new ApiError(408, `the upload stopped: no data for ${stallMs / 1000} s`, 'invalid_request_error', 'file', 'request_timeout')),
-        stallMs,
-      );
+      stalled = setTimeout(() => fail(new ApiError(408, `the upload stopped: no data for ${stallMs / 1000} s`, 'invalid_request_error', 'file', 'request_timeout')), stallMs);
     };
     arm();
     const fail = (e: ApiError): void => {
