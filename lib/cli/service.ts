@@ -1,6 +1,6 @@
 /** `prism-dictate start | stop | status`: the supervised inference service. */
 import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ConfigInput } from '../config/load.js';
@@ -147,11 +147,13 @@ async function connectOrExplain(): Promise<ServiceClient> {
 }
 
 /** Waits until the detached daemon's service is ready (and its dictation host, when it has one). */
-async function waitReady(child: ReturnType<typeof spawn>, timeoutMs: number, withHost: boolean): Promise<Record<string, unknown>> {
+async function waitReady(child: ReturnType<typeof spawn>, timeoutMs: number, withHost: boolean, logFrom: number): Promise<Record<string, unknown>> {
   const end = Date.now() + timeoutMs;
   let exited = false;
-  child.once('exit', () => {
+  let exitCode: number | null = null;
+  child.once('exit', (code) => {
     exited = true;
+    exitCode = code;
   });
   while (Date.now() < end && !exited) {
     try {
@@ -164,9 +166,23 @@ async function waitReady(child: ReturnType<typeof spawn>, timeoutMs: number, wit
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  const log = servicePaths().log;
+  if (!exited) throw new WhisperError('SERVICE_UNAVAILABLE', `the service was not ready within ${timeoutMs} ms; see ${log}`);
+  // what it said last, from this start's part of the log; a log it could not write (a full disk) says nothing
+  const said = (() => {
+    try {
+      if (!statSync(log).isFile()) return ''; // a device (/dev/full) would read forever
+      const lines = readFileSync(log).subarray(logFrom).toString('utf8').trim().split('\n');
+      return lines.at(-1)?.replace(/^prism-dictate: /, '') ?? '';
+    } catch {
+      return '';
+    }
+  })();
   throw new WhisperError(
     'SERVICE_UNAVAILABLE',
-    exited ? `the service exited while starting; see ${servicePaths().log}` : `the service was not ready within ${timeoutMs} ms; see ${servicePaths().log}`,
+    said
+      ? `the service exited while starting (code ${exitCode}): ${said} (${log})`
+      : `the service exited while starting (code ${exitCode}) and wrote nothing to ${log}: is the disk full? (df -h ${servicePaths().home})`,
   );
 }
 
@@ -218,9 +234,10 @@ export function serviceCommands(program: Command): void {
           const paths = servicePaths();
           await mkdir(paths.home, { recursive: true, mode: 0o700 });
           const log = openSync(paths.log, 'a', 0o600); // only the user: it may quote paths and errors
+          const logFrom = fstatSync(log).size;
           const args = process.argv.slice(1).filter((a) => a !== '--detach');
           const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: process.env });
-          const status = await waitReady(child, 180_000, o.host);
+          const status = await waitReady(child, 180_000, o.host, logFrom);
           child.unref();
           process.stdout.write(
             `prism-dictate: service ready (pid ${child.pid}, ${status.backend}, engine ready in ${Number(status.readyMs).toFixed(0)} ms) on ${paths.socket}${status.host ? '; dictation ready' : ''}\n`,

@@ -3,6 +3,7 @@
  * client (the dictation host, `prism-dictate transcribe`, other local tools) talks to.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { WhisperError } from '../errors.js';
 import { type ServicePaths, servicePaths } from './home.js';
 import { ServiceServer, type TranscriptionEngine } from './server.js';
 import { Supervisor, type SupervisorEvent } from './supervisor.js';
@@ -27,6 +28,22 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/**
+ * The pid file (`stop` falls back to it when the service does not answer). A service that cannot write
+ * it (a full disk, a read-only home) does not run on without it: its socket is closed again.
+ */
+async function writePidFile(paths: ServicePaths, server: ServiceServer): Promise<void> {
+  try {
+    await writeFile(paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
+  } catch (e) {
+    await server.close();
+    await rm(paths.pidFile, { force: true }).catch(() => {});
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'EROFS' ? 'the file system is read-only' : err.message;
+    throw new WhisperError('SERVICE_UNAVAILABLE', `cannot write ${paths.pidFile}: ${why}; the service did not start (free some space in ${paths.home})`, { cause: e });
+  }
+}
+
 export async function startService(o: ServiceOptions, paths = servicePaths()): Promise<RunningService> {
   await mkdir(paths.home, { recursive: true, mode: 0o700 });
   const supervisor = new Supervisor({
@@ -44,14 +61,15 @@ export async function startService(o: ServiceOptions, paths = servicePaths()): P
   });
   // Refuse to start next to a running service before loading anything.
   const server = await ServiceServer.listen({ socketPath: paths.socket, model: supervisor });
+  await writePidFile(paths, server);
   try {
     await supervisor.start();
   } catch (e) {
     await server.close();
     await supervisor.stop();
+    await rm(paths.pidFile, { force: true });
     throw e;
   }
-  await writeFile(paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
   let stopping: Promise<void> | undefined;
   return {
     paths,
@@ -78,7 +96,7 @@ export interface RunningServer {
 export async function serveEngine(engine: TranscriptionEngine, paths = servicePaths()): Promise<RunningServer> {
   await mkdir(paths.home, { recursive: true, mode: 0o700 });
   const server = await ServiceServer.listen({ socketPath: paths.socket, model: engine });
-  await writeFile(paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
+  await writePidFile(paths, server);
   let stopping: Promise<void> | undefined;
   return {
     paths,
