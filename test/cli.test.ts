@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { servicePaths } from '../lib/service/home.js';
+import { ServiceServer } from '../lib/service/server.js';
 import { JFK, models, root, SCRIPT_10, SCRIPT_25 } from './helpers.js';
 
 const bin = join(root, 'bin', 'prism-dictate.js');
@@ -192,5 +194,28 @@ describe('prism-dictate system', () => {
     const h = await cli(['history']);
     expect(h.code).toBe(0);
     expect(h.stdout).toMatch(/no dictations yet/);
+  });
+});
+
+describe('prism-dictate dashboard', () => {
+  it.skipIf(process.platform === 'win32')('does not print a URL left in dashboard.json by an earlier daemon when nothing answers on it', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'prism-dash-'));
+    // a running service without a dashboard (dashboard.enabled false), and the file of one that died
+    const engine = { info: { backend: 'cpu', path: 'stub.bin', states: 1 }, busy: 0, queued: 0, transcribe: () => Promise.reject(new Error('unused')) };
+    const service = await ServiceServer.listen({ socketPath: servicePaths(own).socket, model: engine });
+    const dead = createServer();
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+    const port = (dead.address() as AddressInfo).port;
+    await new Promise((r) => dead.close(r));
+    await writeFile(join(own, 'dashboard.json'), JSON.stringify({ url: `http://127.0.0.1:${port}/?token=old`, port, pid: 999_999 }));
+    try {
+      const r = await cli(['dashboard'], { PRISM_DICTATE_HOME: own });
+      expect(r.stdout).toBe('');
+      expect(r.code).toBe(7);
+      expect(r.stderr).toMatch(/has no dashboard/);
+    } finally {
+      await service.close();
+      await rm(own, { recursive: true, force: true });
+    }
   });
 });

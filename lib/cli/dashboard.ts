@@ -17,6 +17,16 @@ function opener(url: string): [string, string[]] {
   return ['xdg-open', [url]];
 }
 
+async function answers(url: string): Promise<boolean> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await r.body?.cancel();
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
 async function dashboardUrl(): Promise<string> {
   const paths = servicePaths();
   const client = await ServiceClient.connect(paths.socket, 1000).catch(() => {
@@ -29,7 +39,9 @@ async function dashboardUrl(): Promise<string> {
     client.close();
   }
   const url = (status.dashboard as { url?: string } | undefined)?.url ?? (await readDashboardFile(paths.home))?.url;
-  if (!url) throw new WhisperError('SERVICE_UNAVAILABLE', 'the running prism-dictate has no dashboard (dashboard.enabled is false, or its port was taken: see its log)');
+  // dashboard.json may be left by an earlier daemon: a URL is printed only when something answers on it
+  if (!url || !(await answers(url)))
+    throw new WhisperError('SERVICE_UNAVAILABLE', 'the running prism-dictate has no dashboard (dashboard.enabled is false, or its port was taken: see its log)');
   return url;
 }
 
