@@ -149,7 +149,14 @@ describe.skipIf(!posix)('faults under load', () => {
     let again: ChildProcess | undefined;
     try {
       let status: Record<string, unknown> | undefined;
-      await until(async () => (status = await ready()) !== undefined, 60_000, 'the daemon');
+      await until(
+        async () => {
+          status = await ready();
+          return status !== undefined;
+        },
+        60_000,
+        'the daemon',
+      );
       const enginePid = Number(status?.enginePid);
       const clients = await Promise.all(Array.from({ length: 8 }, () => ServiceClient.connect(paths.socket)));
       const run = load(clients);
