@@ -9,19 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { models, root } from './helpers.js';
+import { alive, models, root } from './helpers.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'prism-orphan-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('an engine whose supervisor is killed', () => {
   it.each([

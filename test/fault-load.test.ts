@@ -15,7 +15,7 @@ import { ServiceClient } from '../lib/service/client.js';
 import { servicePaths } from '../lib/service/home.js';
 import { ServiceServer } from '../lib/service/server.js';
 import { Supervisor } from '../lib/service/supervisor.js';
-import { JFK, models, root, SCRIPT_25 } from './helpers.js';
+import { alive, JFK, models, root, SCRIPT_25 } from './helpers.js';
 
 const posix = process.platform !== 'win32';
 let dir: string;
@@ -134,14 +134,6 @@ describe.skipIf(!posix)('faults under load', () => {
         }
       } catch {
         return undefined;
-      }
-    };
-    const alive = (pid: number): boolean => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
       }
     };
 

@@ -21,3 +21,13 @@ export function tone(seconds: number, hz = 440, amplitude = 0.3): Float32Array {
   for (let i = 0; i < out.length; i++) out[i] = amplitude * Math.sin((2 * Math.PI * hz * i) / 16000);
   return out;
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -41,7 +41,7 @@ export function renderReport(r: BenchResult): string {
     const q = s.priority;
     out.push(
       '',
-      `**Priority lane** (${q.clients} clients keep ${q.states} states busy with ${q.uploadSeconds} s uploads, as \`serve\` sends them; a 2 s dictation arrives; its queue time)`,
+      `**Priority lane** (${q.clients} HTTP clients keep ${q.states} states busy with ${q.uploadSeconds} s uploads to \`serve\`; a 2 s dictation arrives; its queue time)`,
       '',
       '| the dictation sent as | queue p50 | queue p95 | range |',
       '|---|---|---|---|',
