@@ -2,8 +2,8 @@
  * Faults under load, as the service meets them: 8 clients keep sending while the engine is SIGKILLed
  * three times and SIGSTOPped once, and then the supervisor process itself is SIGKILLed. Every request
  * must be answered — with the right text, or with a clear error — none lost, none hanging; the service
- * must be ready again within 2 s of each engine kill (3 s for a stopped engine, which the health check
- * has to notice first), and a killed supervisor must leave no engine behind. The counts are printed.
+ * must be ready again within 2 s of each engine fault, and a killed supervisor must leave no engine
+ * behind. The counts are printed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -76,8 +76,8 @@ function load(clients: ServiceClient[]) {
 }
 
 describe.skipIf(!posix)('faults under load', () => {
-  it('engine SIGKILL ×3 and SIGSTOP ×1 under 8 clients: every request answered right, ready again within 2 s of each kill', async () => {
-    const supervisor = new Supervisor({ model: models().tiny, gpu: 'cpu', states: 2, socketPath: join(dir, 'engine.sock'), healthIntervalMs: 200, healthTimeoutMs: 1000 });
+  it('engine SIGKILL ×3 and SIGSTOP ×1 under 8 clients: every request answered right, ready again within 2 s of each fault', async () => {
+    const supervisor = new Supervisor({ model: models().tiny, gpu: 'cpu', states: 2, socketPath: join(dir, 'engine.sock'), healthIntervalMs: 200, healthTimeoutMs: 500 });
     await supervisor.start();
     const server = await ServiceServer.listen({ socketPath: join(dir, 'service.sock'), model: supervisor });
     const clients = await Promise.all(Array.from({ length: 8 }, () => ServiceClient.connect(server.socketPath)));
@@ -98,9 +98,9 @@ describe.skipIf(!posix)('faults under load', () => {
         const ms = performance.now() - at;
         recoveries.push(`${signal} ${ms.toFixed(0)} ms`);
         console.log(`${signal}: ready again in ${ms.toFixed(0)} ms; ${JSON.stringify(run.tally)}`);
-        // a stopped engine is found by the health check (every 200 ms, 1 s deadline: shorter deadlines
-        // killed healthy engines under this load on a 2-core machine), then replaced
-        expect(ms, `ready again after ${signal}`).toBeLessThan(signal === 'SIGSTOP' ? 3000 : 2000);
+        // a stopped engine is found by the health check (every 200 ms; 500 ms without an answer and
+        // without CPU used), then replaced
+        expect(ms, `ready again after ${signal}`).toBeLessThan(2000);
       }
       const last = run.rightPer();
       await until(() => run.rightPer().every((n, i) => n > (last[i] ?? 0)), 30_000, 'every client served after the last fault');

@@ -1,4 +1,5 @@
 /** Faults the supervised engine must survive: a crash mid-request, a hang, a model that cannot load, no GPU. */
+import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readAudio } from '../lib/index.js';
 import { nativeAddon } from '../lib/native.js';
 import { ServiceClient } from '../lib/service/client.js';
+import { cpuTimeMs } from '../lib/service/cpuTime.js';
 import { ServiceServer } from '../lib/service/server.js';
 import { Supervisor } from '../lib/service/supervisor.js';
 import { JFK, models, SCRIPT_10, SCRIPT_25 } from './helpers.js';
@@ -182,5 +184,25 @@ describe('supervisor', () => {
     expect(events().at(-1)?.detail).toMatch(/back to the primary engine .* after a healthy probe/);
     expect((await s.transcribe(jfk, { audioCtx: 'auto' })).text).toBe(SCRIPT_25);
     expect(s.status().engine).toBe('primary');
+  });
+});
+
+describe.skipIf(process.platform !== 'linux')('cpuTimeMs (how a late engine is told from a stopped one)', () => {
+  it("reads a process's CPU time from /proc; it grows while the process works and not at all while it is stopped", async () => {
+    const before = (await cpuTimeMs(process.pid)) as number;
+    const until = performance.now() + 150;
+    while (performance.now() < until); // work
+    expect(((await cpuTimeMs(process.pid)) as number) - before).toBeGreaterThanOrEqual(50);
+    const child = spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(child.pid as number, 'SIGSTOP');
+      const stopped = await cpuTimeMs(child.pid as number);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await cpuTimeMs(child.pid as number)).toBe(stopped);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(await cpuTimeMs(999_999_999)).toBeUndefined();
   });
 });

@@ -12,6 +12,7 @@ import { percentile } from '../metrics/stats.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
 import { packageRoot } from '../native.js';
 import { ServiceClient } from './client.js';
+import { cpuTimeMs } from './cpuTime.js';
 import type { EngineConfig, EngineMessage } from './engineProcess.js';
 import type { TranscriptionEngine } from './server.js';
 
@@ -24,10 +25,14 @@ export interface SupervisorOptions {
   socketPath: string;
   /** model to use after falling back to the CPU (default: the same) */
   fallbackModel?: string;
-  /** health checks while a request is in flight (default 1 s) … */
+  /** health checks while a request is in flight (default 500 ms) … */
   healthIntervalMs?: number;
   /** … and while idle (default 5 s: an idle daemon should not wake its engine every second) */
   idleHealthIntervalMs?: number;
+  /**
+   * a health answer later than this (default 500 ms) kills the engine if it used no CPU meanwhile
+   * (stopped, or stuck); a busy one gets up to 10× as long (off Linux, where CPU time is not read: 1×)
+   */
   healthTimeoutMs?: number;
   loadTimeoutMs?: number;
   /** GPU engine failures (start or crash) before switching to the CPU */
@@ -145,7 +150,7 @@ export class Supervisor implements TranscriptionEngine {
   }
 
   /** The next health check: soon while requests are in flight, rarely while idle. */
-  private scheduleHealth(delayMs = this.inFlight > 0 ? (this.o.healthIntervalMs ?? 1000) : (this.o.idleHealthIntervalMs ?? 5000)): void {
+  private scheduleHealth(delayMs = this.inFlight > 0 ? (this.o.healthIntervalMs ?? 500) : (this.o.idleHealthIntervalMs ?? 5000)): void {
     clearTimeout(this.healthTimer);
     if (this.stopping) return;
     this.nextHealthAt = performance.now() + delayMs;
@@ -176,7 +181,7 @@ export class Supervisor implements TranscriptionEngine {
   async transcribe(pcm: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
     this.inFlight++;
     // A request that hangs the engine is found within the busy interval, not the idle one.
-    const busyMs = this.o.healthIntervalMs ?? 1000;
+    const busyMs = this.o.healthIntervalMs ?? 500;
     if (this.healthTimer && this.nextHealthAt - performance.now() > busyMs) this.scheduleHealth(busyMs);
     try {
       for (let attempt = 1; ; attempt++) {
@@ -418,15 +423,42 @@ export class Supervisor implements TranscriptionEngine {
     void this.ensure().catch(() => undefined);
   }
 
+  /**
+   * One health request. Late, it is waited for while the engine keeps using CPU (a loaded 2-core
+   * machine can delay a busy engine's answer past the deadline); an engine that used none during a
+   * whole deadline is stopped or stuck, and one that answers nothing within 10 deadlines is hung anyway.
+   */
   private async checkHealth(): Promise<void> {
     const e = this.engine;
-    if (!e || this.stopping) return;
-    try {
-      await e.client.health(this.o.healthTimeoutMs ?? 1000);
-    } catch (err) {
-      if (this.engine !== e) return;
-      this.note('hung', `no health answer: ${(err as Error).message}; killing pid ${e.child.pid}`);
-      e.child.kill('SIGKILL');
+    const pid = e?.child.pid;
+    if (!e || pid === undefined || this.stopping) return;
+    const deadlineMs = this.o.healthTimeoutMs ?? 500;
+    let answered = false;
+    const reply = e.client.health(deadlineMs * 10).then(() => {
+      answered = true;
+    });
+    reply.catch(() => undefined);
+    let cpu = await cpuTimeMs(pid);
+    let why: string | undefined;
+    for (let waited = 0; !answered && why === undefined; waited += deadlineMs) {
+      const settled = await Promise.race([
+        reply.then(
+          () => true,
+          (err: Error) => err,
+        ),
+        new Promise<false>((r) => setTimeout(() => r(false), deadlineMs)),
+      ]);
+      if (settled === true || this.engine !== e) return;
+      if (settled instanceof Error) why = settled.message;
+      else {
+        const now = await cpuTimeMs(pid);
+        if (now === undefined || cpu === undefined) why = `no health answer within ${deadlineMs} ms`;
+        else if (now - cpu < 20) why = `no health answer within ${waited + deadlineMs} ms and no CPU used meanwhile (stopped or stuck)`;
+        cpu = now;
+      }
     }
+    if (why === undefined || this.engine !== e) return;
+    this.note('hung', `${why}; killing pid ${pid}`);
+    e.child.kill('SIGKILL');
   }
 }
