@@ -22,7 +22,7 @@ export interface NativeTimings {
   totalMs: number;
   tokens: number;
   windows: number;
-  /** single-token decoder steps that built their graph vs reused the kept one (patched whisper.cpp only) */
+  /** decoder calls that built their graph vs ran the kept one again (patched whisper.cpp only: deps/patches/0003) */
   decoderGraphs?: { built: number; reused: number };
 }
 

@@ -110,7 +110,7 @@ struct GraphCounts {
   int reused = -1;
 };
 
-// The patched whisper.cpp (deps/patches/0003) counts the decoder steps that built vs reused their graph.
+// The patched whisper.cpp (deps/patches/0003) counts the decoder calls that built vs reused their graph.
 GraphCounts DecodeGraphs(whisper_state* state) {
   GraphCounts c;
 #ifdef PRISM_WHISPER_PATCHED

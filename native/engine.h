@@ -33,7 +33,7 @@ struct Timings {
   double total_ms = 0;
   int tokens = 0;
   int windows = 0;
-  // single-token decoder steps that built their graph vs reused the kept one (deps/patches/0003);
+  // decoder calls that built their graph vs ran the kept one again (deps/patches/0003);
   // -1 when whisper.cpp is not patched
   int graphs_built = -1;
   int graphs_reused = -1;
