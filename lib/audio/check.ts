@@ -8,7 +8,8 @@ export const MAX_AUDIO_SECONDS = 3600;
 /** |sample| above this is not audio in [-1, 1] (int16 values passed as floats, garbage): refused. */
 const MAX_SAMPLE = 16;
 
-export function checkPcm(pcm: unknown, maxSeconds: number): Float32Array {
+/** Type and length only, in constant time (what the service client checks before sending). */
+export function checkPcmShape(pcm: unknown, maxSeconds: number): Float32Array {
   if (!(pcm instanceof Float32Array)) {
     const got = pcm === null ? 'null' : ArrayBuffer.isView(pcm) ? pcm.constructor.name : typeof pcm;
     throw new WhisperError('BAD_AUDIO', `audio must be a Float32Array of 16 kHz mono samples in [-1, 1] (got ${got}); readAudio() decodes WAV files`);
@@ -17,6 +18,12 @@ export function checkPcm(pcm: unknown, maxSeconds: number): Float32Array {
   if (pcm.length < MIN_SAMPLES) throw new WhisperError('BAD_AUDIO', `audio is too short: ${((pcm.length / WHISPER_RATE) * 1000).toFixed(0)} ms < 100 ms`);
   const seconds = pcm.length / WHISPER_RATE;
   if (seconds > maxSeconds) throw new WhisperError('BAD_AUDIO', `audio is too long: ${seconds.toFixed(0)} s > ${maxSeconds} s (maxAudioSeconds)`);
+  return pcm;
+}
+
+/** checkPcmShape, then every sample: finite and within ±MAX_SAMPLE. */
+export function checkPcm(given: unknown, maxSeconds: number): Float32Array {
+  const pcm = checkPcmShape(given, maxSeconds);
   for (let i = 0; i < pcm.length; i++) {
     const x = pcm[i] as number;
     if (!Number.isFinite(x)) throw new WhisperError('BAD_AUDIO', `audio contains ${x} at sample ${i}: samples must be finite`);

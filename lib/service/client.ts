@@ -1,6 +1,6 @@
 /** A client of the service: many requests over one connection, each cancellable, results matched by id. */
 import { connect, type Socket } from 'node:net';
-import { checkPcm, MAX_AUDIO_SECONDS } from '../audio/check.js';
+import { checkPcmShape, MAX_AUDIO_SECONDS } from '../audio/check.js';
 import { AbortError, WhisperError, type WhisperErrorCode } from '../errors.js';
 import type { Segment, Transcript } from '../model.js';
 import type { Health, Welcome, WireError, WireTranscribeOptions } from './messages.js';
@@ -94,8 +94,9 @@ export class ServiceClient {
     const { signal, onSegment, ...wire } = options;
     if (signal?.aborted) return Promise.reject(new AbortError());
     try {
-      // the service's own limits, before a byte is sent: BAD_AUDIO, never a broken pipe
-      checkPcm(pcm, MAX_AUDIO_SECONDS);
+      // the service's own limits, before a byte is sent: BAD_AUDIO, never a broken pipe (the
+      // samples themselves are checked once, by the model in the service)
+      checkPcmShape(pcm, MAX_AUDIO_SECONDS);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -433,32 +433,30 @@ export class Supervisor implements TranscriptionEngine {
     const pid = e?.child.pid;
     if (!e || pid === undefined || this.stopping) return;
     const deadlineMs = this.o.healthTimeoutMs ?? 500;
-    let answered = false;
-    const reply = e.client.health(deadlineMs * 10).then(() => {
-      answered = true;
-    });
-    reply.catch(() => undefined);
+    // true when it answers; the error when it fails or gives up after 10 deadlines (the loop's end)
+    const outcome = e.client.health(deadlineMs * 10).then(
+      () => true as const,
+      (err: Error) => err,
+    );
     let cpu = await cpuTimeMs(pid);
-    let why: string | undefined;
-    for (let waited = 0; !answered && why === undefined; waited += deadlineMs) {
-      const settled = await Promise.race([
-        reply.then(
-          () => true,
-          (err: Error) => err,
-        ),
-        new Promise<false>((r) => setTimeout(() => r(false), deadlineMs)),
-      ]);
+    for (let waited = deadlineMs; ; waited += deadlineMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const settled = await Promise.race([outcome, new Promise<false>((r) => (timer = setTimeout(() => r(false), deadlineMs)))]);
+      clearTimeout(timer);
       if (settled === true || this.engine !== e) return;
+      let why: string | undefined;
       if (settled instanceof Error) why = settled.message;
       else {
         const now = await cpuTimeMs(pid);
         if (now === undefined || cpu === undefined) why = `no health answer within ${deadlineMs} ms`;
-        else if (now - cpu < 20) why = `no health answer within ${waited + deadlineMs} ms and no CPU used meanwhile (stopped or stuck)`;
+        else if (now - cpu < 20) why = `no health answer within ${waited} ms and no CPU used meanwhile (stopped or stuck)`;
         cpu = now;
       }
+      if (why !== undefined) {
+        this.note('hung', `${why}; killing pid ${pid}`);
+        e.child.kill('SIGKILL');
+        return;
+      }
     }
-    if (why === undefined || this.engine !== e) return;
-    this.note('hung', `${why}; killing pid ${pid}`);
-    e.child.kill('SIGKILL');
   }
 }

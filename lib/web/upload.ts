@@ -53,7 +53,10 @@ export function readUpload(req: IncomingMessage, maxBytes: number, stallMs = 30_
     // a client that sends part of a body and then nothing would hold its slot until Node's 300 s
     let stalled: NodeJS.Timeout | undefined;
     const arm = (): void => {
-      clearTimeout(stalled);
+      if (stalled) {
+        stalled.refresh();
+        return;
+      }
       stalled = setTimeout(() => fail(new ApiError(408, `the upload stopped: no data for ${stallMs / 1000} s`, 'invalid_request_error', 'file', 'request_timeout')), stallMs);
     };
     arm();
