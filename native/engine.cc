@@ -8,6 +8,7 @@
 #include "abort_hook.h"
 #include "failure.h"
 #include "ggml-backend.h"
+#include "inference_threads.h"
 #include "log_sink.h"
 #include "whisper.h"
 
@@ -171,7 +172,6 @@ std::unique_ptr<Engine> Engine::Load(const LoadOptions& o) {
                     "creating inference state " + std::to_string(i + 1) + " of " + std::to_string(o.states) + " failed: " + state_capture.LastError());
     }
     engine->states_.push_back(state);
-    engine->threads_.push_back(std::make_unique<StateThread>());
     engine->busy_[i] = false;
     info.state_bytes += SumMegabytes(state_capture.text(), "whisper_init_state:", "MB");
   }
@@ -240,7 +240,7 @@ bool Engine::IsLanguage(const std::string& language) { return language == "auto"
 TranscribeResult Engine::Transcribe(int slot, const float* pcm, size_t samples, const TranscribeOptions& o, const SegmentSink& on_segment,
                                     const std::atomic<bool>& abort) {
   TranscribeResult result;
-  threads_.at(slot)->Run([&] { result = TranscribeHere(slot, pcm, samples, o, on_segment, abort); });
+  InferenceThreads::Shared().Run([&] { result = TranscribeHere(slot, pcm, samples, o, on_segment, abort); });
   return result;
 }
 
@@ -308,7 +308,6 @@ TranscribeResult Engine::TranscribeHere(int slot, const float* pcm, size_t sampl
 }
 
 Engine::~Engine() {
-  threads_.clear();
   for (whisper_state* s : states_) whisper_free_state(s);
   if (ctx_ != nullptr) whisper_free(ctx_);
 }

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "options.h"
-#include "state_thread.h"
 
 struct whisper_context;
 struct whisper_state;
@@ -74,8 +73,8 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Called from a worker thread, runs on the slot's own thread (state_thread.h). `abort` is polled by
-  // whisper.cpp between graph computations.
+  // Called from a worker thread, runs on a shared inference thread (inference_threads.h). `abort` is
+  // polled by whisper.cpp between graph computations.
   TranscribeResult Transcribe(int slot, const float* pcm, size_t samples, const TranscribeOptions& options, const SegmentSink& on_segment,
                               const std::atomic<bool>& abort);
 
@@ -94,8 +93,6 @@ class Engine {
 
   whisper_context* ctx_ = nullptr;
   std::vector<whisper_state*> states_;
-  // one per state, declared after states_ so that they are joined before the states are freed
-  std::vector<std::unique_ptr<StateThread>> threads_;
   std::unique_ptr<std::atomic<bool>[]> busy_;
   EngineInfo info_;
 };
