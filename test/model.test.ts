@@ -324,34 +324,37 @@ describe('concurrency', () => {
   // whisper.cpp's CPU backend runs each graph on an OpenMP team whose master is the calling thread;
   // a second team (even an idle one) makes libgomp sleep at every barrier instead of spinning, and a
   // decoded token then costs 3× (native/inference_threads.h). Every new team adds OS threads.
-  it.runIf(process.platform === 'linux')('sequential calls on any state of any model run on one inference thread: no thread is added once warm, and overlap threads exit', async () => {
-    const threads = () => readdirSync('/proc/self/task').length;
-    const clip = jfk.subarray(0, 2 * 16000);
-    const options = { audioCtx: 256, temperatureFallback: false } as const;
-    await model.transcribe(clip, options);
-    const warm = threads();
-    const other = await loadModel(models().tiny, { states: 1, gpu: 'cpu' });
-    try {
-      await other.transcribe(clip, options);
+  it.runIf(process.platform === 'linux')(
+    'sequential calls on any state of any model run on one inference thread: no thread is added once warm, and overlap threads exit',
+    async () => {
+      const threads = () => readdirSync('/proc/self/task').length;
+      const clip = jfk.subarray(0, 2 * 16000);
+      const options = { audioCtx: 256, temperatureFallback: false } as const;
       await model.transcribe(clip, options);
-      expect(threads()).toBe(warm);
-      // two calls at once on the two states: a second lane runs one of them, then ends
-      let during = 0;
-      const watch = setInterval(() => {
-        during = Math.max(during, threads());
-      }, 2);
-      await Promise.all([model.transcribe(clip, options), model.transcribe(clip, options)]);
-      clearInterval(watch);
-      expect(during).toBeGreaterThan(warm);
-      const deadline = Date.now() + 10_000;
-      while (threads() > warm && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(threads()).toBe(warm);
-      await other.transcribe(clip, options);
-      expect(threads()).toBe(warm);
-    } finally {
-      await other.close();
-    }
-  });
+      const warm = threads();
+      const other = await loadModel(models().tiny, { states: 1, gpu: 'cpu' });
+      try {
+        await other.transcribe(clip, options);
+        await model.transcribe(clip, options);
+        expect(threads()).toBe(warm);
+        // two calls at once on the two states: a second lane runs one of them, then ends
+        let during = 0;
+        const watch = setInterval(() => {
+          during = Math.max(during, threads());
+        }, 2);
+        await Promise.all([model.transcribe(clip, options), model.transcribe(clip, options)]);
+        clearInterval(watch);
+        expect(during).toBeGreaterThan(warm);
+        const deadline = Date.now() + 10_000;
+        while (threads() > warm && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(threads()).toBe(warm);
+        await other.transcribe(clip, options);
+        expect(threads()).toBe(warm);
+      } finally {
+        await other.close();
+      }
+    },
+  );
 });
 
 describe('abort', () => {
