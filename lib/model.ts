@@ -6,8 +6,8 @@ import { availableParallelism } from 'node:os';
 import { checkPcm, MAX_AUDIO_SECONDS, peakDbfs } from './audio/check.js';
 import { WHISPER_RATE } from './audio/resample.js';
 import { AbortError, fromNative, WhisperError } from './errors.js';
-import { resolveModel } from './models/cache.js';
 import { inspectModelFile } from './models/inspect.js';
+import { resolveModel } from './models/pull.js';
 import { type NativeModel, type NativeSegment, type NativeTimings, nativeAddon } from './native.js';
 import { type Priority, StateScheduler } from './scheduler.js';
 

@@ -127,6 +127,49 @@ describe('prism-dictate models', () => {
   });
 });
 
+describe('the first run: no model yet', () => {
+  it('test models by name: pulled (made here), listed, and what --model test-tiny.en / ggml-test-tiny.en loads', async () => {
+    const pulled = await cli(['models', 'pull', 'test-tiny.en', '--quiet']);
+    expect(pulled.code).toBe(0);
+    expect(pulled.stdout.trim()).toBe(join(home, 'models', 'ggml-test-tiny.en.bin'));
+    const list = await cli(['models', 'list']);
+    expect(list.stdout).toMatch(/\* test-tiny\.en +\d+ MiB {2}test model \(random weights\)/);
+    for (const name of ['test-tiny.en', 'ggml-test-tiny.en', 'ggml-test-tiny.en.bin']) {
+      const r = await cli(['transcribe', JFK, '--model', name]);
+      expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+      expect(r.stdout.trim()).toBe(SCRIPT_25);
+    }
+  });
+
+  it('start without a terminal and without the model: says what to run, exits 3, starts nothing', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'prism-first-'));
+    try {
+      const r = await cli(['start', '--no-host'], { PRISM_DICTATE_HOME: fresh, PRISM_MODEL: '' });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/model "base\.en" is not downloaded yet; run: prism-dictate models pull base\.en \(or start with --yes/);
+      expect(r.stderr).not.toMatch(/stopped: on request/);
+      expect(r.stderr.match(/not downloaded/g)).toHaveLength(1); // said once
+      expect(existsSync(join(fresh, 'service.pid'))).toBe(false);
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('start --yes fetches the missing model first (here from a mirror whose file fails the checksum: exit 5, the cause named, nothing left)', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'prism-first-'));
+    try {
+      const r = await cli(['start', '--no-host', '--yes', '--model', 'tiny.en'], { PRISM_DICTATE_HOME: fresh, PRISM_MODEL_BASE_URL: base });
+      expect(r.stderr).toMatch(/downloading tiny\.en \(75 MiB\)/);
+      expect(r.code).toBe(5);
+      expect(r.stderr).toMatch(/checksum mismatch/);
+      expect(existsSync(join(fresh, 'models', 'ggml-tiny.en.bin'))).toBe(false);
+      expect(existsSync(join(fresh, 'service.pid'))).toBe(false);
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('prism-dictate transcribe', () => {
   it('prints the text, or one JSON object per file', async () => {
     const plain = await cli(['transcribe', '--model', models().tiny, JFK]);

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,16 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   requests.push({ path, range: req.headers.range });
   if (path.startsWith('/missing')) {
     res.writeHead(404).end('not here');
+    return;
+  }
+  if (path.startsWith('/busy')) {
+    res.writeHead(503).end('busy');
+    return;
+  }
+  if (path.startsWith('/short')) {
+    // promises the whole file, sends 1000 bytes and ends the response
+    res.writeHead(200, { 'content-length': payload.length });
+    res.write(payload.subarray(0, 1000), () => res.destroy());
     return;
   }
   if (path.startsWith('/stall')) {
@@ -146,6 +156,58 @@ describe('download', () => {
   it('stops when the caller aborts', async () => {
     const dest = join(dir, 'abort.bin');
     await expect(download({ url: `${base}/stall/model.bin`, dest, sha256, signal: AbortSignal.timeout(200) })).rejects.toMatchObject({ code: 'DOWNLOAD_FAILED' });
+  });
+
+  describe('each failure names its cause and the next step', () => {
+    const nextStep = /PRISM_MODEL_BASE_URL.*--model FILE/;
+
+    it('a refused connection', async () => {
+      const closed = createServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+      const port = (closed.address() as AddressInfo).port;
+      await new Promise((r) => closed.close(r));
+      const e = await download({ url: `http://127.0.0.1:${port}/model.bin`, dest: join(dir, 'refused.bin'), sha256 }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: 'DOWNLOAD_FAILED', message: expect.stringMatching(/refused the connection \(ECONNREFUSED\)/) });
+      expect((e as Error).message).toMatch(nextStep);
+    });
+
+    it('a host name that does not resolve', async () => {
+      const e = await download({ url: 'http://prism-whisper-test.invalid/model.bin', dest: join(dir, 'dns.bin'), sha256 }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: 'DOWNLOAD_FAILED', message: expect.stringMatching(/could not be resolved \(DNS: (ENOTFOUND|EAI_AGAIN|EAI_NONAME)\)/) });
+      expect((e as Error).message).toMatch(nextStep);
+    });
+
+    it('a missing file (404) and a failing server (503)', async () => {
+      await expect(download({ url: `${base}/missing/model.bin`, dest: join(dir, 'm404.bin'), sha256 })).rejects.toMatchObject({
+        message: expect.stringMatching(/answered 404 Not Found: no such file there.*PRISM_MODEL_BASE_URL/),
+      });
+      await expect(download({ url: `${base}/busy/model.bin`, dest: join(dir, 'm503.bin'), sha256 })).rejects.toMatchObject({
+        message: expect.stringMatching(/answered 503 Service Unavailable: the server failed; run it again later/),
+      });
+    });
+
+    it('a server that stops sending: timed out, resumable', async () => {
+      await expect(download({ url: `${base}/stall/model.bin`, dest: join(dir, 'slow.bin'), sha256, stallMs: 200 })).rejects.toMatchObject({
+        message: expect.stringMatching(/interrupted after 1024 bytes: timed out: no data for 200 ms; run the same command again to resume/),
+      });
+    });
+
+    it('a body cut short: says how much came and that it resumes', async () => {
+      await expect(download({ url: `${base}/short/model.bin`, dest: join(dir, 'short.bin'), sha256 })).rejects.toMatchObject({
+        code: 'DOWNLOAD_FAILED',
+        message: expect.stringMatching(/(ended early \(1000 of \d+ bytes\)|interrupted after 1000 bytes).*(resume|run it again)/),
+      });
+    });
+
+    it.runIf(process.platform === 'linux' && existsSync('/dev/full'))('a full disk: says so, and where', async () => {
+      const dest = join(dir, 'full.bin');
+      await symlink('/dev/full', `${dest}.part`);
+      await expect(download({ url: `${base}/ok/model.bin`, dest, sha256 })).rejects.toMatchObject({
+        code: 'DOWNLOAD_FAILED',
+        message: expect.stringMatching(/the disk is full: .*free some space \(df -h /),
+      });
+      expect(existsSync(dest)).toBe(false);
+    });
   });
 
   describe('one download per destination', () => {

@@ -1,22 +1,17 @@
 /** `prism-dictate models list | pull | path | rm | make-test` */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { WhisperError } from '../errors.js';
 import { localModelPath, modelCacheDir } from '../models/cache.js';
 import { download } from '../models/download.js';
-import { modelUrl, REGISTRY, registryEntry } from '../models/registry.js';
+import { modelSource } from '../models/pull.js';
+import { REGISTRY } from '../models/registry.js';
 import { MODEL_SIZES, type ModelSize } from '../models/shapes.js';
 import { makeTestModel } from '../models/testModel.js';
 import { report } from './exit.js';
-
-function entryOrThrow(name: string) {
-  const entry = registryEntry(name);
-  if (!entry) throw new WhisperError('MODEL_NOT_FOUND', `unknown model "${name}"; see: prism-dictate models list`);
-  return entry;
-}
+import { downloadProgress, pullWithProgress, waitingFor } from './pull.js';
 
 function run<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A): Promise<void> => {
@@ -41,22 +36,34 @@ export function modelsCommand(program: Command): void {
           const path = join(modelCacheDir(), e.file);
           return { name: e.name, mib: e.mib, english: e.english, quantized: e.quantized, pulled: existsSync(path), path };
         });
+        // everything else in the cache: test models (models pull test-tiny) and models pulled with --url
+        const known = new Set(REGISTRY.map((e) => e.file));
+        const others = (existsSync(modelCacheDir()) ? readdirSync(modelCacheDir()) : [])
+          .filter((f) => /^ggml-.+\.bin$/.test(f) && !known.has(f))
+          .sort()
+          .map((f) => {
+            const name = f.replace(/^ggml-/, '').replace(/\.bin$/, '');
+            const path = join(modelCacheDir(), f);
+            return { name, mib: Math.round(statSync(path).size / 1048576), test: modelSource(name)?.kind === 'test', path };
+          });
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ cache: modelCacheDir(), models: rows }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ cache: modelCacheDir(), models: rows, local: others }, null, 2)}\n`);
           return;
         }
-        process.stdout.write(`models in ${modelCacheDir()}\n`);
+        process.stdout.write(`models in ${modelCacheDir()} (* = downloaded; pull one with: prism-dictate models pull NAME)\n`);
         for (const r of rows)
           process.stdout.write(
             `${r.pulled ? '*' : ' '} ${r.name.padEnd(22)} ${String(r.mib).padStart(5)} MiB${r.english ? '  English-only' : ''}${r.quantized ? '  quantized' : ''}\n`,
           );
+        process.stdout.write('also by name: test-tiny, test-base, … (test-SIZE[.en]: random weights, made here without the network)\n');
+        for (const o of others) process.stdout.write(`* ${o.name.padEnd(22)} ${String(o.mib).padStart(5)} MiB  ${o.test ? 'test model (random weights)' : 'pulled by URL'}\n`);
       }),
     );
 
   models
     .command('pull')
-    .description('download a model by name (or any ggml model by --url) into the cache, verified and resumable')
-    .argument('<name>', 'model name, e.g. base.en')
+    .description('download a model by name (or any ggml model by --url) into the cache, verified and resumable; test-SIZE names are generated here')
+    .argument('<name>', 'model name, e.g. base.en, or test-tiny')
     .option('--url <url>', 'download from this URL instead of the official one')
     .option('--sha256 <hex>', 'expected SHA-256 (required with --url unless --sha1 is given)')
     .option('--sha1 <hex>', 'expected SHA-1')
@@ -64,51 +71,24 @@ export function modelsCommand(program: Command): void {
     .option('--quiet', 'no progress bar')
     .action(
       run(async (name: string, opts: { url?: string; sha256?: string; sha1?: string; force?: boolean; quiet?: boolean }) => {
-        let url: string;
-        let dest: string;
-        let sha1 = opts.sha1;
-        let sha256 = opts.sha256;
-        if (opts.url) {
-          if (!sha1 && !sha256) throw new WhisperError('BAD_ARGUMENT', '--url needs --sha256 (or --sha1) so the file can be verified');
-          url = opts.url;
-          dest = localModelPath(name);
-        } else {
-          const entry = entryOrThrow(name);
-          url = modelUrl(entry);
-          dest = join(modelCacheDir(), entry.file);
-          sha1 ??= entry.sha1;
-          sha256 ??= entry.sha256;
+        if (!opts.url) {
+          if (!modelSource(name)) throw new WhisperError('MODEL_NOT_FOUND', `unknown model "${name}"; see: prism-dictate models list`);
+          process.stdout.write(`${await pullWithProgress(name, { quiet: opts.quiet, force: opts.force })}\n`);
+          return;
         }
+        if (!opts.sha1 && !opts.sha256) throw new WhisperError('BAD_ARGUMENT', '--url needs --sha256 (or --sha1) so the file can be verified');
+        const dest = localModelPath(name);
         if (existsSync(dest) && !opts.force) {
           process.stdout.write(`${dest}\n`);
           return;
         }
-        const bar =
-          opts.quiet || !process.stderr.isTTY
-            ? undefined
-            : new cliProgress.SingleBar(
-                { format: `${name} [{bar}] {percentage}% {value}/{total} MiB {eta_formatted}`, stream: process.stderr },
-                cliProgress.Presets.shades_classic,
-              );
-        const mib = (b: number): number => Math.round(b / 1048576);
+        const progress = downloadProgress(name, opts.quiet);
         try {
-          const result = await download({
-            url,
-            dest,
-            sha1,
-            sha256,
-            onWait: () => process.stderr.write(`${name} is being pulled into ${dest} by another process; waiting for it to finish…\n`),
-            onProgress: (p) => {
-              if (!bar) return;
-              if (!bar.isActive) bar.start(mib(p.total ?? p.received), mib(p.resumedFrom));
-              bar.update(mib(p.received));
-            },
-          });
-          bar?.stop();
-          if (result.resumedFrom > 0) process.stderr.write(`resumed from ${mib(result.resumedFrom)} MiB\n`);
+          const result = await download({ url: opts.url, dest, sha1: opts.sha1, sha256: opts.sha256, onProgress: progress.onProgress, onWait: waitingFor(name) });
+          progress.done();
           process.stdout.write(`${result.path}\n`);
         } finally {
-          bar?.stop();
+          progress.done();
         }
       }),
     );

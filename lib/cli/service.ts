@@ -19,6 +19,7 @@ import { RemoteEngine } from '../web/remote.js';
 import { RemoteOnlyEngine } from '../web/remoteOnly.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
+import { assumeYes, ensureModel } from './pull.js';
 
 interface StartOptions {
   model?: string;
@@ -43,6 +44,7 @@ interface StartOptions {
   hangoverMs?: string;
   engine?: string;
   engineToken?: string;
+  yes?: boolean;
 }
 
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
@@ -221,6 +223,7 @@ export function serviceCommands(program: Command): void {
     .option('--engine-token <token>', "the remote engine's bearer token")
     .option('--no-host', 'run the inference service alone: no microphone, hotkey or paste')
     .option('--detach', 'run in the background; return once the service is ready')
+    .option('-y, --yes', 'download (or make) the model first if it is missing, without asking (also PRISM_DICTATE_YES=1)')
     .action(async (o: StartOptions, cmd: Command) => {
       try {
         const c = configFor(cmd, startOverrides(o));
@@ -229,6 +232,14 @@ export function serviceCommands(program: Command): void {
           const pid = running.welcome.pid;
           running.close();
           throw new WhisperError('SERVICE_UNAVAILABLE', `a prism-dictate service is already running for ${servicePaths().home} (pid ${pid}); prism-dictate stop ends it`);
+        }
+        if (!c.remote.url || c.remote.fallback) {
+          // the first start: the default model is not there yet
+          await ensureModel(c.model, {
+            yes: assumeYes(o.yes),
+            interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+            log: (line) => process.stderr.write(`prism-dictate: ${line}\n`),
+          });
         }
         if (o.detach) {
           const paths = servicePaths();

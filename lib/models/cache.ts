@@ -1,5 +1,4 @@
 /** Where pulled models live, and how a model name or path resolves to a file. */
-import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { WhisperError } from '../errors.js';
@@ -33,19 +32,4 @@ export function localModelPath(name: string): string {
     throw new WhisperError('BAD_ARGUMENT', `"${name}" is not a usable model name (letters, digits, . _ -; no separators or "..")`);
   }
   return cachedModelPath(name) ?? join(modelCacheDir(), `ggml-${name}.bin`);
-}
-
-/** A path that exists, or a registry name that has been pulled. */
-export function resolveModel(nameOrPath: string): string {
-  if (typeof nameOrPath !== 'string' || nameOrPath.length === 0) throw new WhisperError('BAD_ARGUMENT', 'a model path or name is required');
-  if (existsSync(nameOrPath)) return nameOrPath;
-  if (isModelName(nameOrPath)) {
-    // one resolver for names: a registry model, or one pulled with --url under this name
-    const local = localModelPath(nameOrPath);
-    if (existsSync(local)) return local;
-    if (cachedModelPath(nameOrPath)) {
-      throw new WhisperError('MODEL_NOT_FOUND', `model "${nameOrPath}" is not downloaded yet; run: npx prism-dictate models pull ${nameOrPath}`);
-    }
-  }
-  throw new WhisperError('MODEL_NOT_FOUND', `model file not found: ${nameOrPath} (and it is not a model name; see: npx prism-dictate models list)`);
 }

@@ -104,6 +104,37 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   }
 }
 
+const NEXT_STEP = '. Behind a proxy or offline: set PRISM_MODEL_BASE_URL to a mirror, or download the file yourself and pass --model FILE';
+
+/** Why fetch() failed, in words: undici's "fetch failed" carries the system error as its cause. */
+export function networkCause(e: unknown): string {
+  const inner = (e as { cause?: unknown })?.cause ?? e;
+  const code = String((inner as { code?: unknown })?.code ?? '');
+  const text = (inner as Error)?.message ?? String(inner);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') return `the host name could not be resolved (DNS: ${code}); is this machine online?`;
+  if (code === 'ECONNREFUSED') return 'the server refused the connection (ECONNREFUSED)';
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') return `the connection was cut (${code})`;
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') return `the connection timed out (${code})`;
+  if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return `the network is unreachable (${code}); is this machine online?`;
+  if (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code))
+    return `the TLS certificate was refused (${code}): a proxy that intercepts HTTPS? set NODE_EXTRA_CA_CERTS to its certificate`;
+  return code ? `${text} (${code})` : text;
+}
+
+function httpCause(status: number, statusText: string): string {
+  const answered = `the server answered ${status} ${statusText}`.trim();
+  if (status === 404) return `${answered}: no such file there (a mirror that lacks it?)`;
+  if (status === 401 || status === 403) return `${answered}: access refused (the mirror needs credentials?)`;
+  if (status === 429) return `${answered}: too many requests; wait a minute and run it again`;
+  if (status >= 500) return `${answered}: the server failed; run it again later`;
+  return answered;
+}
+
+function stoppedBecause(signal: AbortSignal): string {
+  const reason = signal.reason as Error | undefined;
+  return reason?.message ?? 'stopped';
+}
+
 async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256', want: string | undefined, lock: { error?: Error }): Promise<DownloadResult> {
   const { url, dest } = options;
   const part = `${dest}.part`;
@@ -116,9 +147,9 @@ async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256
   let stallTimer: NodeJS.Timeout | undefined;
   const armStall = (): void => {
     clearTimeout(stallTimer);
-    stallTimer = setTimeout(() => controller.abort(new Error(`no data for ${stallMs} ms`)), stallMs);
+    stallTimer = setTimeout(() => controller.abort(new Error(`timed out: no data for ${stallMs} ms`)), stallMs);
   };
-  const fail = (message: string, cause?: unknown): WhisperError => new WhisperError('DOWNLOAD_FAILED', `${message} (${url})`, { cause });
+  const fail = (message: string, cause?: unknown): WhisperError => new WhisperError('DOWNLOAD_FAILED', `${message} (${url})${NEXT_STEP}`, { cause });
 
   try {
     armStall();
@@ -126,14 +157,14 @@ async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256
     try {
       response = await fetch(url, { headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, signal: controller.signal, redirect: 'follow' });
     } catch (e) {
-      throw fail(`download failed: ${(controller.signal.reason as Error)?.message ?? (e as Error).message}`, e);
+      throw fail(`download failed: ${controller.signal.aborted ? stoppedBecause(controller.signal) : networkCause(e)}`, e);
     }
     if (response.status === 416 && offset > 0) {
       // The partial file is already whole; verify it below.
       await response.body?.cancel();
     } else if (!response.ok) {
       await response.body?.cancel();
-      throw fail(`server answered ${response.status} ${response.statusText}`.trim());
+      throw fail(httpCause(response.status, response.statusText));
     } else if (offset > 0 && response.status !== 206) {
       offset = 0; // no range support: start again
     }
@@ -150,7 +181,17 @@ async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256
           options.onProgress?.({ received, total, resumedFrom: offset });
         }
       } catch (e) {
-        const why = controller.signal.aborted ? ((controller.signal.reason as Error)?.message ?? 'aborted') : (e as Error).message;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOSPC' || code === 'EDQUOT') {
+          throw new WhisperError(
+            'DOWNLOAD_FAILED',
+            `the disk is full: ${received} of ${total ?? '?'} bytes written to ${part}; free some space (df -h ${dirname(dest)}) and run it again to resume`,
+            {
+              cause: e,
+            },
+          );
+        }
+        const why = controller.signal.aborted ? stoppedBecause(controller.signal) : networkCause(e);
         throw fail(`download interrupted after ${received} bytes: ${why}; run the same command again to resume`, e);
       } finally {
         await fh.close();

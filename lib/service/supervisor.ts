@@ -175,7 +175,8 @@ export class Supervisor implements TranscriptionEngine {
       clearTimeout(timer);
     }
     this.state = 'stopped';
-    this.note('stopped', 'on request');
+    // after a start that failed there was nothing to stop: its failure was the last word
+    if (e) this.note('stopped', 'on request');
   }
 
   async transcribe(pcm: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
