@@ -18,7 +18,7 @@ const saved = process.env.PRISM_WHISPER_CACHE;
 
 beforeAll(async () => {
   payload = await readFile(models().tinyEn);
-  server = createServer((req, res) => void res.writeHead(200, { 'content-length': payload.length }).end(payload));
+  server = createServer((_req, res) => void res.writeHead(200, { 'content-length': payload.length }).end(payload));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -86,7 +86,16 @@ describe('ensureModel (the offer at start)', () => {
 
   it('asks on a terminal and pulls when the person agrees', async () => {
     const questions: string[] = [];
-    await ensureModel('base.en', { yes: false, interactive: true, log: quiet, pull, ask: async (q) => (questions.push(q), true) });
+    await ensureModel('base.en', {
+      yes: false,
+      interactive: true,
+      log: quiet,
+      pull,
+      ask: async (q) => {
+        questions.push(q);
+        return true;
+      },
+    });
     expect(questions).toEqual([expect.stringMatching(/base\.en \(142 MiB\) is not downloaded yet\. Download it now from https:\/\/huggingface\.co\//)]);
     expect(pulls).toEqual(['base.en']);
   });
