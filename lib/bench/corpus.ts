@@ -5,10 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { readAudio } from '../audio/read.js';
 import { WHISPER_RATE } from '../audio/resample.js';
+import { samplePath } from '../audio/sample.js';
 
 export interface Utterance {
   name: string;
@@ -28,8 +28,7 @@ const SENTENCES = [
 ];
 
 export function jfkPath(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('nodejs-whisper/package.json')), 'cpp', 'whisper.cpp', 'bindings', 'go', 'samples', 'jfk.wav');
+  return samplePath();
 }
 
 /**
