@@ -1,7 +1,10 @@
 /** The OpenAI-compatible API on a real warm model, over real loopback HTTP: formats, the official client, bad uploads, auth. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { basename } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../lib/audio/wav.js';
@@ -10,6 +13,14 @@ import { listenApi, type RunningApi } from '../lib/web/api.js';
 import { JFK, models, SCRIPT_25 } from './helpers.js';
 
 const TOKEN = 'test-token-0123456789';
+const hasFfmpeg = (() => {
+  try {
+    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 let model: WhisperModel;
 let api: RunningApi;
 let small: RunningApi;
@@ -146,21 +157,57 @@ describe('the official openai client', () => {
   });
 });
 
+describe.skipIf(!hasFfmpeg)('what browsers, phones and OpenAI clients send: MP3, Ogg Opus, FLAC, M4A, WebM', () => {
+  const made: Record<string, Buffer> = {};
+  beforeAll(() => {
+    const dir = mkdtempSync(join(tmpdir(), 'prism-serve-formats-'));
+    const args: Record<string, string[]> = {
+      'jfk.mp3': ['-c:a', 'libmp3lame', '-b:a', '64k'],
+      'jfk.ogg': ['-c:a', 'libopus', '-b:a', '32k'],
+      'jfk.flac': ['-c:a', 'flac'],
+      'jfk.m4a': ['-c:a', 'aac', '-b:a', '64k'],
+      'jfk.webm': ['-c:a', 'libopus', '-b:a', '32k'],
+    };
+    for (const [file, a] of Object.entries(args)) {
+      execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', JFK, ...a, join(dir, file)]);
+      made[file] = readFileSync(join(dir, file));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(['jfk.mp3', 'jfk.ogg', 'jfk.flac', 'jfk.m4a', 'jfk.webm'])('%s through the official openai client: the text of the WAV', async (file) => {
+    const openai = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: TOKEN, maxRetries: 0 });
+    const t = await openai.audio.transcriptions.create({ file: await toFile(made[file] as Buffer, file), model: 'whisper-1' });
+    expect(t.text).toBe(local.text);
+  });
+
+  it('the length limit applies to the decoded audio: an 11 s MP3 of 90 KB on a 5 s server is refused', async () => {
+    const e = await apiError(await post(small.url, form(made['jfk.mp3'] as Buffer, {}, 'jfk.mp3'), { token: null }));
+    expect(made['jfk.mp3']?.length).toBeLessThan(1024 * 1024);
+    expect(e).toMatchObject({ status: 400, error: { code: 'audio_too_long', message: expect.stringMatching(/'jfk\.mp3' is longer than 5 s/) } });
+  });
+});
+
 describe('bad requests get OpenAI-shaped errors', () => {
   it('a text file: 400, says it is text', async () => {
     const e = await apiError(await post(api.url, form(Buffer.from('hello, this is not audio\n'.repeat(10)), {}, 'notes.txt')));
     expect(e).toEqual({
       status: 400,
-      error: { message: "'notes.txt' is text, not audio; send a WAV file", type: 'invalid_request_error', param: 'file', code: 'unsupported_format' },
+      error: {
+        message: "'notes.txt' is text, not audio; send an audio file (WAV, MP3, Ogg, FLAC, M4A, WebM)",
+        type: 'invalid_request_error',
+        param: 'file',
+        code: 'unsupported_format',
+      },
     });
   });
 
-  it('an MP3: 400, names MP3 and how to convert', async () => {
+  it('an MP3 header over garbage: 400, names MP3', async () => {
     const mp3 = Buffer.concat([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1'), Buffer.alloc(500, 0x55)]);
     const e = await apiError(await post(api.url, form(mp3, {}, 'talk.mp3')));
     expect(e.status).toBe(400);
-    expect(e.error.code).toBe('unsupported_format');
-    expect(e.error.message).toBe("'talk.mp3' is MP3; this server reads WAV only (convert: ffmpeg -i in -ar 16000 -ac 1 out.wav)");
+    expect(e.error.code).toBe('invalid_audio');
+    expect(e.error.message).toBe("'talk.mp3' looks like MP3 but holds no audio that decodes");
   });
 
   it('a truncated WAV: 400, says truncated', async () => {
@@ -215,7 +262,7 @@ describe('bad requests get OpenAI-shaped errors', () => {
     const e = await apiError(await post(small.url, form(jfkWav)));
     expect(e).toEqual({
       status: 400,
-      error: { message: "'audio.wav' is 11.0 s long; this server takes at most 5 s per request", type: 'invalid_request_error', param: 'file', code: 'audio_too_long' },
+      error: { message: "'audio.wav' is 11.0 s long; at most 5 s per request", type: 'invalid_request_error', param: 'file', code: 'audio_too_long' },
     });
   });
 

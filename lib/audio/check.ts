@@ -12,7 +12,7 @@ const MAX_SAMPLE = 16;
 export function checkPcmShape(pcm: unknown, maxSeconds: number): Float32Array {
   if (!(pcm instanceof Float32Array)) {
     const got = pcm === null ? 'null' : ArrayBuffer.isView(pcm) ? pcm.constructor.name : typeof pcm;
-    throw new WhisperError('BAD_AUDIO', `audio must be a Float32Array of 16 kHz mono samples in [-1, 1] (got ${got}); readAudio() decodes WAV files`);
+    throw new WhisperError('BAD_AUDIO', `audio must be a Float32Array of 16 kHz mono samples in [-1, 1] (got ${got}); readAudio() decodes audio files`);
   }
   if (pcm.length === 0) throw new WhisperError('BAD_AUDIO', 'audio is empty (0 samples)');
   if (pcm.length < MIN_SAMPLES) throw new WhisperError('BAD_AUDIO', `audio is too short: ${((pcm.length / WHISPER_RATE) * 1000).toFixed(0)} ms < 100 ms`);

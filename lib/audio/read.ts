@@ -1,10 +1,14 @@
-/** readAudio: a WAV file (or its bytes) → Float32Array of 16 kHz mono samples. */
+/** readAudio: an audio file (or its bytes) → Float32Array of 16 kHz mono samples. */
 import { readFile } from 'node:fs/promises';
 import { WhisperError } from '../errors.js';
+import { type DecodeOptions, decodeAudio } from './decode.js';
 import { downmix, resample, WHISPER_RATE } from './resample.js';
-import { decodeWav } from './wav.js';
 
-export async function readAudio(source: string | Uint8Array): Promise<Float32Array> {
+/**
+ * Reads WAV, MP3, Ogg (Vorbis, Opus, FLAC) and FLAC without any system tool, and other formats
+ * (M4A, WebM, …) through ffmpeg when it is installed; returns 16 kHz mono.
+ */
+export async function readAudio(source: string | Uint8Array, options: Pick<DecodeOptions, 'maxSeconds'> = {}): Promise<Float32Array> {
   let bytes: Uint8Array;
   if (typeof source === 'string') {
     try {
@@ -16,12 +20,12 @@ export async function readAudio(source: string | Uint8Array): Promise<Float32Arr
   } else if (source instanceof Uint8Array) {
     bytes = source;
   } else {
-    throw new WhisperError('BAD_AUDIO', 'readAudio takes a file path or the bytes of a WAV file');
+    throw new WhisperError('BAD_AUDIO', 'readAudio takes a file path or the bytes of an audio file');
   }
-  const wav = decodeWav(bytes);
-  if ((wav.data[0]?.length ?? 0) === 0) {
-    const what = typeof source === 'string' ? source : 'the WAV';
-    throw new WhisperError('BAD_AUDIO', `${what} holds no audio: its data chunk has 0 samples${wav.truncated ? ' (the file is cut short)' : ''}`);
+  const what = typeof source === 'string' ? source : 'the audio';
+  const audio = await decodeAudio(bytes, { ...options, name: what });
+  if ((audio.channels[0]?.length ?? 0) === 0) {
+    throw new WhisperError('BAD_AUDIO', `${what} holds no audio: its data chunk has 0 samples${audio.truncated ? ' (the file is cut short)' : ''}`);
   }
-  return resample(downmix(wav.data), wav.sampleRate, WHISPER_RATE);
+  return resample(downmix(audio.channels), audio.sampleRate, WHISPER_RATE);
 }

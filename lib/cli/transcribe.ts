@@ -1,4 +1,4 @@
-/** `prism-dictate transcribe FILE…`: transcribe WAV files on an in-process warm model. */
+/** `prism-dictate transcribe FILE…`: transcribe audio files (WAV, MP3, Ogg, FLAC; M4A/WebM through ffmpeg) on a warm model. */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { readAudio } from '../audio/read.js';
@@ -45,7 +45,7 @@ interface Options {
 export function transcribeCommand(program: Command): void {
   program
     .command('transcribe')
-    .description('transcribe WAV files')
+    .description('transcribe audio files: WAV, MP3, Ogg, FLAC (M4A, WebM, … through ffmpeg)')
     .argument('<files...>')
     .option('--model <path|name>', 'model file or pulled model name (default: the config, PRISM_MODEL, base.en)')
     .option('--gpu <mode>', 'auto | cuda | cpu (default: the config, auto)')

@@ -117,7 +117,7 @@ export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerRes
     if (!upload.file)
       throw new ApiError(400, "the request has no 'file' field: send the audio as multipart/form-data field 'file'", 'invalid_request_error', 'file', 'missing_file');
     const { format, options } = parseFields(upload.fields, language, translate);
-    const pcm = decodeUpload(upload.file.bytes, upload.file.filename, maxSeconds);
+    const pcm = await decodeUpload(upload.file.bytes, upload.file.filename, maxSeconds);
     // A client that hangs up stops its transcription instead of leaving it to run for nobody.
     const abort = new AbortController();
     res.once('close', () => {
