@@ -14,6 +14,7 @@ import { resample } from '../lib/audio/resample.js';
 import { encodeWav } from '../lib/audio/wav.js';
 import { WhisperError } from '../lib/errors.js';
 import { type InputDevice, listInputDevices, openCapture, pickDevice, StreamResampler } from '../lib/host/capture.js';
+import { listSoundSources } from '../lib/host/soundSources.js';
 import { type Desktop, desktopMissing, startDesktop } from './e2e/desktop.js';
 
 function noise(n: number, seed = 1): Float32Array {
@@ -253,6 +254,48 @@ describe.skipIf(missing)(`on a headless desktop${missing ? ` (skipped: ${missing
     expect(rms(spoken)).toBeGreaterThan(100 * rms(silence) + 1e-3);
     return { perSecond, ...found, silenceRms: rms(silence), spokenRms: rms(spoken) };
   }
+
+  it("selects a microphone by the sound server's source name or description: each capture hears only its own source", async () => {
+    const sources = await listSoundSources();
+    expect(sources).toEqual(
+      expect.arrayContaining([
+        { name: 'vmic', description: 'Virtual_Microphone', isDefault: true, monitor: false },
+        { name: 'desk', description: 'Desk_USB_Microphone', isDefault: false, monitor: false },
+      ]),
+    );
+    const open = async (device: string) => {
+      const blocks: Float32Array[] = [];
+      const capture = await openCapture({ device, onData: (pcm) => blocks.push(pcm), onError: () => undefined });
+      capture.live(true);
+      return { capture, blocks };
+    };
+    const desk = await open('usb'); // a part of the description, any case
+    const vmic = await open('vmic'); // the source's name
+    try {
+      expect(desk.capture.device.name).toBe('Desk_USB_Microphone (desk, through pulse)');
+      expect(vmic.capture.device.name).toBe('Virtual_Microphone (vmic, through pulse)');
+      const deskFrom = concat(desk.blocks).length;
+      const vmicFrom = concat(vmic.blocks).length;
+      await desktop.play(speech, 'desk_sink');
+      await sleep(500);
+      const heardOnDesk = concat(desk.blocks).subarray(deskFrom);
+      const heardOnVmic = concat(vmic.blocks).subarray(vmicFrom);
+      expect(locate(heardOnDesk, speechPcm, 0).correlation).toBeGreaterThan(0.9);
+      expect(rms(heardOnDesk)).toBeGreaterThan(100 * rms(heardOnVmic) + 1e-3);
+    } finally {
+      await desk.capture.stop();
+      await vmic.capture.stop();
+    }
+  });
+
+  it("an input that matches nothing: MIC_UNAVAILABLE naming the PortAudio devices and the sound server's inputs", async () => {
+    await expect(openCapture({ device: 'no-such-mic', onData: () => undefined, onError: () => undefined })).rejects.toMatchObject({
+      code: 'MIC_UNAVAILABLE',
+      message: expect.stringMatching(
+        /No input device matching "no-such-mic".*the sound server's inputs are: "Virtual_Microphone" \(vmic, default\), "Desk_USB_Microphone" \(desk\)/,
+      ),
+    });
+  });
 
   it('lists the PulseAudio devices', async () => {
     const devices = await listInputDevices();

@@ -9,6 +9,7 @@ import { parseCombo } from '../config/keys.js';
 import { listInputDevices, openCapture } from '../host/capture.js';
 import { hasXdotool } from '../host/keys.js';
 import { systemClipboard } from '../host/output.js';
+import { listSoundSources } from '../host/soundSources.js';
 import { hookProblem } from '../host/uiohook.js';
 import { XDisplay } from '../host/x11/display.js';
 import { X11Hotkey } from '../host/x11/grab.js';
@@ -181,18 +182,27 @@ export function doctorCommands(program: Command): void {
 
   program
     .command('devices')
-    .description('list the audio inputs')
+    .description("list the audio inputs: PortAudio devices and the sound server's sources")
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       try {
-        const inputs = await listInputDevices();
-        if (o.json) process.stdout.write(`${JSON.stringify(inputs, null, 2)}\n`);
-        else if (inputs.length === 0) process.stdout.write('no audio inputs found\n');
-        else
-          for (const d of inputs)
-            process.stdout.write(
-              `${String(d.id).padStart(3)}${d.isDefault ? '*' : ' '} ${d.name} (${d.maxInputChannels} ch, ${d.defaultSampleRate} Hz${d.hostApi ? `, ${d.hostApi}` : ''})\n`,
-            );
+        const [inputs, sources] = await Promise.all([listInputDevices(), listSoundSources()]);
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify({ devices: inputs, sources: sources ?? null }, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write('PortAudio inputs (audio.device: the number, or the name):\n');
+        if (inputs.length === 0) process.stdout.write('  none found\n');
+        for (const d of inputs)
+          process.stdout.write(
+            `${String(d.id).padStart(3)}${d.isDefault ? '*' : ' '} ${d.name} (${d.maxInputChannels} ch, ${d.defaultSampleRate} Hz${d.hostApi ? `, ${d.hostApi}` : ''})\n`,
+          );
+        if (sources) {
+          process.stdout.write('sound server sources (PulseAudio/PipeWire; audio.device: the name or a part of the description):\n');
+          for (const src of sources.filter((x) => !x.monitor)) process.stdout.write(`  ${src.isDefault ? '*' : ' '} ${src.description}  [${src.name}]\n`);
+          const monitors = sources.filter((x) => x.monitor).length;
+          if (monitors) process.stdout.write(`  (and ${monitors} monitor source${monitors > 1 ? 's' : ''} of outputs: what is played, also selectable by name)\n`);
+        }
       } catch (e) {
         report(e);
       }

@@ -31,6 +31,7 @@ import { WHISPER_RATE } from '../audio/resample.js';
 import { WhisperError } from '../errors.js';
 import { packageRoot } from '../native.js';
 import type { FromChild, ToChild } from './captureChild.js';
+import { describeSource, listSoundSources, matchSource, type SoundSource } from './soundSources.js';
 
 export interface InputDevice {
   id: number;
@@ -115,7 +116,7 @@ export async function openCapture(o: CaptureOptions): Promise<Capture> {
   }
   const child = new CaptureChild(resolveNaudiodon());
   try {
-    const device = pickDevice(await child.devices, o.device);
+    const { device, source } = await chooseInput(await child.devices, o.device);
     let resampler: StreamResampler | undefined;
     child.onPcm = (bytes, rate) => {
       const pcm = int16ToFloat(bytes);
@@ -125,7 +126,7 @@ export async function openCapture(o: CaptureOptions): Promise<Capture> {
     };
     const rates = o.rate ? [o.rate] : [...new Set([WHISPER_RATE, Math.round(device.defaultSampleRate), 48000, 44100])].filter((r) => r > 0);
     child.onNote = o.onNote;
-    const { rate, twoStreams } = await child.open(device, rates, blockMs, idleMs);
+    const { rate, twoStreams } = await child.open(device, rates, blockMs, idleMs, source?.name);
     await child.firstData(FIRST_DATA_TIMEOUT_MS);
     return new RunningCapture(child, device, rate, twoStreams ? 2 : 1, o.onError);
   } catch (e) {
@@ -238,9 +239,9 @@ class CaptureChild {
   }
 
   /** Opens the device at the first of `rates` it takes; resolves with that rate and the way it runs. */
-  async open(device: InputDevice, rates: number[], blockMs: number, idleMs: number): Promise<{ rate: number; twoStreams: boolean }> {
+  async open(device: InputDevice, rates: number[], blockMs: number, idleMs: number, source?: string): Promise<{ rate: number; twoStreams: boolean }> {
     const twoStreams = device.hostApi === 'ALSA' && idleMs > 0;
-    this.send({ type: 'open', id: device.id, rates, blockMs, idleMs, twoStreams, maxQueue: MAX_QUEUE });
+    this.send({ type: 'open', id: device.id, rates, blockMs, idleMs, twoStreams, maxQueue: MAX_QUEUE, source });
     const m = await this.next(['opened', 'failed'], CHILD_READY_TIMEOUT_MS);
     if (m.type === 'opened') return m;
     const why = m.type === 'failed' ? m.message : m.type;
@@ -340,6 +341,31 @@ function resolveNaudiodon(): string {
       'Microphone capture needs the optional dependency naudiodon2, which is not installed: run `npm install naudiodon2` ' +
         '(on Linux it needs libasound2 at run time, and a C++ toolchain where no prebuilt binary fits).',
       { cause: e },
+    );
+  }
+}
+
+/**
+ * The input `want` names: a PortAudio device by id or exact name; else, on PulseAudio/PipeWire, a sound
+ * server source by name or description (recorded through ALSA's pulse device with PULSE_SOURCE); else a
+ * PortAudio device whose name contains it.
+ */
+export async function chooseInput(devices: InputDevice[], want: number | string | undefined, sources?: SoundSource[]): Promise<{ device: InputDevice; source?: SoundSource }> {
+  if (typeof want !== 'string' || devices.some((d) => d.maxInputChannels > 0 && d.name.toLowerCase() === want.toLowerCase())) return { device: pickDevice(devices, want) };
+  const all = sources ?? (await listSoundSources());
+  const source = all ? matchSource(all, want) : undefined;
+  const pulse = devices.find((d) => d.maxInputChannels > 0 && d.name === 'pulse') ?? devices.find((d) => d.maxInputChannels > 0 && d.name === 'default');
+  if (source && pulse) return { device: { ...pulse, name: `${source.description} (${source.name}, through ${pulse.name})` }, source };
+  try {
+    return { device: pickDevice(devices, want) };
+  } catch (e) {
+    if (!all?.length || !WhisperError.is(e, 'MIC_UNAVAILABLE')) throw e;
+    throw new WhisperError(
+      'MIC_UNAVAILABLE',
+      `${e.message}; the sound server's inputs are: ${all
+        .filter((s) => !s.monitor)
+        .map(describeSource)
+        .join(', ')}`,
     );
   }
 }

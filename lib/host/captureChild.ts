@@ -19,7 +19,8 @@ import { dirname } from 'node:path';
 import { StreamSplicer } from './splice.js';
 
 export type ToChild =
-  | { type: 'open'; id: number; rates: number[]; blockMs: number; idleMs: number; twoStreams: boolean; maxQueue: number }
+  /** source: the sound server's source to record (PULSE_SOURCE, read by the ALSA pulse plugin when the stream opens) */
+  | { type: 'open'; id: number; rates: number[]; blockMs: number; idleMs: number; twoStreams: boolean; maxQueue: number; source?: string }
   | { type: 'live'; on: boolean }
   | { type: 'stop' };
 
@@ -113,6 +114,7 @@ class CaptureProcess {
   }
 
   start(m: Extract<ToChild, { type: 'open' }>): void {
+    if (m.source) process.env.PULSE_SOURCE = m.source;
     const twoStreams = m.twoStreams && m.idleMs > 0;
     const errors: string[] = [];
     for (const rate of m.rates) {

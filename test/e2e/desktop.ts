@@ -44,7 +44,7 @@ export interface Desktop {
   /** espeak-ng → sox: a 16 kHz mono 16-bit WAV of `text`; resolves with its path. */
   speak(text: string): Promise<string>;
   /** Plays a WAV into the microphone (vmic_sink); resolves once it has been played. */
-  play(wavPath: string): Promise<void>;
+  play(wavPath: string, sink?: 'vmic_sink' | 'desk_sink'): Promise<void>;
   xdotool(...args: string[]): Promise<string>;
   pactl(...args: string[]): Promise<string>;
   /** Stops PulseAudio, as when the sound server dies (clients lose their streams; nothing respawns it). */
@@ -229,8 +229,11 @@ class HeadlessDesktop implements Desktop {
       [
         `load-module module-native-protocol-unix auth-anonymous=1 socket=${socket}`,
         'load-module module-null-sink sink_name=vmic_sink rate=16000 channels=1 format=s16le',
-        'load-module module-remap-source master=vmic_sink.monitor source_name=vmic',
+        'load-module module-remap-source master=vmic_sink.monitor source_name=vmic source_properties=device.description=Virtual_Microphone',
         'set-default-source vmic',
+        // a second microphone, chosen by name in tests of audio.device (play(wav, 'desk_sink') speaks into it)
+        'load-module module-null-sink sink_name=desk_sink rate=16000 channels=1 format=s16le',
+        'load-module module-remap-source master=desk_sink.monitor source_name=desk source_properties=device.description=Desk_USB_Microphone',
         // the speakers: where the daemon's cues (and anything else not aimed at the microphone) play
         'load-module module-null-sink sink_name=speakers rate=16000 channels=1 format=s16le',
         'set-default-sink speakers',
@@ -268,8 +271,9 @@ class HeadlessDesktop implements Desktop {
     return Promise.all([ok(espeak, 'espeak-ng'), ok(sox, 'sox')]).then(() => wav);
   }
 
-  async play(wavPath: string): Promise<void> {
-    await this.run('paplay', ['--device=vmic_sink', wavPath], { timeoutMs: 120_000 });
+  /** Plays a WAV into the virtual microphone (or into the second one: 'desk_sink'). */
+  async play(wavPath: string, sink: 'vmic_sink' | 'desk_sink' = 'vmic_sink'): Promise<void> {
+    await this.run('paplay', [`--device=${sink}`, wavPath], { timeoutMs: 120_000 });
   }
 
   async xdotool(...args: string[]): Promise<string> {
