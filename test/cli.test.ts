@@ -1,7 +1,7 @@
 /** prism-dictate as a person runs it: the built CLI in a child process, isolated by PRISM_DICTATE_HOME. */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -240,7 +240,64 @@ describe('prism-dictate system', () => {
   });
 });
 
+describe('prism-dictate config init', () => {
+  it('writes a commented starting file that loads to the defaults, and never overwrites one without --force', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'prism-init-'));
+    try {
+      const defaults = JSON.parse((await cli(['config'], { PRISM_DICTATE_HOME: own })).stdout);
+      const r = await cli(['config', 'init'], { PRISM_DICTATE_HOME: own });
+      expect(r.code).toBe(0);
+      const file = join(own, 'config.json');
+      expect(r.stdout.trim()).toBe(file);
+      const text = readFileSync(file, 'utf8');
+      expect(text).toMatch(/^\/\/ prism-dictate configuration/);
+      expect(text.match(/^\s*\/\//gm)?.length).toBeGreaterThan(15);
+      const loaded = await cli(['config'], { PRISM_DICTATE_HOME: own });
+      expect(loaded.stderr).toMatch(`read ${file}`);
+      expect(JSON.parse(loaded.stdout)).toEqual(defaults);
+      // a person uncomments the microphone line: comments and all, it loads
+      writeFileSync(file, text.replace('// "device": "USB",', '"device": "USB",'));
+      expect(JSON.parse((await cli(['config'], { PRISM_DICTATE_HOME: own })).stdout).audio.device).toBe('USB');
+      const again = await cli(['config', 'init'], { PRISM_DICTATE_HOME: own });
+      expect(again.code).toBe(2);
+      expect(again.stderr).toMatch(/is there already; edit it, or --force to replace it/);
+      expect(readFileSync(file, 'utf8')).toContain('"device": "USB"');
+      expect((await cli(['config', 'init', '--force'], { PRISM_DICTATE_HOME: own })).code).toBe(0);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('prism-dictate dashboard', () => {
+  it.runIf(process.platform === 'linux')('--open: exit 1 and says so when no browser opens (xdg-open fails), exit 0 when one does', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'prism-dash-'));
+    const engine = { info: { backend: 'cpu', path: 'stub.bin', states: 1 }, busy: 0, queued: 0, transcribe: () => Promise.reject(new Error('unused')) };
+    const service = await ServiceServer.listen({ socketPath: servicePaths(own).socket, model: engine });
+    const page = createServer((_req, res) => void res.end('dashboard'));
+    await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
+    const port = (page.address() as AddressInfo).port;
+    await writeFile(join(own, 'dashboard.json'), JSON.stringify({ url: `http://127.0.0.1:${port}/?token=t`, port, pid: process.pid }));
+    const bin = join(own, 'bin');
+    const opener = (code: number) => writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\necho "$1" > ${join(own, 'opened')}\nexit ${code}\n`, { mode: 0o755 });
+    mkdirSync(bin);
+    try {
+      opener(3);
+      const failed = await cli(['dashboard', '--open'], { PRISM_DICTATE_HOME: own, PATH: `${bin}:${process.env.PATH}` });
+      expect(failed.stdout.trim()).toBe(`http://127.0.0.1:${port}/?token=t`);
+      expect(failed.stderr).toMatch(/could not open a browser with xdg-open \(it exited with code 3\); open the URL above yourself/);
+      expect(failed.code).toBe(1);
+      opener(0);
+      const opened = await cli(['dashboard', '--open'], { PRISM_DICTATE_HOME: own, PATH: `${bin}:${process.env.PATH}` });
+      expect(opened.code).toBe(0);
+      expect(readFileSync(join(own, 'opened'), 'utf8').trim()).toBe(`http://127.0.0.1:${port}/?token=t`);
+    } finally {
+      await service.close();
+      await new Promise((r) => page.close(r));
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
   it.skipIf(process.platform === 'win32')('does not print a URL left in dashboard.json by an earlier daemon when nothing answers on it', async () => {
     const own = await mkdtemp(join(tmpdir(), 'prism-dash-'));
     // a running service without a dashboard (dashboard.enabled false), and the file of one that died

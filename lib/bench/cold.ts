@@ -12,6 +12,7 @@ import { packageRoot } from '../native.js';
 import type { BenchContext } from './context.js';
 import { jfkPath } from './corpus.js';
 import { type Summary, summarize } from './stats.js';
+import { BUILD_REFERENCE } from './upstream.js';
 
 export interface ColdRow {
   window: 'full' | 'auto';
@@ -56,7 +57,7 @@ async function coldVsWarmIn(ctx: BenchContext, window: 'full' | 'auto'): Promise
     if (ctx.gpu === 'cpu') args.push('-ng');
     rows.push(row('cold whisper-cli process (upstream, same source)', timeProcess(ctx.whisperCli, args, runs)));
   } else {
-    rows.push({ window, what: 'cold whisper-cli process', wallMs: undefined, ratioToWarm: undefined, note: 'not built: node scripts/build-reference-cli.mjs' });
+    rows.push({ window, what: 'cold whisper-cli process', wallMs: undefined, ratioToWarm: undefined, note: `not built: ${BUILD_REFERENCE}` });
   }
   const script = [
     `import { loadModel, readAudio } from ${JSON.stringify(join(packageRoot, 'dist', 'index.js'))};`,

@@ -6,9 +6,10 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadModel } from '../model.js';
 import { modelCacheDir } from '../models/cache.js';
+import { resolveModel } from '../models/pull.js';
 import type { ModelSize } from '../models/shapes.js';
 import { makeTestModel } from '../models/testModel.js';
 import { nativeAddon, packageRoot } from '../native.js';
@@ -27,6 +28,8 @@ import { againstUpstream, type UpstreamRow } from './upstream.js';
 export interface BenchOptions {
   gpu: 'auto' | 'cuda' | 'cpu';
   sizes?: ModelSize[];
+  /** model names or files to measure instead of generated test models (e.g. a pulled base.en) */
+  models?: string[];
   runs?: number;
   quick?: boolean;
   threads?: number;
@@ -61,6 +64,8 @@ export interface BenchResult {
   runs: number;
   machine: { date: string; cpu: string; cores: number; memGiB: number; node: string; whisperVersion: string; device: string };
   sizes: SizeResult[];
+  /** which models: generated test models, or the ones given with --model */
+  models: string;
   alternatives: AlternativeRow[];
   report: string;
 }
@@ -100,8 +105,16 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   if (!jfk) throw new Error('no audio');
   const results: SizeResult[] = [];
   let device = 'CPU';
-  for (const size of sizes) {
-    const modelPath = await testModel(size as ModelSize, log);
+  const targets = o.models?.length
+    ? o.models.map((m) => ({
+        size: basename(m)
+          .replace(/^ggml-/, '')
+          .replace(/\.bin$/, ''),
+        path: resolveModel(m),
+      }))
+    : sizes.map((size) => ({ size, path: undefined }));
+  for (const { size, path } of targets) {
+    const modelPath = path ?? (await testModel(size as ModelSize, log));
     const t0 = performance.now();
     const model = await loadModel(modelPath, { gpu: o.gpu, threads: o.threads });
     const loadMs = performance.now() - t0;
@@ -148,6 +161,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       device,
     },
     sizes: results,
+    models: o.models?.length ? `given (${targets.map((t) => t.path).join(', ')})` : 'generated, planted 25-word script',
     alternatives: alt,
     report: '',
   };

@@ -8,7 +8,7 @@ export function renderReport(r: BenchResult): string {
   const out: string[] = [];
   const m = r.machine;
   out.push(`## ${m.date} — ${m.cpu} (${m.cores} threads), ${m.memGiB} GiB, ${m.device}; Node ${m.node}, whisper.cpp ${m.whisperVersion}${r.quick ? ' — QUICK' : ''}`);
-  out.push(`Command: \`${r.command}\`. Runs per figure: ${r.runs}. Medians (min–max, n). Audio: jfk.wav (11 s); models: generated, planted 25-word script.`);
+  out.push(`Command: \`${r.command}\`. Runs per figure: ${r.runs}. Medians (min–max, n). Audio: jfk.wav (11 s); models: ${r.models}.`);
   for (const s of r.sizes) {
     out.push('', `### ${s.size} on ${s.backend} (${s.threads} threads), load ${s.loadMs.toFixed(0)} ms incl. warm-up ${s.warmupMs.toFixed(0)} ms`);
     out.push('', '**Cold process vs warm model** (greedy; the full 30 s window, and the window `auto` picks, given to whisper-cli as -ac)', '');

@@ -15,6 +15,9 @@ import type { BenchContext } from './context.js';
 import { jfkPath } from './corpus.js';
 import { type Summary, summarize } from './stats.js';
 
+/** How to build upstream's whisper-cli from the same tree (the script ships in the package; it needs cmake and a compiler). */
+export const BUILD_REFERENCE = `node ${join(packageRoot, 'scripts', 'build-reference-cli.mjs')}`;
+
 export interface UpstreamRow {
   what: string;
   states: number;
@@ -51,7 +54,7 @@ export function parseCliTimings(stderr: string): CliTimings | undefined {
 
 export async function againstUpstream(ctx: BenchContext, levels: number[]): Promise<UpstreamRow[] | string> {
   if (ctx.gpu !== 'cpu' && ctx.model.info.backend !== 'cpu') return 'CPU only here (bench/gpu/run.sh compares the GPU build)';
-  if (!ctx.whisperCli) return 'whisper-cli not built: node scripts/build-reference-cli.mjs';
+  if (!ctx.whisperCli) return `whisper-cli not built: ${BUILD_REFERENCE}`;
   const threads = ctx.model.info.threads;
   const audioCtx = autoAudioCtx(ctx.jfk.pcm.length);
   const opts = { language: 'en', greedy: true, temperatureFallback: false, audioCtx } as const;

@@ -8,6 +8,7 @@ import { report } from './exit.js';
 interface Options {
   gpu: 'auto' | 'cuda' | 'cpu';
   sizes?: string;
+  model?: string;
   runs?: string;
   threads?: string;
   quick?: boolean;
@@ -22,6 +23,7 @@ export function benchCommand(program: Command): void {
     .description('measure every stage: cold vs warm, engine breakdown, concurrency, dictation stages, resources, alternatives')
     .option('--gpu <mode>', 'auto | cuda | cpu', 'auto')
     .option('--sizes <list>', `comma-separated test-model sizes (${MODEL_SIZES.join(', ')}); default tiny,base on a CPU, medium,large-v3-turbo on a GPU`)
+    .option('--model <names|files>', 'comma-separated model names or files to measure instead of generated test models (e.g. base.en after models pull)')
     .option('--runs <n>', 'runs per figure (default 15, 3 with --quick)')
     .option('--threads <n>', 'CPU threads')
     .option('--quick', 'tiny only, few runs, no alternatives: under 2 minutes')
@@ -35,6 +37,10 @@ export function benchCommand(program: Command): void {
         const result = await runBench({
           gpu: opts.gpu,
           sizes: sizes as ModelSize[] | undefined,
+          models: opts.model
+            ?.split(',')
+            .map((m) => m.trim())
+            .filter(Boolean),
           runs: opts.runs ? Number(opts.runs) : undefined,
           threads: opts.threads ? Number(opts.threads) : undefined,
           quick: opts.quick,

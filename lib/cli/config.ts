@@ -1,7 +1,11 @@
 /** `--config FILE` for every command, and `prism-dictate config`: the effective configuration. */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { type ConfigInput, defaultConfigPath, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { STARTER_CONFIG } from '../config/starter.js';
+import { WhisperError } from '../errors.js';
 import { report } from './exit.js';
 
 /** The effective config for a command: its file (--config or the default), PRISM_MODEL, then its flags. */
@@ -12,7 +16,7 @@ export function configFor(cmd: Command, overrides: ConfigInput = {}): Config {
 
 export function configCommand(program: Command): void {
   program.option('--config <file>', `config file (default: ${defaultConfigPath()})`);
-  program
+  const config = program
     .command('config')
     .description('print the effective configuration (defaults, the config file, PRISM_MODEL) as JSON')
     .option('--path', 'print only where the config file is read from')
@@ -26,6 +30,23 @@ export function configCommand(program: Command): void {
         }
         process.stdout.write(`${JSON.stringify(effective.config, null, 2)}\n`);
         process.stderr.write(`prism-dictate: ${effective.file ? `read ${effective.file}` : `no config file at ${file ?? defaultConfigPath()}: defaults`}\n`);
+      } catch (e) {
+        report(e);
+      }
+    });
+
+  config
+    .command('init')
+    .description('write a starting config file with comments (at the default place, or --config FILE)')
+    .option('--force', 'replace a file that is there')
+    .action((o: { force?: boolean }, cmd: Command) => {
+      try {
+        const file = (cmd.optsWithGlobals() as { config?: string }).config ?? defaultConfigPath();
+        if (existsSync(file) && !o.force) throw new WhisperError('BAD_ARGUMENT', `${file} is there already; edit it, or --force to replace it`);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, STARTER_CONFIG, { mode: 0o600 });
+        loadConfig({ file }); // it must load as written
+        process.stdout.write(`${file}\n`);
       } catch (e) {
         report(e);
       }

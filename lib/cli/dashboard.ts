@@ -59,8 +59,21 @@ export function dashboardCommand(program: Command): void {
         if (o.open) {
           const [command, args] = opener(url);
           const child = spawn(command, args, { detached: true, stdio: 'ignore' });
-          child.once('error', (e) => report(new WhisperError('BAD_ARGUMENT', `could not open the browser with ${command}: ${e.message}`)));
+          // xdg-open and friends return once the browser is handed the URL, non-zero when there is none:
+          // wait a little for that answer, then leave a browser that keeps the opener running alone
+          const outcome = await new Promise<string | undefined>((resolve) => {
+            const timer = setTimeout(() => resolve(undefined), 5000);
+            child.once('error', (e) => {
+              clearTimeout(timer);
+              resolve(e.message);
+            });
+            child.once('exit', (code, signal) => {
+              clearTimeout(timer);
+              resolve(code === 0 ? undefined : `it exited with ${signal ?? `code ${code}`}`);
+            });
+          });
           child.unref();
+          if (outcome) throw new Error(`could not open a browser with ${command} (${outcome}); open the URL above yourself`);
         }
       } catch (e) {
         report(e);

@@ -12,6 +12,7 @@ import { ServiceClient } from '../service/client.js';
 import { servicePaths } from '../service/home.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
+import { localTime } from './localTime.js';
 
 const WHAT: Record<(typeof HOST_ACTIONS)[number], string> = {
   toggle: 'start dictating, or stop and transcribe',
@@ -76,7 +77,7 @@ export function dictateCommands(program: Command): void {
         if (records.length === 0) process.stdout.write(`no dictations yet in ${history.dir}\n`);
         for (const r of records) {
           const total = r.timings?.total === undefined ? '' : ` ${r.timings.total.toFixed(0)} ms`;
-          process.stdout.write(`${r.at}  ${r.seconds.toFixed(1).padStart(5)} s  ${r.state.padEnd(9)}${total}  ${r.text ?? r.error?.message ?? ''}\n`);
+          process.stdout.write(`${localTime(r.at)}  ${r.seconds.toFixed(1).padStart(5)} s  ${r.state.padEnd(9)}${total}  ${r.text ?? r.error?.message ?? ''}\n`);
         }
       } catch (e) {
         report(e);

@@ -19,6 +19,21 @@ const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('prism-dictate').description('local, GPU-fast push-to-talk dictation on whisper.cpp').version(pkg.version);
   program.showHelpAfterError();
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  prism-dictate start                     dictate: hold Meta+Alt+V, speak, release (first start offers base.en)
+  prism-dictate start --model small.en --keys Ctrl+Alt+Space --detach
+  prism-dictate doctor                    what works on this desktop, and what to fix
+  prism-dictate transcribe talk.mp3 --json
+  prism-dictate serve --port 8178         an OpenAI-compatible /v1/audio/transcriptions
+  prism-dictate models pull large-v3-turbo
+  prism-dictate config init               a commented config file to start from
+
+Exit codes: 0 ok, 1 failure, 2 usage or config, 3 model not found, 4 bad input, 5 download,
+6 GPU unavailable, 7 no service running, 8 no microphone, hotkey or paste path.`,
+  );
   program.exitOverride((e) => {
     process.exitCode = e.exitCode === 0 ? 0 : 2;
     throw e;

@@ -19,6 +19,7 @@ import { RemoteEngine } from '../web/remote.js';
 import { RemoteOnlyEngine } from '../web/remoteOnly.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
+import { localTime } from './localTime.js';
 import { assumeYes, ensureModel } from './pull.js';
 
 interface StartOptions {
@@ -194,7 +195,11 @@ function hostLines(h: Record<string, unknown> | undefined): string[] {
   const latency = Object.entries((h.latency as Record<string, { p50: number; p95: number; n: number }>) ?? {});
   return [
     `dictation ${h.state} (${h.mode}); microphone ${h.microphone}; ${h.inFlight} transcribing`,
-    `counts    ${JSON.stringify(h.counts)}`,
+    `counts    ${
+      Object.entries((h.counts as Record<string, number>) ?? {})
+        .map(([k, n]) => `${n} ${k}`)
+        .join(', ') || 'none yet'
+    }`,
     `stages    ${latency.map(([k, v]) => `${k} ${v.p50.toFixed(0)}/${v.p95.toFixed(0)}`).join(', ') || 'no dictations yet'} (ms p50/p95)`,
   ];
 }
@@ -383,9 +388,13 @@ export function serviceCommands(program: Command): void {
                 .map(([k, v]) => `${k.replace('Ms', '')} ${v.p50.toFixed(0)}/${v.p95.toFixed(0)} ms`)
                 .join(', ') || 'no requests yet'
             } (p50/p95)`,
-            `errors    ${JSON.stringify(status.errors ?? {})}`,
+            `errors    ${
+              Object.entries((status.errors as Record<string, number>) ?? {})
+                .map(([code, n]) => `${code} ×${n}`)
+                .join(', ') || 'none'
+            }`,
             ...hostLines(status.host as Record<string, unknown> | undefined),
-            ...events.slice(-5).map((e) => `event     ${e.at} ${e.event}: ${e.detail}`),
+            ...events.slice(-5).map((e) => `event     ${localTime(e.at)} ${e.event}: ${e.detail}`),
           ].join('\n') + '\n',
         );
       } catch (e) {

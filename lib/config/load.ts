@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import { z } from 'zod';
 import { WhisperError } from '../errors.js';
 import { type Config, configSchema } from './schema.js';
@@ -48,11 +49,15 @@ function readConfigFile(path: string, explicit: boolean): ConfigInput | undefine
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) return undefined;
     throw new WhisperError('CONFIG_INVALID', `cannot read the config file ${path}: ${(e as Error).message}`);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new WhisperError('CONFIG_INVALID', `${path} is not valid JSON: ${(e as Error).message}`);
+  // JSON with comments and trailing commas, as editors' settings files (config init writes comments)
+  const errors: ParseError[] = [];
+  const parsed: unknown = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
+  if (errors.length > 0) {
+    const first = errors[0] as ParseError;
+    const before = text.slice(0, first.offset);
+    const line = before.split('\n').length;
+    const column = first.offset - before.lastIndexOf('\n');
+    throw new WhisperError('CONFIG_INVALID', `${path} is not valid JSON: ${printParseErrorCode(first.error)} at line ${line}, column ${column}`);
   }
   if (!isObject(parsed)) throw new WhisperError('CONFIG_INVALID', `${path} must hold a JSON object`);
   return parsed;
