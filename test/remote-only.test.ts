@@ -65,7 +65,7 @@ describe('a daemon with only a remote engine', () => {
 
   it('loads nothing: no engine process, and says where transcriptions go', () => {
     expect(daemon.out()).toContain(`no local model: every transcription goes to ${server.match[1]} (remote.fallback is off)`);
-    expect(daemon.out()).toMatch(new RegExp(`ready in \\d+ ms on remote ${server.match[1]}; listening on `));
+    expect(daemon.out()).toMatch(new RegExp(`listening on .*; engine remote ${server.match[1]} \\(\\d+ ms after the start\\)`));
     const pid = daemon.child.pid as number;
     expect(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()).toBe('');
     const status = JSON.parse(cli('status', '--json').stdout) as Record<string, unknown>;

@@ -271,7 +271,7 @@ export function serviceCommands(program: Command): void {
           if (tell.has(e.event)) notify(`${e.event}: ${e.detail}`);
           dashboard?.supervisorEvent(e);
         });
-        log(`ready in ${(performance.now() - started).toFixed(0)} ms on ${service.engine.info.backend}; listening on ${service.paths.socket}`);
+        log(`listening on ${service.paths.socket}; engine ${service.engine.info.backend} (${(performance.now() - started).toFixed(0)} ms after the start)`);
         let host: RunningHost | undefined;
         if (o.host) {
           try {
