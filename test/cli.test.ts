@@ -191,7 +191,7 @@ describe('prism-dictate transcribe', () => {
     expect(noModel.stderr).toMatch(/not found/);
     const badAudio = await cli(['transcribe', '--model', models().tiny, join(root, 'package.json')]);
     expect(badAudio.code).toBe(4);
-    expect(badAudio.stderr).toMatch(/not a WAV/);
+    expect(badAudio.stderr).toMatch(/package\.json is text, not audio/);
   });
 });
 

@@ -181,6 +181,33 @@ describe('dashboard server', () => {
     await expect(call(s.port, `/?token=${s.token}`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 
+  it('keeps its address across restarts: the token kept in the home (0600), the configured port; a taken port falls back to a free one', async () => {
+    const first = await start();
+    const tokenFile = join(first.home, 'dashboard-token');
+    expect((await readFile(tokenFile, 'utf8')).trim()).toBe(first.token);
+    expect((await promisify(stat)(tokenFile)).mode & 0o777).toBe(0o600);
+    const port = first.port;
+    await first.dash.stop();
+    // the next start of the same home, on the port the first had: the same URL
+    const again = await startDashboard({ engine: new FakeEngine(), port, showText: true, home: first.home, gpu: new GpuProbe('prism-no-such-nvidia-smi') });
+    try {
+      expect(again.url).toBe(first.dash.url);
+      expect(again.portTaken).toBe(false);
+      // a second daemon asking for the same port gets another one, and says so
+      const other = await startDashboard({ engine: new FakeEngine(), port, showText: true, token: 'a-token-from-the-config-0123', gpu: new GpuProbe('prism-no-such-nvidia-smi') });
+      try {
+        expect(other.portTaken).toBe(true);
+        expect(other.port).not.toBe(port);
+        expect(other.url).toBe(`http://127.0.0.1:${other.port}/?token=a-token-from-the-config-0123`);
+      } finally {
+        await other.stop();
+      }
+    } finally {
+      await again.stop();
+      dash = undefined;
+    }
+  });
+
   it('refuses every route without the token (401) or with a wrong one (403), and leaks nothing', async () => {
     const s = await start();
     s.host.emit('dictation', dictation('d1', 'secret words'));
@@ -196,11 +223,11 @@ describe('dashboard server', () => {
     ] as const) {
       const none = await call(s.port, path, { method });
       expect(none.status, `${method} ${path}`).toBe(401);
-      expect(none.body.toString()).toBe('token required\n');
+      expect(none.body.toString()).toMatch(/^token required\. Open the address that `prism-dictate dashboard` prints .*dashboard --open.*Authorization: Bearer <token>/);
       for (const wrong of [wrongSameLength, 'short', `${s.token}x`]) {
         const r = await call(s.port, `${path}?token=${wrong}`, { method });
         expect(r.status, `${method} ${path} ${wrong}`).toBe(403);
-        expect(r.body.toString()).toBe('forbidden\n');
+        expect(r.body.toString()).toMatch(/^wrong token\. Open the address that `prism-dictate dashboard` prints/);
       }
       expect((await call(s.port, path, { method, headers: { authorization: `Bearer ${wrongSameLength}` } })).status).toBe(403);
     }

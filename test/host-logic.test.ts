@@ -279,6 +279,64 @@ describe('Output (paste and clipboard restore)', () => {
   });
 });
 
+describe('Output: a re-paste goes to the window the dictation went to', () => {
+  /** A desktop of numbered windows: keystrokes go to the focused one. */
+  function desktopKeys(clipboard: FakeClipboard) {
+    const state = { focused: 10 as number, received: new Map<number, string[]>(), gone: new Set<number>(), focusCalls: [] as number[] };
+    const keys = {
+      name: 'fake windows',
+      press: async () => {
+        state.received.set(state.focused, [...(state.received.get(state.focused) ?? []), clipboard.text]);
+      },
+      type: async () => undefined,
+      focusedWindow: async () => state.focused,
+      focusWindow: async (w: number) => {
+        state.focusCalls.push(w);
+        if (state.gone.has(w)) return false;
+        state.focused = w;
+        return true;
+      },
+    };
+    const out = new Output({ method: 'paste', restoreClipboard: false, restoreDelayMs: 50, trailingSpace: true }, { modifiers: ['ctrl'], key: 'v' }, clipboard, keys);
+    return { out, state };
+  }
+
+  it('into: last gives the window of the last paste the focus back, then pastes there', async () => {
+    const { out, state } = desktopKeys(new FakeClipboard(''));
+    await out.deliver('dictated ');
+    state.focused = 20; // the person clicks into the browser with the dashboard
+    await out.deliver('dictated ', { into: 'last' });
+    expect(state.focusCalls).toEqual([10]);
+    expect(state.received.get(10)).toEqual(['dictated ', 'dictated ']);
+    expect(state.received.get(20)).toBeUndefined();
+    // a plain re-paste (prism-dictate repaste from a key binding) goes where the focus is
+    state.focused = 30;
+    await out.deliver('again ');
+    expect(state.received.get(30)).toEqual(['again ']);
+  });
+
+  it('a window that is gone: PASTE_FAILED, and nothing is pasted anywhere', async () => {
+    const { out, state } = desktopKeys(new FakeClipboard(''));
+    await out.deliver('dictated ');
+    state.gone.add(10);
+    state.focused = 20;
+    await expect(out.deliver('dictated ', { into: 'last' })).rejects.toMatchObject({
+      code: 'PASTE_FAILED',
+      message: expect.stringMatching(/window the last dictation went to is gone/),
+    });
+    expect(state.received.get(20)).toBeUndefined();
+    expect(state.received.get(10)).toEqual(['dictated ']);
+  });
+
+  it('before any paste: PASTE_FAILED saying so', async () => {
+    const { out } = desktopKeys(new FakeClipboard(''));
+    await expect(out.deliver('x ', { into: 'last' })).rejects.toMatchObject({
+      code: 'PASTE_FAILED',
+      message: expect.stringMatching(/no dictation has been pasted into a window yet/),
+    });
+  });
+});
+
 describe('History', () => {
   const settings = { history: { enabled: true, keep: 3, maxAgeDays: 30 } };
 

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KeyCombo, parseCombo } from '../lib/config/keys.js';
+import { Output } from '../lib/host/output.js';
 import { X11Clipboard } from '../lib/host/x11/clipboard.js';
 import { XDisplay } from '../lib/host/x11/display.js';
 import { X11Hotkey } from '../lib/host/x11/grab.js';
@@ -246,6 +247,25 @@ describe.skipIf(missing)(`the in-process X11 layer${missing ? ` (skipped: ${miss
       expect(await xterm.waitFor((t) => t.endsWith('»'))).toBe('into the terminal Typed é ✓ «ok»');
       await xterm.close();
     }, 15_000);
+
+    it('a re-paste goes back to the window the paste went to, though another has the focus now; a closed one is refused', async () => {
+      const tk = await desktop.openTarget('tk');
+      const other = await desktop.openTarget('tk');
+      const out = new Output({ method: 'paste', restoreClipboard: false, restoreDelayMs: 50, trailingSpace: true }, combo('ctrl+v'), clip, keys);
+      await tk.focus();
+      await out.deliver('first ');
+      await tk.waitFor((t) => t === 'first ');
+      await other.focus(); // the person clicks elsewhere (the browser with the dashboard)
+      await out.deliver('first ', { into: 'last' });
+      expect(await tk.waitFor((t) => t === 'first first ')).toBe('first first ');
+      expect(await desktop.xdotool('getwindowfocus')).toBe(tk.window);
+      expect(await other.text()).toBe('');
+      await tk.close();
+      await other.focus();
+      await expect(out.deliver('first ', { into: 'last' })).rejects.toMatchObject({ code: 'PASTE_FAILED' });
+      expect(await other.text()).toBe('');
+      await other.close();
+    }, 20_000);
 
     it('text ready → paste chord sent takes a few ms (no processes)', async () => {
       const tk = await desktop.openTarget('tk');

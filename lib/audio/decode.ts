@@ -197,6 +197,12 @@ function runFfmpeg(input: string, what: string, name: string, maxSeconds: number
   });
 }
 
+/** Text where audio was expected: printable ASCII/UTF-8 and whitespace in the first bytes. */
+export function looksLikeText(b: Uint8Array): boolean {
+  const head = b.subarray(0, 512);
+  return head.length > 0 && head.every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c !== 127));
+}
+
 const NAMES: Record<string, string> = { mp4: 'MP4/M4A', webm: 'WebM/Matroska' };
 
 /** Decodes WAV, MP3, Ogg (Vorbis/Opus/FLAC) and FLAC here; anything else through ffmpeg. Throws BAD_AUDIO. */
@@ -205,6 +211,7 @@ export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}
   const maxSeconds = options.maxSeconds ?? Number.POSITIVE_INFINITY;
   if (bytes.length === 0) throw new WhisperError('BAD_AUDIO', `${name} is empty`);
   const format = sniffFormat(bytes);
+  if (format === undefined && looksLikeText(bytes)) throw new WhisperError('BAD_AUDIO', `${name} is text, not audio`);
   if (format === 'wav' || (format === undefined && ascii(bytes, 0, 4) === 'RIFF')) {
     let wav: ReturnType<typeof decodeWav>;
     try {

@@ -290,9 +290,12 @@ export function serviceCommands(program: Command): void {
             engine: service.engine,
             host: host?.host,
             port: c.dashboard.port,
+            token: c.dashboard.token,
             showText: c.dashboard.showText,
+            about: host?.about,
             home: service.paths.home,
           }).catch((e: Error) => void log(`no dashboard: ${e.message}`));
+          if (dashboard?.portTaken) log(`dashboard: port ${c.dashboard.port} is taken (another prism-dictate?), so its address changes: port ${dashboard.port}`);
           if (dashboard) log(`dashboard on 127.0.0.1:${dashboard.port} (prism-dictate dashboard prints its URL)`);
         }
         service.server.extend(dashboard ? dashboard.extension(host?.extension) : host?.extension);

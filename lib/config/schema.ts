@@ -117,8 +117,10 @@ export const dashboardSchema = z
   .object({
     /** the live page and /metrics, served by the daemon on 127.0.0.1 behind a random token */
     enabled: z.boolean().default(true),
-    /** 0 picks a free port */
-    port: z.number().int().min(0).max(65535).default(0),
+    /** a fixed port, so the URL survives restarts (taken: a free one instead, said in the log); 0 picks a free port */
+    port: z.number().int().min(0).max(65535).default(8179),
+    /** a fixed token (16+ characters); otherwise one is made at the first start and kept in dashboard-token in the home */
+    token: z.string().min(16).optional(),
     /** show dictated text on the page (it can be hidden there too) */
     showText: z.boolean().default(true),
   })

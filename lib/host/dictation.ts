@@ -551,10 +551,11 @@ export class DictationHost extends EventEmitter {
     return (await this.d.history.list(50)).find(pred);
   }
 
-  async repaste(): Promise<string> {
+  /** Delivers the last dictated text again: into the focused window, or (the dashboard) into the one it went to. */
+  async repaste(o: { intoLastWindow?: boolean } = {}): Promise<string> {
     const last = await this.lastWith((r) => !!r.text?.trim());
     if (!last?.text) throw new WhisperError('HISTORY_FAILED', 'there is no dictated text to paste again');
-    await this.d.output.deliver(last.text);
+    await this.d.output.deliver(last.text, { into: o.intoLastWindow ? 'last' : 'focused' });
     return last.text;
   }
 

@@ -16,6 +16,10 @@ export interface KeySender {
   readonly name: string;
   press(combo: KeyCombo): Promise<void>;
   type(text: string): Promise<void>;
+  /** the window with the keyboard focus now (X11), so that a re-paste can go back to it */
+  focusedWindow?(): Promise<number | undefined>;
+  /** gives `window` the keyboard focus again; false when it cannot (closed, or the desktop refused) */
+  focusWindow?(window: number): Promise<boolean>;
 }
 
 const XDOTOOL_NAMES: Record<string, string> = {

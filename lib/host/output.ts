@@ -23,7 +23,15 @@ export interface Delivery {
   ms: number;
 }
 
+export interface DeliverOptions {
+  /** 'last': into the window the previous paste or typing went to (a re-paste from the dashboard) */
+  into?: 'focused' | 'last';
+}
+
 export class Output {
+  /** the window the last paste or typing went to, where the desktop says (X11) */
+  private lastWindow: number | undefined;
+  private noting: Promise<void> | undefined;
   /** what the clipboard held before our first paste, while a restore is pending */
   private saved: { text: string | undefined; timer: NodeJS.Timeout; ours: string } | undefined;
   private chain: Promise<unknown> = Promise.resolve();
@@ -50,10 +58,34 @@ export class Output {
   }
 
   /** Deliveries run one after another, in the order they were asked for. */
-  deliver(text: string): Promise<Delivery> {
-    const next = this.chain.then(() => this.deliverNow(text));
+  deliver(text: string, o: DeliverOptions = {}): Promise<Delivery> {
+    const next = this.chain.then(async () => {
+      if (o.into === 'last') await this.refocus();
+      return this.deliverNow(text);
+    });
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  /** Gives the window of the last paste the focus back (a no-op for outputs that use no window). */
+  private async refocus(): Promise<void> {
+    if (this.o.method !== 'paste' && this.o.method !== 'type') return;
+    if (!this.keys?.focusWindow) return; // no way to tell windows apart here: the focused one it is
+    await this.noting;
+    if (this.lastWindow === undefined) throw new WhisperError('PASTE_FAILED', 'no dictation has been pasted into a window yet');
+    if (!(await this.keys.focusWindow(this.lastWindow).catch(() => false))) {
+      throw new WhisperError('PASTE_FAILED', 'the window the last dictation went to is gone (or the desktop would not focus it); copy the text from the list instead');
+    }
+  }
+
+  /** Notes where the keystrokes just went, after they were sent (it never delays them; a re-paste waits for it). */
+  private noteWindow(): void {
+    this.noting = this.keys
+      ?.focusedWindow?.()
+      .then((w) => {
+        this.lastWindow = w;
+      })
+      .catch(() => undefined);
   }
 
   private async deliverNow(text: string): Promise<Delivery> {
@@ -66,6 +98,7 @@ export class Output {
     if (method === 'type') {
       if (!this.keys) throw new WhisperError('PASTE_FAILED', 'no way to send keystrokes here');
       await this.keys.type(text);
+      this.noteWindow();
       return { method, ms: performance.now() - t0 };
     }
     const clipboard = this.clipboard;
@@ -87,6 +120,7 @@ export class Output {
     await clipboard.write(text);
     await this.keys.press(this.pasteKeys);
     const ms = performance.now() - t0;
+    this.noteWindow();
     if (this.o.restoreClipboard) {
       // The restore runs in the same chain as deliveries, so the two never interleave.
       const timer = setTimeout(() => {

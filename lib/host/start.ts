@@ -26,6 +26,8 @@ export interface RunningHost {
   /** how the hotkey, microphone and output were set up, one line each */
   report: string[];
   extension: ServiceExtension;
+  /** what the dashboard shows about the setup: microphone, hotkey, mode, output */
+  about(): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -185,6 +187,12 @@ export async function startHost(o: { config: Config; engine: HostEngine; home: s
     host,
     report,
     extension,
+    about: () => ({
+      microphone: capture?.device.name ?? 'none yet',
+      hotkey: c.hotkey.enabled ? `${c.hotkey.keys} (${hotkeyState})` : 'off: prism-dictate toggle|begin|end',
+      ...(c.hotkey.enabled ? { mode: c.hotkey.mode } : {}),
+      output: method,
+    }),
     stop: async () => {
       stopped = true;
       clearTimeout(retry);

@@ -4,19 +4,13 @@
  * What cannot be decoded gets a 400 that says why, since "invalid file" alone helps nobody.
  */
 
-import { type DecodedAudio, decodeAudio, isTooLong, sniffFormat } from '../audio/decode.js';
+import { type DecodedAudio, decodeAudio, isTooLong, looksLikeText, sniffFormat } from '../audio/decode.js';
 import { downmix, resample, WHISPER_RATE } from '../audio/resample.js';
 import { WhisperError } from '../errors.js';
 import { ApiError } from './reply.js';
 
 function invalid(message: string, code: string): ApiError {
   return new ApiError(400, message, 'invalid_request_error', 'file', code);
-}
-
-/** Text where audio was expected: printable ASCII/UTF-8 and whitespace in the first bytes. */
-function looksLikeText(b: Buffer): boolean {
-  const head = b.subarray(0, 512);
-  return head.length > 0 && head.every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c !== 127));
 }
 
 export async function decodeUpload(bytes: Buffer, filename: string | undefined, maxSeconds: number): Promise<Float32Array> {

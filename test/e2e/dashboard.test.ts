@@ -43,7 +43,8 @@ describe.skipIf(missing)(`the dashboard in headless Chromium${missing ? ` (skipp
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
-    page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1400 }, permissions: ['clipboard-read', 'clipboard-write'] });
+    page = await context.newPage();
   });
 
   afterAll(async () => {
@@ -108,6 +109,14 @@ describe.skipIf(missing)(`the dashboard in headless Chromium${missing ? ` (skipp
     expect(await text('#service-state')).toBe('ready');
     expect(await text('#service-backend')).toMatch(/^cpu|CPU/i);
     expect(await page.locator('#dictations li').count()).toBe(0);
+    // the setup at the top: model, backend, microphone, hotkey (off here: socket triggers), output
+    expect(await text('#about')).toMatch(/^model \S+\.bin · cpu · microphone \S.* · hotkey off: prism-dictate toggle\|begin\|end · output clipboard$/);
+    const captureCanvas = (): Promise<string> =>
+      page
+        .locator('#chart-capture canvas')
+        .first()
+        .evaluate((c) => (c as unknown as { toDataURL(): string }).toDataURL());
+    const emptyCapture = await captureCanvas();
     await page.evaluate(() => {
       (globalThis as unknown as { notReloaded: boolean }).notReloaded = true;
     });
@@ -127,6 +136,11 @@ describe.skipIf(missing)(`the dashboard in headless Chromium${missing ? ` (skipp
     }
     const oneBar = await stagesCanvas();
     expect(oneBar).not.toBe(emptyChart);
+    expect(await captureCanvas()).not.toBe(emptyCapture); // the capture has its own chart
+    // the copy button of a dictation puts its text on the clipboard
+    await page.locator('#dictations li .copy').first().click();
+    await expect.poll(() => page.locator('#dictations li .copy').first().textContent()).toBe('copied');
+    expect(await page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText())).toBe(first.text);
 
     const second = await dictate(2);
     expect(second.id).not.toBe(first.id);

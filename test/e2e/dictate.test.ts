@@ -305,8 +305,12 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
     expect(by.model).toMatchObject({ ok: true });
     expect(by.daemon).toMatchObject({ ok: true, detail: expect.stringMatching(/running .*dictating/) });
     expect(r.status).toBe(0);
-    const devices = JSON.parse(String(daemon.cli('devices', '--json').stdout)) as Array<{ name: string; isDefault: boolean }>;
-    expect(devices.some((d) => d.isDefault)).toBe(true);
+    const listed = JSON.parse(String(daemon.cli('devices', '--json').stdout)) as {
+      devices: Array<{ name: string; isDefault: boolean }>;
+      sources: Array<{ name: string; description: string; isDefault: boolean }>;
+    };
+    expect(listed.devices.some((d) => d.isDefault)).toBe(true);
+    expect(listed.sources).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'vmic', description: 'Virtual_Microphone', isDefault: true })]));
     expect(daemon.log.join('\n')).toMatch(/output\s+paste via X connection \(XTest\), clipboard through the X connection/);
   });
 

@@ -44,6 +44,27 @@ export class X11Keys implements KeySender {
     return new X11Keys(d, xtest);
   }
 
+  async focusedWindow(): Promise<number | undefined> {
+    const { focus } = await this.d.req<{ focus: number; revertTo: number }>('GetInputFocus', (cb) => this.d.X.GetInputFocus(cb));
+    return focus > 1 ? focus : undefined; // 0: None, 1: PointerRoot
+  }
+
+  async focusWindow(window: number): Promise<boolean> {
+    // a window manager activates (raises and focuses) on _NET_ACTIVE_WINDOW from a pager (source 2);
+    // without one SetInputFocus does it. A window that is gone raises an X error nobody waits for:
+    // the focus, read back after a round trip, tells.
+    const event = Buffer.alloc(32);
+    event[0] = 33; // ClientMessage
+    event[1] = 32; // format
+    event.writeUInt32LE(window >>> 0, 4);
+    event.writeUInt32LE(await this.d.atom('_NET_ACTIVE_WINDOW'), 8);
+    event.writeUInt32LE(2, 12);
+    this.d.X.SendEvent(this.d.root, 0, 0x180000, event); // SubstructureRedirect | SubstructureNotify
+    this.d.X.SetInputFocus(window, 2);
+    await this.d.sync();
+    return (await this.focusedWindow()) === window;
+  }
+
   async press(combo: KeyCombo): Promise<void> {
     const sym = keysymOf(combo.key);
     const key = sym === undefined ? undefined : this.d.keycodeOf(sym);

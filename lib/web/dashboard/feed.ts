@@ -6,6 +6,7 @@
  * at all, and the idle daemon costs nothing.
  */
 import type { ServerResponse } from 'node:http';
+import { basename } from 'node:path';
 import type { DictationEvent } from '../../host/dictation.js';
 import type { StageTimes } from '../../metrics/stages.js';
 import type { SupervisorEvent } from '../../service/supervisor.js';
@@ -43,6 +44,8 @@ export interface LiveFeedOptions {
   showText: boolean;
   intervalMs?: number;
   gpu?: GpuProbe;
+  /** the dictation host's setup: microphone, hotkey, mode, output */
+  about?: () => Record<string, string>;
 }
 
 export class LiveFeed {
@@ -105,6 +108,7 @@ export class LiveFeed {
   snapshot(): Record<string, unknown> {
     return {
       showText: this.o.showText,
+      about: this.about(),
       host: this.hostView(),
       service: this.serviceView(),
       recent: this.recent,
@@ -118,6 +122,12 @@ export class LiveFeed {
     this.stopSampling();
     for (const res of this.clients) res.end();
     this.clients.clear();
+  }
+
+  /** The model and backend (from the engine), and the host's setup. */
+  private about(): Record<string, string> {
+    const info = this.o.engine.info;
+    return { model: info ? basename(info.path) : '–', backend: info?.backend ?? String(this.o.engine.status().backend ?? '–'), ...this.o.about?.() };
   }
 
   private hostView(): Record<string, unknown> | undefined {

@@ -33,3 +33,17 @@ export async function readDashboardFile(home: string): Promise<DashboardFile | u
 export async function removeDashboardFile(home: string): Promise<void> {
   await rm(dashboardFile(home), { force: true });
 }
+
+/**
+ * The dashboard's token, kept in the home (dashboard-token, 0600) so that the URL — a bookmark, a
+ * Prometheus scrape — stays the same from one start to the next; made once, at the first start.
+ */
+export async function keptToken(home: string, make: () => string): Promise<string> {
+  const path = join(home, 'dashboard-token');
+  const kept = (await readFile(path, 'utf8').catch(() => '')).trim();
+  if (kept.length >= 16) return kept;
+  const token = make();
+  await writeFile(path, `${token}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+  return token;
+}

@@ -12,7 +12,7 @@ import type { ServiceExtension } from '../../service/server.js';
 import type { SupervisorEvent } from '../../service/supervisor.js';
 import { type Asset, pageAssets } from './assets.js';
 import { LiveFeed } from './feed.js';
-import { removeDashboardFile, writeDashboardFile } from './file.js';
+import { keptToken, removeDashboardFile, writeDashboardFile } from './file.js';
 import type { GpuProbe } from './gpu.js';
 import { DashboardMetrics } from './metrics.js';
 import type { WatchedEngine, WatchedHost } from './sources.js';
@@ -22,11 +22,15 @@ export interface DashboardOptions {
   engine: WatchedEngine;
   /** absent with --no-host: the service-only view */
   host?: WatchedHost;
-  /** 0 picks a free port */
+  /** 0 picks a free port; a taken one falls back to a free port (RunningDashboard.portTaken) */
   port: number;
+  /** a fixed token; default: the one kept in the home (dashboard-token), else a new one */
+  token?: string;
   showText: boolean;
   /** the daemon's home: dashboard.json is written there (omitted in tests) */
   home?: string;
+  /** the setup shown at the top of the page (microphone, hotkey, mode, output), from the dictation host */
+  about?: () => Record<string, string>;
   /** resource sampling period while a page is open (default 2000 ms) */
   intervalMs?: number;
   gpu?: GpuProbe;
@@ -36,6 +40,8 @@ export interface RunningDashboard {
   /** http://127.0.0.1:<port>/?token=… */
   readonly url: string;
   readonly port: number;
+  /** the configured port was taken: `port` is a free one instead */
+  readonly portTaken: boolean;
   readonly token: string;
   readonly feed: LiveFeed;
   readonly metrics: DashboardMetrics;
@@ -45,6 +51,9 @@ export interface RunningDashboard {
   extension(base: ServiceExtension | undefined): ServiceExtension;
   stop(): Promise<void>;
 }
+
+const HOW_TO_GET_IN =
+  "Open the address that `prism-dictate dashboard` prints (it carries the token), or run `prism-dictate dashboard --open`; a Prometheus scrape sends `Authorization: Bearer <token>`, the token being in dashboard-token in the daemon's home folder.";
 
 /** Headers on every answer: nothing cached, no Referer carrying the token away, no foreign code. */
 const SECURITY = {
@@ -71,10 +80,10 @@ function sendAsset(req: IncomingMessage, res: ServerResponse, a: Asset): void {
 }
 
 export async function startDashboard(o: DashboardOptions): Promise<RunningDashboard> {
-  const token = newToken();
+  const token = o.token ?? (o.home ? await keptToken(o.home, newToken) : newToken());
   const assets = pageAssets(token);
   const metrics = new DashboardMetrics(o.engine);
-  const feed = new LiveFeed({ engine: o.engine, host: o.host, showText: o.showText, intervalMs: o.intervalMs, gpu: o.gpu });
+  const feed = new LiveFeed({ engine: o.engine, host: o.host, showText: o.showText, intervalMs: o.intervalMs, gpu: o.gpu, about: o.about });
 
   const onDictation = (e: DictationEvent): void => {
     metrics.dictation(e);
@@ -89,14 +98,14 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const given = requestToken(req, url);
-    if (!given) return send(res, 401, 'text/plain; charset=utf-8', 'token required\n', { 'www-authenticate': 'Bearer' });
-    if (!sameToken(given, token)) return send(res, 403, 'text/plain; charset=utf-8', 'forbidden\n');
+    if (!given) return send(res, 401, 'text/plain; charset=utf-8', `token required. ${HOW_TO_GET_IN}\n`, { 'www-authenticate': 'Bearer' });
+    if (!sameToken(given, token)) return send(res, 403, 'text/plain; charset=utf-8', `wrong token. ${HOW_TO_GET_IN}\n`);
     const path = url.pathname;
     if (path === '/api/repaste') {
       if (req.method !== 'POST') return send(res, 405, 'text/plain; charset=utf-8', 'POST only\n', { allow: 'POST' });
       if (!o.host) return json(res, 409, { error: 'this daemon was started with --no-host: it does not dictate' });
       try {
-        const text = await o.host.repaste();
+        const text = await o.host.repaste({ intoLastWindow: true });
         return json(res, 200, o.showText ? { pasted: true, text } : { pasted: true });
       } catch (e) {
         const err = e as WhisperError;
@@ -117,18 +126,32 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
       else res.destroy();
     });
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new WhisperError('SERVICE_UNAVAILABLE', `the dashboard cannot listen on 127.0.0.1:${o.port}: ${e.code ?? e.message}`, { cause: e })),
-    );
-    server.listen({ host: '127.0.0.1', port: o.port }, () => resolve((server.address() as AddressInfo).port));
-  });
+  const listen = (port: number): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
+      const failed = (e: NodeJS.ErrnoException): void => reject(e);
+      server.once('error', failed);
+      server.listen({ host: '127.0.0.1', port }, () => {
+        server.off('error', failed);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  let portTaken = false;
+  const port = await listen(o.port)
+    .catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EADDRINUSE' || o.port === 0) throw e;
+      portTaken = true; // another daemon (another home) has it: a free port, said in the log
+      return listen(0);
+    })
+    .catch((e: NodeJS.ErrnoException) => {
+      throw new WhisperError('SERVICE_UNAVAILABLE', `the dashboard cannot listen on 127.0.0.1:${o.port}: ${e.code ?? e.message}`, { cause: e });
+    });
   const url = `http://127.0.0.1:${port}/?token=${token}`;
   if (o.home) await writeDashboardFile(o.home, { url, port, pid: process.pid });
 
   return {
     url,
     port,
+    portTaken,
     token,
     feed,
     metrics,

@@ -14,10 +14,13 @@ export interface WatchedHost {
   off(event: 'finished', listener: () => void): unknown;
   readonly state: string;
   status(): Record<string, unknown>;
-  repaste(): Promise<string>;
+  /** intoLastWindow: the page is in the browser, so the text goes to the window the dictation went to */
+  repaste(o?: { intoLastWindow?: boolean }): Promise<string>;
 }
 
 export interface WatchedEngine {
+  /** the model file and the backend in use */
+  readonly info?: { path: string; backend: string };
   readonly busy: number;
   readonly queued: number;
   /** state, enginePid, backend, engine, restarts, errors (by code), events … */

@@ -30,10 +30,20 @@ export const PAGE_JS = `(function () {
 
   // ---- charts --------------------------------------------------------------------------------
   function size(el) { return { width: Math.max(260, el.clientWidth - 4), height: 200 }; }
+  // y-axis numbers without thousands separators ("1200", not "1,200" cut to "0,000"), in a wide enough gutter
+  function plain(u, splits) { return splits.map(function (v) { return v == null ? '' : Math.abs(v) >= 100 ? v.toFixed(0) : String(Math.round(v * 10) / 10); }); }
   function make(id, series, scaleX, values) {
     var el = $(id);
     var s = size(el);
-    return new uPlot({ width: s.width, height: s.height, scales: { x: scaleX }, series: [{ label: 'x', value: values }].concat(series), axes: [scaleX.time ? { values: clockLabels, space: 80 } : { incrs: [1, 2, 5, 10, 20, 50] }, { size: 50 }] }, [[]].concat(series.map(function () { return []; })), el);
+    // legend: the series' names only (no live values, which read "–" until the pointer is over the chart)
+    return new uPlot({ width: s.width, height: s.height, legend: { live: false }, scales: { x: scaleX }, series: [{ label: 'x', value: values }].concat(series), axes: [scaleX.time ? { values: clockLabels, space: 80 } : { incrs: [1, 2, 5, 10, 20, 50] }, { size: 64, values: plain }] }, [[]].concat(series.map(function () { return []; })), el);
+  }
+  /** one time zone on the page: the browser's, as the daemon's terminal shows it */
+  function when(iso) {
+    var d = new Date(iso);
+    var today = new Date().toDateString() === d.toDateString();
+    var time = d.toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    return today ? time : d.toLocaleDateString() + ' ' + time;
   }
   // one line of 24-hour wall-clock time per tick (uPlot's default adds a second row with the date, which overlaps)
   function clockLabels(u, splits) {
@@ -41,12 +51,17 @@ export const PAGE_JS = `(function () {
   }
   var indexScale = { time: false, range: function (u, min, max) { return min == null ? [0, 1] : [min - 0.6, max + 0.6]; } };
   var bars = uPlot.paths.bars({ size: [0.7, 48] });
-  // Stacked bars: each series is the sum up to its stage, drawn longest first so shorter ones cover it.
-  var stackOrder = STAGES.slice().reverse();
+  // What people feel: from the end of their speech to the text in the window, as stacked bars (each
+  // series is the sum up to its stage, drawn longest first so shorter ones cover it). The capture —
+  // seconds of speaking — gets its own chart, so that it does not flatten these milliseconds.
+  var AFTER = ['endOfSpeech', 'transcription', 'paste'];
+  var stackOrder = AFTER.slice().reverse();
   var stagesChart = make('chart-stages', stackOrder.map(function (s) {
-    return { label: LABELS[s], fill: COLORS[s], stroke: COLORS[s], paths: bars, points: { show: false },
-      value: function (u, v, si, di) { var d = done()[di]; return d ? ms(d.times[s]) : '–'; } };
-  }), indexScale, function (u, v) { return v == null ? '–' : '#' + v; });
+    return { label: LABELS[s], fill: COLORS[s], stroke: COLORS[s], paths: bars, points: { show: false } };
+  }), indexScale, function (u, v) { return v == null ? '' : '#' + v; });
+  var captureChart = make('chart-capture', [
+    { label: 'capture', fill: COLORS.capture, stroke: COLORS.capture, paths: bars, points: { show: false } },
+  ], indexScale, function (u, v) { return v == null ? '' : '#' + v; });
   var latencyChart = make('chart-latency', [
     { label: 'total p50', stroke: '#4e9de0', width: 2 },
     { label: 'total p95', stroke: '#4e9de0', dash: [6, 4] },
@@ -64,16 +79,17 @@ export const PAGE_JS = `(function () {
     { label: 'GPU memory', stroke: '#50b070', width: 2 },
   ], { time: true });
   window.addEventListener('resize', function () {
-    [['chart-stages', stagesChart], ['chart-latency', latencyChart], ['chart-cpu', cpuChart], ['chart-mem', memChart]].forEach(function (p) { p[1].setSize(size($(p[0]))); });
+    [['chart-stages', stagesChart], ['chart-capture', captureChart], ['chart-latency', latencyChart], ['chart-cpu', cpuChart], ['chart-mem', memChart]].forEach(function (p) { p[1].setSize(size($(p[0]))); });
   });
 
   function drawDictations() {
     var d = done();
     var x = d.map(function (_, i) { return i + 1; });
     stagesChart.setData([x].concat(stackOrder.map(function (s) {
-      var upto = STAGES.slice(0, STAGES.indexOf(s) + 1);
+      var upto = AFTER.slice(0, AFTER.indexOf(s) + 1);
       return d.map(function (r) { return upto.reduce(function (a, k) { return a + (r.times[k] || 0); }, 0); });
     })));
+    captureChart.setData([x, d.map(function (r) { return ((r.times.trigger || 0) + (r.times.capture || 0)) / 1000; })]);
     var lines = [[], [], [], []];
     d.forEach(function (_, i) {
       var seen = d.slice(0, i + 1);
@@ -128,12 +144,21 @@ export const PAGE_JS = `(function () {
       li.dataset.id = d.id;
       li.dataset.state = d.state;
       var cell = function (cls, text) { var s = document.createElement('span'); s.className = cls; s.textContent = text; li.appendChild(s); return s; };
-      cell('when', new Date(d.at).toLocaleTimeString());
+      cell('when', when(d.at));
       cell('state', d.state);
       cell('total', d.times.total == null ? '' : ms(d.times.total) + ' ms');
       if (hidden) cell('text hidden', '(hidden)');
-      else if (d.text != null) cell('text', d.text);
-      else cell('text hidden', d.error || '(text not shown: dashboard.showText is off)');
+      else if (d.text != null) {
+        cell('text', d.text);
+        var copy = document.createElement('button');
+        copy.type = 'button';
+        copy.className = 'copy';
+        copy.textContent = 'copy';
+        copy.addEventListener('click', function () {
+          navigator.clipboard.writeText(d.text).then(function () { copy.textContent = 'copied'; }, function (e) { copy.textContent = String(e); });
+        });
+        li.appendChild(copy);
+      } else cell('text hidden', d.error || '(text not shown: dashboard.showText is off)');
       list.appendChild(li);
     });
   }
@@ -154,7 +179,7 @@ export const PAGE_JS = `(function () {
     if (events) {
       var ul = $('events');
       ul.textContent = '';
-      events.slice(-10).reverse().forEach(function (e) { var li = document.createElement('li'); li.textContent = e.at + ' ' + e.event + ': ' + e.detail; ul.appendChild(li); });
+      events.slice(-10).reverse().forEach(function (e) { var li = document.createElement('li'); li.textContent = when(e.at) + ' ' + e.event + ': ' + e.detail; ul.appendChild(li); });
     }
   }
 
@@ -172,6 +197,9 @@ export const PAGE_JS = `(function () {
     };
     on(es, 'snapshot', function (d) {
       items = d.recent; samples = d.samples; host = d.host; events = d.events;
+      var a = d.about || {};
+      $('about').textContent = ['model ' + a.model, a.backend, a.microphone ? 'microphone ' + a.microphone : null, a.hotkey ? 'hotkey ' + a.hotkey + (a.mode ? ', ' + a.mode : '') : null, a.output ? 'output ' + a.output : null]
+        .filter(Boolean).join(' · ');
       drawHost(); drawService(d.service, events); drawDictations(); drawTable(); drawList(); drawSamples();
     });
     on(es, 'dictation', function (d) {

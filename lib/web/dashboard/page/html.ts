@@ -18,7 +18,7 @@ export function pageHtml(token: string): string {
 <link rel="stylesheet" href="app.css${q}">
 </head>
 <body>
-<header><h1>prism-dictate</h1><span id="conn" class="badge">connecting…</span></header>
+<header><h1>prism-dictate</h1><span id="conn" class="badge">connecting…</span><p id="about" class="about"></p></header>
 <section class="tiles">
 ${tile('service-state', 'service')}
 ${tile('service-backend', 'backend')}
@@ -30,7 +30,8 @@ ${tile('fallbacks', 'fallbacks', '0')}
 ${tile('queue', 'queue (running/waiting)')}
 </section>
 <section class="grid">
-${card('chart-stages', 'Stages per dictation (ms)')}
+${card('chart-stages', 'Speech ended → pasted, per dictation (ms)')}
+${card('chart-capture', 'Capture per dictation (s): from the trigger to the end of speech')}
 ${card('chart-latency', 'p50 / p95 over time (ms)')}
 ${card('chart-cpu', 'CPU (% of one core)', '<p id="cpu-now" class="now"></p>')}
 ${card('chart-mem', 'Memory (MiB)', '<p id="mem-now" class="now"></p><p id="gpu-now" class="now"></p>')}
@@ -41,7 +42,7 @@ ${card('chart-mem', 'Memory (MiB)', '<p id="mem-now" class="now"></p><p id="gpu-
 </section>
 <section class="card">
 <h2>Recent dictations</h2>
-<div class="controls"><label><input type="checkbox" id="hide-text"> hide text</label><button id="repaste" type="button">Re-paste last</button><span id="repaste-result"></span></div>
+<div class="controls"><label><input type="checkbox" id="hide-text"> hide text</label><button id="repaste" type="button" title="into the window the dictation went to">Re-paste last</button><span id="repaste-result"></span></div>
 <ol id="dictations"></ol>
 </section>
 <section class="card">

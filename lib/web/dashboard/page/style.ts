@@ -4,7 +4,8 @@ export const PAGE_CSS = `
 @media (prefers-color-scheme: dark) { :root { --bg: #14171d; --card: #1d2129; --fg: #e6e9ef; --muted: #98a0b3; --line: #2c313b; } }
 * { box-sizing: border-box; }
 body { margin: 0; padding: 16px; font: 14px/1.4 system-ui, sans-serif; background: var(--bg); color: var(--fg); }
-header { display: flex; align-items: center; gap: 12px; margin-bottom: 12px; }
+header { display: flex; flex-wrap: wrap; align-items: center; gap: 12px; margin-bottom: 12px; }
+.about { margin: 0; flex-basis: 100%; color: var(--muted); font-size: 12px; }
 h1 { font-size: 20px; margin: 0; }
 h2 { font-size: 14px; margin: 0 0 8px; color: var(--muted); font-weight: 600; }
 .badge { padding: 2px 8px; border-radius: 10px; background: var(--line); font-size: 12px; }
@@ -23,8 +24,9 @@ th, td { text-align: right; padding: 3px 8px; border-bottom: 1px solid var(--lin
 th:first-child, td:first-child { text-align: left; }
 .controls { display: flex; gap: 12px; align-items: center; margin-bottom: 8px; }
 #dictations { margin: 0; padding-left: 0; list-style: none; }
-#dictations li { display: grid; grid-template-columns: 80px 80px 80px 1fr; gap: 8px; padding: 4px 0; border-bottom: 1px solid var(--line); }
+#dictations li { display: grid; grid-template-columns: 80px 80px 80px 1fr auto; gap: 8px; padding: 4px 0; border-bottom: 1px solid var(--line); }
 #dictations .when, #dictations .state, #dictations .total { color: var(--muted); font-variant-numeric: tabular-nums; }
 #dictations .text.hidden { color: var(--muted); font-style: italic; }
+#dictations .copy { font-size: 11px; padding: 0 6px; }
 #events { margin: 0; padding-left: 16px; color: var(--muted); font-size: 12px; }
 `;
