@@ -6,14 +6,18 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseCombo } from '../config/keys.js';
+import type { Config } from '../config/schema.js';
+import { WhisperError } from '../errors.js';
 import { listInputDevices, openCapture } from '../host/capture.js';
 import { hasXdotool } from '../host/keys.js';
 import { systemClipboard } from '../host/output.js';
 import { listSoundSources } from '../host/soundSources.js';
 import { hookProblem } from '../host/uiohook.js';
+import { Vad } from '../host/vad.js';
 import { XDisplay } from '../host/x11/display.js';
 import { X11Hotkey } from '../host/x11/grab.js';
 import { X11Session, x11Unavailable } from '../host/x11/session.js';
+import { loadModel } from '../model.js';
 import { inspectModelFile } from '../models/inspect.js';
 import { resolveModel } from '../models/pull.js';
 import { nativeAddon } from '../native.js';
@@ -36,23 +40,66 @@ async function check(name: string, fn: () => Promise<Omit<Check, 'name'>>): Prom
   }
 }
 
-/** Level of 1 s from the default (or configured) input, in dBFS. */
-async function liveLevel(device: number | string | undefined): Promise<{ dbfs: number; seconds: number; name: string }> {
-  let sum = 0;
-  let n = 0;
-  const cap = await openCapture({
-    device,
-    onData: (pcm) => {
-      for (const x of pcm) sum += x * x;
-      n += pcm.length;
-    },
-    onError: () => undefined,
-  });
+/** `seconds` of the default (or configured) input: its level in dBFS, and the samples. */
+async function liveLevel(device: number | string | undefined, seconds = 1): Promise<{ dbfs: number; seconds: number; name: string; pcm: Float32Array }> {
+  const blocks: Float32Array[] = [];
+  const cap = await openCapture({ device, onData: (pcm) => blocks.push(pcm), onError: () => undefined });
   cap.live(true); // audio as it comes, not in idle batches
-  await new Promise((r) => setTimeout(r, 1000));
+  await new Promise((r) => setTimeout(r, seconds * 1000));
   await cap.stop();
-  const rms = Math.sqrt(sum / Math.max(1, n));
-  return { dbfs: rms > 0 ? 20 * Math.log10(rms) : Number.NEGATIVE_INFINITY, seconds: n / 16000, name: cap.device.name };
+  const pcm = new Float32Array(blocks.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of blocks) {
+    pcm.set(b, at);
+    at += b.length;
+  }
+  let sum = 0;
+  for (const x of pcm) sum += x * x;
+  const rms = Math.sqrt(sum / Math.max(1, pcm.length));
+  return { dbfs: rms > 0 ? 20 * Math.log10(rms) : Number.NEGATIVE_INFINITY, seconds: pcm.length / 16000, name: cap.device.name, pcm };
+}
+
+/** How much of `pcm` WebRTC VAD calls speech, in ms. */
+async function speechMs(pcm: Float32Array, c: Config): Promise<number> {
+  const vad = await Vad.create({ mode: c.vad.mode, frameMs: c.vad.frameMs });
+  try {
+    let voiced = 0;
+    for (let i = 0; i + vad.frameSamples <= pcm.length; i += vad.frameSamples) if (vad.isSpeech(pcm.subarray(i, i + vad.frameSamples))) voiced += c.vad.frameMs;
+    return voiced;
+  } finally {
+    vad.close();
+  }
+}
+
+/** What the recording says: on the running service when there is one, else on the configured model loaded here. */
+async function heard(pcm: Float32Array, c: Config): Promise<string> {
+  const options = { language: c.transcription.language, prompt: c.transcription.prompt, audioCtx: 'auto' as const };
+  const client = await ServiceClient.connect(servicePaths().socket, 500).catch(() => undefined);
+  if (client) {
+    try {
+      return (await client.transcribe(pcm, options)).text.trim();
+    } finally {
+      client.close();
+    }
+  }
+  const model = await loadModel(c.model, { gpu: c.gpu, threads: c.threads });
+  try {
+    return (await model.transcribe(pcm, options)).text.trim();
+  } finally {
+    await model.close();
+  }
+}
+
+/** The microphone check that asks the person to speak: level, how much was speech, and the words. */
+async function listenCheck(c: Config, seconds: number, inputs: number): Promise<Omit<Check, 'name'>> {
+  process.stderr.write(`doctor: say a sentence now (recording ${seconds} s)…\n`);
+  const level = await liveLevel(c.audio.device, seconds);
+  const voiced = await speechMs(level.pcm, c);
+  const db = Number.isFinite(level.dbfs) ? level.dbfs.toFixed(1) : '-inf';
+  const head = `${inputs} input(s); ${level.name}: ${level.seconds.toFixed(1)} s recorded, level ${db} dBFS, speech ${(voiced / 1000).toFixed(1)} s`;
+  if (voiced < 300) return { ok: 'warn', detail: `${head}: no speech heard (muted, too far, or the wrong input? prism-dictate devices, then audio.device)` };
+  const text = await heard(level.pcm, c).catch((e: Error) => `(could not transcribe: ${e.message})`);
+  return { ok: true, detail: `${head}; heard: "${text}"` };
 }
 
 /** Whether the hotkey can be grabbed on this X display (a running daemon holding it is fine). */
@@ -81,7 +128,7 @@ async function grabCheck(keys: string, mode: string): Promise<Omit<Check, 'name'
   }
 }
 
-export async function runDoctor(cmd: Command): Promise<Check[]> {
+export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}): Promise<Check[]> {
   const c = configFor(cmd);
   const checks: Check[] = [];
   checks.push(
@@ -104,6 +151,7 @@ export async function runDoctor(cmd: Command): Promise<Check[]> {
     await check('microphone', async () => {
       const inputs = await listInputDevices();
       if (inputs.length === 0) return { ok: false, detail: 'no input device found' };
+      if (o.listenSeconds) return listenCheck(c, o.listenSeconds, inputs.length);
       const level = await liveLevel(c.audio.device);
       const quiet = !(level.dbfs > -70);
       return {
@@ -169,9 +217,15 @@ export function doctorCommands(program: Command): void {
     .command('doctor')
     .description('check the display, hotkey, microphone, clipboard, paste path, model and backend')
     .option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
+    .option('--listen [seconds]', 'ask you to speak and say what was heard (the default on a terminal: 4 s)')
+    .option('--no-listen', 'only a quiet 1 s level reading of the microphone')
+    .action(async (o: { json?: boolean; listen?: boolean | string }, cmd: Command) => {
       try {
-        const checks = await runDoctor(cmd);
+        // on a terminal a person is there to speak; scripts and --json get the quiet reading unless asked
+        const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !o.json;
+        const listenSeconds = typeof o.listen === 'string' ? Number(o.listen) : o.listen === true || (o.listen === undefined && interactive) ? 4 : undefined;
+        if (listenSeconds !== undefined && !(listenSeconds >= 1 && listenSeconds <= 30)) throw new WhisperError('BAD_ARGUMENT', '--listen takes 1 to 30 seconds');
+        const checks = await runDoctor(cmd, { listenSeconds });
         if (o.json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
         else for (const ch of checks) process.stdout.write(`${ch.ok === true ? 'ok  ' : ch.ok === 'warn' ? 'warn' : 'FAIL'}  ${ch.name.padEnd(10)} ${ch.detail}\n`);
         if (checks.some((ch) => ch.ok === false)) process.exitCode = 1;

@@ -4,7 +4,7 @@
  * grabbed hotkey held in windows that must not see it, the paste through the daemon's own X
  * connection, the indicator, and the latency from release to text — printed, with its parts.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { XDisplay } from '../../lib/host/x11/display.js';
 import type { XTestExt } from '../../lib/host/x11/types.js';
 import { loadModel, type WhisperModel } from '../../lib/model.js';
 import { models, SCRIPT_25 } from '../helpers.js';
-import { type Daemon, moduleMissing, type Rec, startDaemon } from './daemon.js';
+import { bin, type Daemon, moduleMissing, type Rec, startDaemon } from './daemon.js';
 import { type Desktop, desktopMissing, startDesktop, type Target } from './desktop.js';
 
 const missing = desktopMissing() ?? moduleMissing('naudiodon2') ?? moduleMissing('x11');
@@ -292,6 +292,27 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
     // The design that keeps it low: a long-period idle capture stream, batched IPC, no ticking timers (~36/s; ~115/s without).
     expect(wakeups).toBeLessThan(70);
   });
+
+  it('doctor --listen asks for a sentence and says what it heard (on the running service)', async () => {
+    const child = spawn(process.execPath, [bin, 'doctor', '--json', '--listen', '4'], { env: { ...desktop.env, PRISM_DICTATE_HOME: daemon.home } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    // the sentence once doctor has said so (its earlier checks take a moment)
+    const deadline = Date.now() + 15_000;
+    while (!err.includes('say a sentence now') && Date.now() < deadline) await sleep(50);
+    expect(err).toMatch(/doctor: say a sentence now \(recording 4 s\)/);
+    await desktop.play(speech[0] as string);
+    await new Promise((r) => child.once('close', r));
+    const mic = (JSON.parse(out) as Array<{ name: string; ok: boolean | 'warn'; detail: string }>).find((c) => c.name === 'microphone');
+    expect(mic?.ok).toBe(true);
+    expect(mic?.detail).toMatch(new RegExp(`4\\.\\d s recorded, level -\\d+\\.\\d dBFS, speech \\d\\.\\d s; heard: "${SCRIPT_25}"`));
+  }, 40_000);
 
   it('doctor explains the desktop, one line each; devices lists the microphone', () => {
     const r = daemon.cli('doctor', '--json');
