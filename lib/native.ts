@@ -2,7 +2,7 @@
  * The only door to the native addon: finds the binary (prebuilds/ or a source build, through
  * node-gyp-build), and describes its shape for TypeScript.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +104,32 @@ export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 let cached: NativeAddon | undefined;
 
+/** Where the addon in use came from, for `system` and `doctor`. */
+export interface NativeOrigin {
+  file: string;
+  /** a binary shipped in the package (prebuilds/), one compiled on this machine, or PRISM_WHISPER_BINARY */
+  kind: 'prebuilt' | 'built here' | 'PRISM_WHISPER_BINARY';
+  /** the ggml CPU backend chosen at run time in a portable build (e.g. "haswell"), read from the loaded libraries */
+  cpuVariant?: string;
+}
+
+let origin: NativeOrigin | undefined;
+
+/** The loaded addon's origin (loads it if needed). */
+export function nativeOrigin(): NativeOrigin {
+  nativeAddon();
+  return origin as NativeOrigin;
+}
+
+/** Linux: the CPU variant library ggml loaded (libggml-cpu-<variant>.so), from this process's mappings. */
+function loadedCpuVariant(): string | undefined {
+  try {
+    return /libggml-cpu-([\w.-]+?)\.so/.exec(readFileSync('/proc/self/maps', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 /** Loads the addon once; throws WhisperError('NATIVE_MISSING') with what was tried and how to fix it. */
 export function nativeAddon(): NativeAddon {
   if (cached) return cached;
@@ -128,6 +154,8 @@ export function nativeAddon(): NativeAddon {
       if (!dir) throw new Error(`no ggml CPU backend found in ${dirs.join(' or ')}`);
       addon.loadBackends(dir);
     }
+    const kind = override ? 'PRISM_WHISPER_BINARY' : file.split(/[\\/]/).includes('prebuilds') ? 'prebuilt' : 'built here';
+    origin = { file, kind, ...(addon.backendDl ? { cpuVariant: loadedCpuVariant() ?? 'chosen at run time' } : {}) };
     cached = addon;
     return addon;
   } catch (e) {

@@ -6,7 +6,7 @@
 //   PRISM_CPU_VARIANTS=1         portable build: all x86 CPU variants, the best one chosen at run time
 //   PRISM_PATCHES=0              build whisper.cpp without our patch set (deps/patches)
 //   WHISPER_CPP_DIR=/path        your own whisper.cpp checkout
-//   --force                      rebuild even if a binary loads
+//   --force, --build-from-source compile even if a binary loads (npm install --build-from-source too)
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,16 +16,64 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const force = process.argv.includes('--force');
 const on = (name) => /^(1|on|true|yes)$/i.test(process.env[name] ?? '');
 
-function existingBinaryLoads() {
-  // A child process, so that a broken binary cannot take this one down.
-  const probe = spawnSync(process.execPath, ['-e', `require('node-gyp-build')(${JSON.stringify(root)}).systemInfo()`], { cwd: root, encoding: 'utf8' });
-  return probe.status === 0;
+// The binary node-gyp-build would load (build/Release, else prebuilds/<platform>-<arch>), probed in a
+// child process so that a broken one cannot take this one down: { file } or { error }.
+function probeBinary() {
+  const code = `const f = require('node-gyp-build').resolve(${JSON.stringify(root)}); require(f).systemInfo(); process.stdout.write(f)`;
+  const probe = spawnSync(process.execPath, ['-e', code], { cwd: root, encoding: 'utf8' });
+  if (probe.status === 0) return { file: probe.stdout.trim() };
+  const why = (probe.stderr || '').split('\n').find((l) => /Error|error:/.test(l)) ?? `exit ${probe.status}`;
+  return { error: why.trim() };
 }
 
-if (!force && !on('PRISM_CUDA') && !on('PRISM_CPU_VARIANTS') && existingBinaryLoads()) {
-  console.log('prism-whisper: using the existing native binary (npm run build:native rebuilds it)');
-  process.exit(0);
+function which(tool) {
+  return process.platform === 'win32'
+    ? spawnSync('where', [tool], { stdio: 'ignore' }).status === 0
+    : spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 }
+
+const fromSource = force || on('npm_config_build_from_source') || process.argv.includes('--build-from-source');
+const cuda = on('PRISM_CUDA');
+let reason;
+if (fromSource) reason = 'a build from source was asked for';
+else if (cuda) reason = 'PRISM_CUDA=1: the CUDA build is always compiled here (the CUDA libraries cannot be shipped)';
+else if (on('PRISM_CPU_VARIANTS')) reason = 'PRISM_CPU_VARIANTS=1 asks for a portable build';
+else {
+  const probe = probeBinary();
+  if (probe.file) {
+    const kind = probe.file.split(/[\\/]/).includes('prebuilds') ? 'the prebuilt binary' : 'the binary built earlier';
+    console.log(
+      `prism-whisper: using ${kind} ${probe.file.slice(root.length + 1)} (it loads here); nothing to compile (npm rebuild prism-whisper --build-from-source compiles one for this CPU)`,
+    );
+    process.exit(0);
+  }
+  reason = /Cannot find module|No native build was found/.test(probe.error)
+    ? `there is no prebuilt binary for ${process.platform}-${process.arch}`
+    : `the prebuilt binary does not load here (${probe.error})`;
+}
+
+if (cuda) {
+  console.log(
+    'prism-whisper: PRISM_CUDA=1 builds whisper.cpp with CUDA: it needs the CUDA toolkit (nvcc and cuBLAS, CUDA 12 or newer), cmake and a C++17 compiler, and takes several minutes; CMAKE_CUDA_ARCHITECTURES picks the GPUs (default: the ones in this machine, e.g. 90 for an H100/H200).',
+  );
+  const inCudaPath = process.env.CUDA_PATH && spawnSync(join(process.env.CUDA_PATH, 'bin', 'nvcc'), ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!which('nvcc') && !inCudaPath) {
+    console.error(
+      "prism-whisper: PRISM_CUDA=1, but nvcc is not on PATH (nor in $CUDA_PATH/bin): install the CUDA toolkit (developer.nvidia.com/cuda-downloads, or the distribution's nvidia-cuda-toolkit) and put its bin folder on PATH, or unset PRISM_CUDA for the CPU build.",
+    );
+    process.exit(1);
+  }
+}
+const missing = [];
+if (!which('cmake')) missing.push('cmake');
+if (process.platform !== 'win32' && !['c++', 'g++', 'clang++'].some(which)) missing.push('a C++ compiler (c++, g++ or clang++)');
+if (missing.length) {
+  console.error(
+    `prism-whisper: compiling the native addon (${reason}) needs ${missing.join(' and ')}, which this machine lacks: install them (Debian/Ubuntu: sudo apt install cmake g++; macOS: xcode-select --install and brew install cmake; Windows: Visual Studio Build Tools with the C++ workload, and cmake), then npm rebuild prism-whisper.`,
+  );
+  process.exit(1);
+}
+console.log(`prism-whisper: compiling the native addon because ${reason}`);
 
 const defines = [];
 if (on('PRISM_CUDA')) {

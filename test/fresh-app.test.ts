@@ -5,9 +5,9 @@
  * (scripts/prebuild.mjs --from build: the binary this checkout built), so the install compiles nothing.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JFK, root, SCRIPT_25 } from './helpers.js';
 
@@ -87,6 +87,29 @@ describe('a fresh project with the packed package', () => {
     const r = run(process.execPath, ['quickstart.cjs'], app);
     expect(r.code, r.err).toBe(0);
     expect(r.out.trim()).toBe('function function function function');
+  });
+
+  it.skipIf(process.platform === 'win32')('npm rebuild prism-whisper with cmake and the compiler hidden: the prebuild is used, nothing compiles', () => {
+    const bin = join(app, '..', 'bin');
+    mkdirSync(bin, { recursive: true });
+    for (const [name, target] of [
+      ['node', process.execPath],
+      ['sh', '/bin/sh'],
+    ] as const)
+      symlinkSync(target, join(bin, name));
+    const npmCli = join(dirname(process.execPath), 'npm');
+    const r = spawnSync(npmCli, ['rebuild', 'prism-whisper', '--foreground-scripts'], {
+      cwd: app,
+      encoding: 'utf8',
+      env: { HOME: process.env.HOME, PATH: bin, npm_config_cache: join(app, '..', 'npm-cache') },
+      timeout: 120_000,
+    });
+    const out = `${r.stdout}${r.stderr}`;
+    expect(r.status, out).toBe(0);
+    expect(out).toMatch(/prism-whisper: using the prebuilt binary prebuilds\/\S+\/prism-whisper\.napi\.node \(it loads here\); nothing to compile/);
+    expect(existsSync(join(app, 'node_modules', 'prism-whisper', 'build'))).toBe(false);
+    const system = run(join(app, 'node_modules', '.bin', 'prism-dictate'), ['system'], app);
+    expect(system.out).toMatch(/binary: prebuilt \(.*prebuilds/);
   });
 
   it('prism-dictate from that install: a test model by name, then transcribe', () => {

@@ -20,11 +20,12 @@ import { X11Session, x11Unavailable } from '../host/x11/session.js';
 import { loadModel } from '../model.js';
 import { inspectModelFile } from '../models/inspect.js';
 import { resolveModel } from '../models/pull.js';
-import { nativeAddon } from '../native.js';
+import { nativeAddon, nativeOrigin } from '../native.js';
 import { ServiceClient } from '../service/client.js';
 import { servicePaths } from '../service/home.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
+import { describeBinary } from './system.js';
 
 export interface Check {
   name: string;
@@ -194,10 +195,14 @@ export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}
   checks.push(
     await check('backend', async () => {
       const addon = nativeAddon();
+      const binary = describeBinary(nativeOrigin());
       const gpus = addon.devices().filter((d) => d.type === 'gpu');
-      if (c.gpu === 'cpu') return { ok: true, detail: 'CPU (gpu: cpu in the config)' };
-      if (gpus.length) return { ok: true, detail: `GPU ${gpus.map((g) => g.description).join(', ')}` };
-      return { ok: c.gpu === 'cuda' ? false : 'warn', detail: `${addon.cuda ? 'CUDA build but no usable GPU' : 'CPU build (no CUDA)'}: inference runs on the CPU` };
+      if (c.gpu === 'cpu') return { ok: true, detail: `CPU (gpu: cpu in the config); ${binary}` };
+      if (gpus.length) return { ok: true, detail: `GPU ${gpus.map((g) => g.description).join(', ')}; ${binary}` };
+      return {
+        ok: c.gpu === 'cuda' ? false : 'warn',
+        detail: `${addon.cuda ? 'CUDA build but no usable GPU' : 'CPU build (no CUDA: PRISM_CUDA=1 npm rebuild prism-whisper)'}: inference runs on the CPU; ${binary}`,
+      };
     }),
   );
   checks.push(
