@@ -11,16 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudio, sniffFormat } from '../lib/audio/decode.js';
 import { readAudio } from '../lib/index.js';
-import { JFK } from './helpers.js';
+import { ffmpegInstalled, JFK } from './helpers.js';
 
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasFfmpeg = ffmpegInstalled();
 
 let dir: string;
 let reference: Float32Array;

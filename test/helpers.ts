@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { inject } from 'vitest';
@@ -26,6 +27,16 @@ export function tone(seconds: number, hz = 440, amplitude = 0.3): Float32Array {
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the system ffmpeg is there (the audio-format tests make their files with it; .ci/run installs it). */
+export function ffmpegInstalled(): boolean {
+  try {
+    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;

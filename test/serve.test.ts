@@ -10,17 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../lib/audio/wav.js';
 import { loadModel, readAudio, type Transcript, type WhisperModel } from '../lib/index.js';
 import { listenApi, type RunningApi } from '../lib/web/api.js';
-import { JFK, models, SCRIPT_25 } from './helpers.js';
+import { ffmpegInstalled, JFK, models, SCRIPT_25 } from './helpers.js';
 
 const TOKEN = 'test-token-0123456789';
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasFfmpeg = ffmpegInstalled();
 let model: WhisperModel;
 let api: RunningApi;
 let small: RunningApi;

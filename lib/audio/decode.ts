@@ -3,9 +3,10 @@
  *
  * WAV is read here (wav.ts); MP3, Ogg (Vorbis, Opus, FLAC) and FLAC through WebAssembly decoders
  * (eshaz's wasm-audio-decoders: mpg123, libvorbis, libopus, libFLAC — no system library, no tool);
- * anything else (M4A/AAC, WebM, …) through the system's `ffmpeg` when there is one, its output streamed
- * and cut off at the length limit, with an error that names what to install when there is none. The limit applies
- * to the decoded length: a small compressed file cannot unpack into hours of samples.
+ * anything else (M4A/AAC, WebM, …) through the system's `ffmpeg` when there is one, its output
+ * streamed and cut off at the length limit, with an error that names what to install when there is
+ * none. The limit applies to the decoded length: a small compressed file cannot unpack into hours of
+ * samples.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
