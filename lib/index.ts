@@ -4,7 +4,7 @@ export { readAudio } from './audio/read.js';
 export { WHISPER_RATE } from './audio/resample.js';
 export { samplePath } from './audio/sample.js';
 export { decodeWav, encodeWav } from './audio/wav.js';
-export { AbortError, ERROR_CODES, WhisperError, type WhisperErrorCode } from './errors.js';
+export { AbortError, ERROR_CODES, ERROR_TABLE, isErrorCode, WhisperError, type WhisperErrorCode } from './errors.js';
 export { autoAudioCtx, type LoadOptions, loadModel, type ModelInfo, type Segment, type Timings, type TranscribeOptions, type Transcript, WhisperModel } from './model.js';
 export { cachedModelPath, modelCacheDir } from './models/cache.js';
 export { type DownloadOptions, type DownloadProgress, type DownloadResult, download } from './models/download.js';

@@ -10,7 +10,7 @@ namespace prism {
 
 class LoadWorker : public PromiseWorker {
  public:
-  LoadWorker(Napi::Env env, LoadOptions options) : PromiseWorker(env, "prism-whisper:load"), options_(std::move(options)) {}
+  LoadWorker(Napi::Env env, LoadOptions options) : PromiseWorker(env, "prism-whisper:load", "MODEL_LOAD_FAILED"), options_(std::move(options)) {}
 
  protected:
   void Run() override;

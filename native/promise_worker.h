@@ -1,5 +1,7 @@
 // An AsyncWorker that settles a Promise: Run() does the work on a libuv worker thread and may
-// throw Failure; the rejection then carries the failure's stable `code`.
+// throw Failure; the rejection then carries the failure's stable `code` (lib/errors.ts's table). Any
+// other exception gets the worker's own code: a load that fails is MODEL_LOAD_FAILED, not a failed
+// transcription.
 #pragma once
 
 #include <napi.h>
@@ -12,7 +14,8 @@ namespace prism {
 
 class PromiseWorker : public Napi::AsyncWorker {
  public:
-  explicit PromiseWorker(Napi::Env env, const char* name) : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
+  PromiseWorker(Napi::Env env, const char* name, const char* failure_code = "TRANSCRIBE_FAILED")
+      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)), failure_code_(failure_code), code_(failure_code) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
@@ -44,7 +47,7 @@ class PromiseWorker : public Napi::AsyncWorker {
       message_ = f.what();
       SetError(message_);
     } catch (const std::exception& e) {
-      code_ = "TRANSCRIBE_FAILED";
+      code_ = failure_code_;
       message_ = e.what();
       SetError(message_);
     }
@@ -70,7 +73,8 @@ class PromiseWorker : public Napi::AsyncWorker {
     Settle(env, env.Undefined(), CodedRejection(env));
   }
 
-  std::string code_ = "TRANSCRIBE_FAILED";
+  const char* failure_code_;
+  std::string code_;
   std::string message_;
 };
 

@@ -1,5 +1,5 @@
 /** Exit codes scripts can rely on. */
-import { WhisperError, type WhisperErrorCode } from '../errors.js';
+import { ERROR_TABLE, WhisperError } from '../errors.js';
 
 export const EXIT = {
   ok: 0,
@@ -14,24 +14,8 @@ export const EXIT = {
   device: 8,
 } as const;
 
-const BY_CODE: Partial<Record<WhisperErrorCode, number>> = {
-  MODEL_NOT_FOUND: EXIT.notFound,
-  MODEL_INVALID: EXIT.badInput,
-  BAD_AUDIO: EXIT.badInput,
-  BAD_ARGUMENT: EXIT.usage,
-  DOWNLOAD_FAILED: EXIT.download,
-  CHECKSUM_MISMATCH: EXIT.download,
-  GPU_UNAVAILABLE: EXIT.gpu,
-  SERVICE_UNAVAILABLE: EXIT.notRunning,
-  CONFIG_INVALID: EXIT.usage,
-  MIC_UNAVAILABLE: EXIT.device,
-  MIC_LOST: EXIT.device,
-  HOTKEY_UNAVAILABLE: EXIT.device,
-  PASTE_FAILED: EXIT.device,
-};
-
 export function exitCodeFor(e: unknown): number {
-  return e instanceof WhisperError ? (BY_CODE[e.code] ?? EXIT.failure) : EXIT.failure;
+  return e instanceof WhisperError ? (ERROR_TABLE[e.code]?.exit ?? EXIT.failure) : EXIT.failure;
 }
 
 /** Prints an error the way a person wants to read it and sets the exit code. */

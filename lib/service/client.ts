@@ -1,7 +1,7 @@
 /** A client of the service: many requests over one connection, each cancellable, results matched by id. */
 import { connect, type Socket } from 'node:net';
 import { checkPcmShape, MAX_AUDIO_SECONDS } from '../audio/check.js';
-import { AbortError, WhisperError, type WhisperErrorCode } from '../errors.js';
+import { AbortError, isErrorCode, WhisperError } from '../errors.js';
 import type { Segment, Transcript } from '../model.js';
 import type { Health, Welcome, WireError, WireTranscribeOptions } from './messages.js';
 import { audioPayload, encodeFrame, type Frame, FrameDecoder, FrameType, PROTOCOL_VERSION } from './protocol.js';
@@ -18,9 +18,11 @@ interface Pending {
   expect: FrameType;
 }
 
-function toError(e: WireError): Error {
+/** A wire error as the caller's error: AbortError for ABORTED; a code not in the table is a PROTOCOL error. */
+export function errorFromWire(e: WireError): Error {
   if (e.code === 'ABORTED') return new AbortError(e.message);
-  return new WhisperError(e.code as WhisperErrorCode, e.message);
+  if (!isErrorCode(e.code)) return new WhisperError('PROTOCOL', `the service answered with an unknown error code "${String(e.code)}": ${e.message}`);
+  return new WhisperError(e.code, e.message);
 }
 
 export class ServiceClient {
@@ -159,7 +161,7 @@ export class ServiceClient {
 
   private receive(f: Frame): void {
     if (f.type === FrameType.Error && f.id === 0) {
-      this.closedError = toError(f.json as WireError);
+      this.closedError = errorFromWire(f.json as WireError);
       return;
     }
     const p = this.pending.get(f.id);
@@ -169,7 +171,7 @@ export class ServiceClient {
       return;
     }
     this.pending.delete(f.id);
-    if (f.type === FrameType.Error) p.reject(toError(f.json as WireError));
+    if (f.type === FrameType.Error) p.reject(errorFromWire(f.json as WireError));
     else if (f.type === p.expect) p.resolve(f.json);
     else p.reject(new WhisperError('PROTOCOL', `expected ${FrameType[p.expect]}, got ${FrameType[f.type]}`));
   }

@@ -6,7 +6,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { WhisperError } from '../errors.js';
+import { isErrorCode, WhisperError } from '../errors.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
 import { type Health, type Welcome, type WireError, wireOptions } from './messages.js';
 import { encodeFrame, type Frame, FrameDecoder, FrameType, PROTOCOL_VERSION, ProtocolError, payloadAudio } from './protocol.js';
@@ -42,7 +42,7 @@ export interface ServiceServerOptions {
 
 function wireError(e: unknown): WireError {
   const err = e as Error & { code?: string };
-  return { code: err.name === 'AbortError' ? 'ABORTED' : (err.code ?? 'TRANSCRIBE_FAILED'), message: err.message ?? String(e) };
+  return { code: err.name === 'AbortError' ? 'ABORTED' : isErrorCode(err.code) ? err.code : 'TRANSCRIBE_FAILED', message: err.message ?? String(e) };
 }
 
 /** True when something answers on the socket (another service is running there). */

@@ -26,7 +26,7 @@ function uplotFile(name: string): Buffer {
   try {
     return readFileSync(createRequire(import.meta.url).resolve(`uplot/dist/${name}`));
   } catch (e) {
-    throw new WhisperError('SERVICE_UNAVAILABLE', `the dashboard needs the uplot package (${name}): ${(e as Error).message}`, { cause: e });
+    throw new WhisperError('DEPENDENCY_MISSING', `the dashboard needs the uplot package (${name}): ${(e as Error).message}`, { cause: e });
   }
 }
 
