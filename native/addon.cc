@@ -4,6 +4,7 @@
 #include "abort_hook.h"
 #include "failure.h"
 #include "ggml-backend.h"
+#include "js_guard.h"
 #include "load_worker.h"
 #include "log_sink.h"
 #include "native_model.h"
@@ -14,7 +15,13 @@ namespace prism {
 namespace {
 
 // load({ path, gpu, device, states, flashAttn, warmup, warmupThreads }) → Promise<NativeModel>
+Napi::Value LoadHere(const Napi::CallbackInfo& info);
+
 Napi::Value Load(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&] { return LoadHere(info); });
+}
+
+Napi::Value LoadHere(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto deferred = Napi::Promise::Deferred::New(env);
   if (info.Length() < 1 || !info[0].IsObject()) {

@@ -5,6 +5,7 @@
 #endif
 
 #include "failure.h"
+#include "js_guard.h"
 #include "load_worker.h"
 #include "transcribe_worker.h"
 
@@ -76,6 +77,10 @@ int64_t NativeModel::MemoryBytes() const {
 
 // transcribe(slot, pcm, options, onSegment, job) → Promise<result>
 Napi::Value NativeModel::Transcribe(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&] { return TranscribeHere(info); });
+}
+
+Napi::Value NativeModel::TranscribeHere(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closing_ || closed_ || !engine_) return Rejected(env, "CLOSED", "the model is closed");
   if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsObject() || !info[4].IsNumber()) {
@@ -117,6 +122,10 @@ void NativeModel::JobDone(uint32_t job) {
 }
 
 Napi::Value NativeModel::Close(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&] { return CloseHere(info); });
+}
+
+Napi::Value NativeModel::CloseHere(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto deferred = Napi::Promise::Deferred::New(env);
   if (closed_) {

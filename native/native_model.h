@@ -29,8 +29,10 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
 
  private:
   Napi::Value Transcribe(const Napi::CallbackInfo& info);
+  Napi::Value TranscribeHere(const Napi::CallbackInfo& info);
   Napi::Value Abort(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value CloseHere(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   void StartClose(Napi::Env env);
   int64_t MemoryBytes() const;

@@ -53,24 +53,33 @@ class PromiseWorker : public Napi::AsyncWorker {
     }
   }
 
+  // Both run on the JS thread; while the environment is torn down (a worker_threads Worker terminated
+  // mid-call) JS can no longer run and node-api calls fail: the promise then has nobody to tell, and a
+  // Napi::Error escaping here would abort the whole process (std::terminate), so it is dropped.
   void OnOK() final {
     Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    Napi::Value result;
-    Napi::Value error = env.Undefined();
     try {
-      result = Result(env);
-    } catch (const Napi::Error& e) {
-      result = env.Undefined();
-      error = e.Value();
+      Napi::HandleScope scope(env);
+      Napi::Value result;
+      Napi::Value error = env.Undefined();
+      try {
+        result = Result(env);
+      } catch (const Napi::Error& e) {
+        result = env.Undefined();
+        error = e.Value();
+      }
+      Settle(env, result, error);
+    } catch (const Napi::Error&) {
     }
-    Settle(env, result, error);
   }
 
   void OnError(const Napi::Error& /*e*/) final {
     Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    Settle(env, env.Undefined(), CodedRejection(env));
+    try {
+      Napi::HandleScope scope(env);
+      Settle(env, env.Undefined(), CodedRejection(env));
+    } catch (const Napi::Error&) {
+    }
   }
 
   const char* failure_code_;
