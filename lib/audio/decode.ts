@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WhisperError } from '../errors.js';
-import { WHISPER_RATE } from './resample.js';
+import { concatSamples, WHISPER_RATE } from './resample.js';
 import { decodeWav } from './wav.js';
 
 export interface DecodedAudio {
@@ -117,15 +117,7 @@ async function decodeWasm(bytes: Uint8Array, format: string, name: string, maxSe
     throw new WhisperError('BAD_AUDIO', `${name} looks like ${format.toUpperCase()} but holds no audio that decodes${firstError ? ` (${firstError})` : ''}`);
   }
   const nChannels = Math.min(...parts.map((p) => p.length));
-  const channels = Array.from({ length: nChannels }, (_, c) => {
-    const out = new Float32Array(samples);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p[c] as Float32Array, at);
-      at += (p[c] as Float32Array).length;
-    }
-    return out;
-  });
+  const channels = Array.from({ length: nChannels }, (_, c) => concatSamples(parts.map((p) => p[c] as Float32Array)));
   return { channels, sampleRate: rate, format, truncated: false };
 }
 

@@ -41,3 +41,14 @@ export function resample(input: Float32Array, fromRate: number, toRate = WHISPER
   }
   return out;
 }
+
+/** The blocks one after another, in one array. */
+export function concatSamples(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

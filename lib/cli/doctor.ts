@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { concatSamples } from '../audio/resample.js';
 import { parseCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { WhisperError } from '../errors.js';
@@ -48,12 +49,7 @@ async function liveLevel(device: number | string | undefined, seconds = 1): Prom
   cap.live(true); // audio as it comes, not in idle batches
   await new Promise((r) => setTimeout(r, seconds * 1000));
   await cap.stop();
-  const pcm = new Float32Array(blocks.reduce((n, b) => n + b.length, 0));
-  let at = 0;
-  for (const b of blocks) {
-    pcm.set(b, at);
-    at += b.length;
-  }
+  const pcm = concatSamples(blocks);
   let sum = 0;
   for (const x of pcm) sum += x * x;
   const rms = Math.sqrt(sum / Math.max(1, pcm.length));
