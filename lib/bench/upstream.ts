@@ -105,7 +105,7 @@ export async function againstUpstream(ctx: BenchContext, levels: number[]): Prom
         afterEncodeMsPerToken: med(timings.map((t) => t.decodeMs)) / tokens,
       });
       if (states === levels[0]) {
-        const upstream = [cliRow('upstream whisper-cli (same tree and flags, one process per call)', cli, tokens)];
+        const upstream = [cliRow('upstream whisper-cli (pristine tree, upstream build flags, one process per call)', cli, tokens)];
         if (Array.isArray(patched)) upstream.push(cliRow('whisper-cli from our patched tree (deps/patches)', patched, tokens));
         rows.unshift(...upstream);
       }
