@@ -361,15 +361,33 @@ describe('abort', () => {
   // Linux builds poll the abort flag between graph nodes; elsewhere whisper.cpp checks it between passes.
   const limit = addon.fineAbort ? 200 : 5000;
   it(`rejects with AbortError within ${limit} ms of abort() while running`, async () => {
+    // Aborted at points the call itself signals, never after a sleep (a faster build would finish first):
+    // as soon as it runs (mel, encoder), and at the first segment of a 44 s clip (the second window's
+    // work). busy === 1 at that moment proves the call was still running when abort() came.
+    const long = new Float32Array(jfk.length * 4);
+    for (let k = 0; k < 4; k++) long.set(jfk, k * jfk.length);
     const lags: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const ac = new AbortController();
-      const started = model.transcribe(jfk, { signal: ac.signal });
-      await new Promise((r) => setTimeout(r, 150 + i * 200));
-      const t0 = performance.now();
+    const abortNow = (ac: AbortController): number => {
+      expect(model.busy).toBe(1);
       ac.abort();
+      return performance.now();
+    };
+    for (const when of ['running', 'first segment'] as const) {
+      const ac = new AbortController();
+      let t0 = 0;
+      const started = model.transcribe(long, {
+        signal: ac.signal,
+        onSegment: () => {
+          if (when === 'first segment' && t0 === 0) t0 = abortNow(ac);
+        },
+      });
+      if (when === 'running') {
+        await new Promise((r) => setImmediate(r));
+        t0 = abortNow(ac);
+      }
       const err = await started.catch((e: unknown) => e);
       lags.push(performance.now() - t0);
+      expect(t0).toBeGreaterThan(0);
       expect(err).toBeInstanceOf(AbortError);
       expect((err as Error).name).toBe('AbortError');
     }
