@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { encodeWav, loadModel, makeTestModel, readAudio, ServiceClient } from '../dist/index.js';
 import { startService } from '../dist/service/daemon.js';
 import { servicePaths } from '../dist/service/home.js';
+import { ServiceEngine } from '../dist/service/serviceEngine.js';
 import { listenApi } from '../dist/web/api.js';
-import { ServiceEngine } from '../dist/web/serviceEngine.js';
 
 const clients = Number(process.argv[2] ?? 16);
 const perClient = Number(process.argv[3] ?? 20);

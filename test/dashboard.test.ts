@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { EngineStatus } from '../lib/engine/contract.js';
 import { WhisperError } from '../lib/errors.js';
 import type { DictationEvent } from '../lib/host/dictation.js';
 import type { StageTimes } from '../lib/metrics/stages.js';
@@ -37,9 +38,21 @@ class FakeEngine {
   queued = 2;
   restarts = 0;
   errors: Record<string, number> = {};
-  status(): Record<string, unknown> {
+  status(): EngineStatus {
     // our own pid stands in for the engine process: its memory and CPU can be read
-    return { state: 'ready', backend: 'cpu', engine: 'primary', enginePid: process.pid, restarts: this.restarts, errors: { ...this.errors }, events: [] };
+    const { restarts } = this;
+    return {
+      state: 'ready',
+      backend: 'cpu',
+      engine: 'primary',
+      enginePid: process.pid,
+      restarts,
+      readyMs: 0,
+      supervisorUptimeMs: 0,
+      latency: {},
+      errors: { ...this.errors },
+      events: [],
+    };
   }
 }
 

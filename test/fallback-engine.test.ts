@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { FallbackEngine } from '../lib/engine/fallback.js';
 import { WhisperError } from '../lib/errors.js';
 import type { Transcript } from '../lib/model.js';
-import { FallbackEngine } from '../lib/web/fallbackEngine.js';
 
 const transcript = (text: string): Transcript => ({
   text,

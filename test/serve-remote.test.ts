@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../lib/audio/wav.js';
+import type { Engine } from '../lib/engine/contract.js';
+import { RemoteEngine } from '../lib/engine/remote.js';
 import { AbortError, loadModel, readAudio, type Transcript, WhisperError, type WhisperModel } from '../lib/index.js';
 import { ServiceClient } from '../lib/service/client.js';
 import { type RunningService, startService } from '../lib/service/daemon.js';
 import { servicePaths } from '../lib/service/home.js';
-import { type ApiEngine, listenApi, type RunningApi } from '../lib/web/api.js';
-import { RemoteEngine } from '../lib/web/remote.js';
-import { ServiceEngine } from '../lib/web/serviceEngine.js';
+import { ServiceEngine } from '../lib/service/serviceEngine.js';
+import { listenApi, type RunningApi } from '../lib/web/api.js';
 import { JFK, models, SCRIPT_25 } from './helpers.js';
 
 const TOKEN = 'remote-token';
@@ -117,7 +118,7 @@ describe('engine failures and hang-ups', () => {
   const aborted: boolean[] = [];
 
   beforeAll(async () => {
-    const fake: ApiEngine = { transcribe: (_pcm, o) => behave(o.signal as AbortSignal) };
+    const fake: Engine = { transcribe: (_pcm, o) => behave(o.signal as AbortSignal) };
     stub = await listenApi({ engine: fake, health: () => Promise.reject(new Error('no engine')), port: 0 });
   });
   afterAll(() => stub?.close(100));

@@ -9,7 +9,7 @@ import { AbortError, loadModel, readAudio, type Segment, type WhisperModel } fro
 import { ServiceClient } from '../lib/service/client.js';
 import { encodeFrame, FrameDecoder, FrameType } from '../lib/service/protocol.js';
 import { ServiceServer } from '../lib/service/server.js';
-import { ServiceEngine } from '../lib/web/serviceEngine.js';
+import { ServiceEngine } from '../lib/service/serviceEngine.js';
 import { JFK, models, SCRIPT_25 } from './helpers.js';
 
 const posix = process.platform !== 'win32';

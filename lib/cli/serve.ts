@@ -1,14 +1,13 @@
 /** `prism-dictate serve`: the OpenAI-compatible transcription API, on the running service or one of its own. */
 import type { Command } from 'commander';
+import { serviceOptions } from '../daemon.js';
+import type { Engine } from '../engine/contract.js';
 import { WhisperError } from '../errors.js';
-import { ServiceClient } from '../service/client.js';
 import { type RunningService, startService } from '../service/daemon.js';
-import { servicePaths } from '../service/home.js';
-import { type ApiEngine, type ApiHealth, listenApi } from '../web/api.js';
-import { ServiceEngine } from '../web/serviceEngine.js';
+import { ServiceEngine } from '../service/serviceEngine.js';
+import { type ApiHealth, listenApi } from '../web/api.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
-import { serviceOptions } from './service.js';
 
 interface ServeOptions {
   host: string;
@@ -35,7 +34,7 @@ function positive(flag: string, value: string | undefined, integer = false): num
 }
 
 interface Backing {
-  engine: ApiEngine;
+  engine: Engine;
   health: () => Promise<ApiHealth> | ApiHealth;
   language: string;
   stop(): Promise<void> | void;
@@ -44,11 +43,11 @@ interface Backing {
 /** The running service when one answers (no second model in memory), else a service started here. */
 async function backing(o: ServeOptions, cmd: Command, log: (line: string) => void): Promise<Backing> {
   const c = configFor(cmd, { model: o.model, gpu: o.gpu, states: positive('--states', o.states, true), threads: positive('--threads', o.threads, true) });
-  const running = await ServiceClient.connect(servicePaths().socket, 300).catch(() => undefined);
-  if (running) {
-    log(`using the running service (pid ${running.welcome.pid}, ${running.welcome.backend}, ${running.welcome.model})`);
+  const engine = await ServiceEngine.running();
+  if (engine) {
+    const { pid, backend, model } = engine.welcome;
+    log(`using the running service (pid ${pid}, ${backend}, ${model})`);
     if (o.model || o.gpu || o.states || o.threads) log('--model, --gpu, --states and --threads are ignored: the running service keeps its own');
-    const engine = new ServiceEngine(servicePaths().socket, running);
     return { engine, health: () => engine.health(), language: c.transcription.language, stop: () => engine.close() };
   }
   log(`loading ${c.model} (${c.gpu})…`);

@@ -4,19 +4,10 @@ import { fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ConfigInput } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import { startDaemon } from '../daemon.js';
 import { WhisperError } from '../errors.js';
-import type { HostEngine } from '../host/dictation.js';
-import { notifier } from '../host/notify.js';
-import { type RunningHost, startHost } from '../host/start.js';
 import { ServiceClient } from '../service/client.js';
-import { type RunningServer, type ServiceOptions, serveEngine, startService } from '../service/daemon.js';
 import { servicePaths } from '../service/home.js';
-import type { Supervisor } from '../service/supervisor.js';
-import { type RunningDashboard, startDashboard } from '../web/dashboard/server.js';
-import { FallbackEngine } from '../web/fallbackEngine.js';
-import { RemoteEngine } from '../web/remote.js';
-import { RemoteOnlyEngine } from '../web/remoteOnly.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
 import { localTime } from './localTime.js';
@@ -67,46 +58,6 @@ function startOverrides(o: StartOptions): ConfigInput {
     transcription: { language: o.language, prompt: o.prompt },
     remote: { url: o.engine, token: o.engineToken },
   };
-}
-
-/** The service's settings from the effective config (start and serve share them). */
-export function serviceOptions(c: Config, log: (line: string) => void, onEvent?: ServiceOptions['onEvent']): ServiceOptions {
-  return {
-    model: c.model,
-    gpu: c.gpu,
-    states: c.states,
-    threads: c.threads,
-    fallbackModel: c.fallbackModel,
-    slowMs: c.slowMs,
-    slowCount: c.slowCount,
-    probePrimaryMs: c.probePrimaryMs,
-    log,
-    onEvent,
-  };
-}
-
-/**
- * What dictations are transcribed on: the local service, or with `--engine URL` a remote server,
- * falling back to the local service while the remote one cannot be reached.
- */
-function dictationEngine(c: Config, local: HostEngine, notify: (message: string) => void, log: (line: string) => void): HostEngine {
-  const { url, token, timeoutMs } = c.remote;
-  if (!url || local instanceof RemoteOnlyEngine) return local;
-  log(`engine     ${url}, this machine while it cannot be reached`);
-  return new FallbackEngine(new RemoteEngine({ url, token, timeoutMs }), local, { url, notify });
-}
-
-/** The service: the supervised local model, or with `--engine URL` and remote.fallback off, only the socket over the remote server. */
-async function startServiceFor(c: Config, log: (line: string) => void, onEvent: ServiceOptions['onEvent']): Promise<RunningServer & { engine: Supervisor | RemoteOnlyEngine }> {
-  const { url, token, timeoutMs, fallback } = c.remote;
-  if (url && !fallback) {
-    log(`no local model: every transcription goes to ${url} (remote.fallback is off)`);
-    const engine = new RemoteOnlyEngine(new RemoteEngine({ url, token, timeoutMs }), url);
-    return { ...(await serveEngine(engine)), engine };
-  }
-  log(`loading ${c.model} (${c.gpu})…`);
-  const service = await startService(serviceOptions(c, log, onEvent));
-  return { ...service, engine: service.supervisor };
 }
 
 /** Whether `pid` is a live process (a zombie that has only to be reaped is not, on Linux). */
@@ -260,55 +211,14 @@ export function serviceCommands(program: Command): void {
           );
           return;
         }
-        const started = performance.now();
         const log = (line: string): void => {
           process.stderr.write(`prism-dictate: ${line}\n`);
         };
-        const notify = notifier(c.notify, () => undefined); // the supervisor logs its events itself
-        const tell = new Set(['crashed', 'hung', 'fallback', 'switched', 'failed']);
-        let dashboard: RunningDashboard | undefined;
-        const service = await startServiceFor(c, log, (e) => {
-          if (tell.has(e.event)) notify(`${e.event}: ${e.detail}`);
-          dashboard?.supervisorEvent(e);
-        });
-        log(`listening on ${service.paths.socket}; engine ${service.engine.info.backend} (${(performance.now() - started).toFixed(0)} ms after the start)`);
-        let host: RunningHost | undefined;
-        if (o.host) {
-          try {
-            const tellUser = notifier(c.notify, log);
-            const engine = dictationEngine(c, service.engine, tellUser, log);
-            host = await startHost({ config: c, engine, home: service.paths.home, log, notify: tellUser });
-          } catch (e) {
-            await service.stop();
-            throw e;
-          }
-          for (const line of host.report) log(line);
-        }
-        if (c.dashboard.enabled) {
-          // the daemon dictates without its dashboard: a taken port is worth a line, not a failure
-          dashboard = await startDashboard({
-            engine: service.engine,
-            host: host?.host,
-            port: c.dashboard.port,
-            token: c.dashboard.token,
-            showText: c.dashboard.showText,
-            about: host?.about,
-            home: service.paths.home,
-          }).catch((e: Error) => void log(`no dashboard: ${e.message}`));
-          if (dashboard?.portTaken) log(`dashboard: port ${c.dashboard.port} is taken (another prism-dictate?), so its address changes: port ${dashboard.port}`);
-          if (dashboard) log(`dashboard on 127.0.0.1:${dashboard.port} (prism-dictate dashboard prints its URL)`);
-        }
-        service.server.extend(dashboard ? dashboard.extension(host?.extension) : host?.extension);
-        if (host) log('dictation ready');
+        const daemon = await startDaemon(c, { host: o.host, log });
         await new Promise<void>((resolve) => {
           const stop = (): void => {
             log('stopping…');
-            void (async () => {
-              service.server.extend(undefined);
-              await dashboard?.stop().catch((e: Error) => log(e.message));
-              await host?.stop().catch((e: Error) => log(e.message));
-              await service.stop();
-            })().then(resolve);
+            void daemon.stop().then(resolve);
           };
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);

@@ -2,29 +2,19 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { readAudio } from '../audio/read.js';
+import type { Engine } from '../engine/contract.js';
 import { WhisperError } from '../errors.js';
-import { loadModel, type TranscribeOptions, type Transcript } from '../model.js';
-import { ServiceClient } from '../service/client.js';
-import { servicePaths } from '../service/home.js';
+import { loadModel } from '../model.js';
+import { ServiceEngine } from '../service/serviceEngine.js';
 import { configFor } from './config.js';
 import { EXIT, exitCodeFor } from './exit.js';
 
-interface Engine {
-  via: 'service' | 'in-process';
-  transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript>;
-  close(): Promise<void> | void;
-}
+type Via = Engine & { via: 'service' | 'in-process' };
 
 /** The running service when there is one (unless --no-service), else a model loaded in this process. */
-async function engineFor(opts: Options): Promise<Engine> {
-  if (opts.service !== false) {
-    try {
-      const client = await ServiceClient.connect(servicePaths().socket, 300);
-      return { via: 'service', transcribe: (pcm, o) => client.transcribe(pcm, o), close: () => client.close() };
-    } catch {
-      // no service: load the model here
-    }
-  }
+async function engineFor(opts: Options): Promise<Via> {
+  const service = opts.service === false ? undefined : await ServiceEngine.running();
+  if (service) return Object.assign(service, { via: 'service' as const });
   if (!['auto', 'cuda', 'cpu'].includes(opts.gpu)) throw new WhisperError('BAD_ARGUMENT', '--gpu must be auto, cuda or cpu');
   const model = await loadModel(opts.model, { gpu: opts.gpu, threads: opts.threads ? Number(opts.threads) : undefined });
   return { via: 'in-process', transcribe: (pcm, o) => model.transcribe(pcm, o), close: () => model.close() };
@@ -57,7 +47,7 @@ export function transcribeCommand(program: Command): void {
     .option('--json', 'one JSON object per file')
     .option('--no-service', 'load the model in this process even if a service is running')
     .action(async (files: string[], opts: Options, cmd: Command) => {
-      let model: Engine;
+      let model: Via;
       try {
         const c = configFor(cmd, { model: opts.model, gpu: opts.gpu, transcription: { language: opts.language, prompt: opts.prompt } });
         Object.assign(opts, { model: c.model, gpu: c.gpu, language: c.transcription.language, prompt: c.transcription.prompt });
@@ -93,7 +83,7 @@ export function transcribeCommand(program: Command): void {
         bar?.increment();
       }
       bar?.stop();
-      await model.close();
+      await model.close?.();
       if (failed > 0 && files.length > 1) process.stderr.write(`${failed} of ${files.length} files failed\n`);
     });
 }

@@ -10,11 +10,13 @@
  * The host speaks only to a transcription engine (the service), never to the addon.
  */
 import { EventEmitter } from 'node:events';
+import { WHISPER_RATE } from '../audio/resample.js';
+import { type Clock, systemClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
+import type { Engine } from '../engine/contract.js';
 import { AbortError, WhisperError } from '../errors.js';
 import type { StageTimes } from '../metrics/stages.js';
 import { StageWindow } from '../metrics/stages.js';
-import type { TranscribeOptions, Transcript } from '../model.js';
 import { Endpointer } from './endpoint.js';
 import type { DictationRecord, History } from './history.js';
 import type { Output } from './output.js';
@@ -24,13 +26,9 @@ import { finishText } from './text.js';
 import { TriggerMachine } from './trigger.js';
 import type { Vad } from './vad.js';
 
-const RATE = 16000;
+const RATE = WHISPER_RATE;
 const samples = (ms: number) => Math.round((ms * RATE) / 1000);
 const millis = (n: number) => (n / RATE) * 1000;
-
-export interface HostEngine {
-  transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript>;
-}
 
 export type TriggerSource = 'hotkey' | 'socket';
 /** why a phrase ended: a pause or the length limit cut it, or the dictation itself ended */
@@ -85,14 +83,14 @@ interface Session {
 
 export interface HostDeps {
   config: Config;
-  engine: HostEngine;
+  engine: Engine;
   history: History;
   output: Output;
   vad: Vad;
   log: (line: string) => void;
   notify?: (message: string) => void;
-  /** the clock (ms, monotonic); tests inject one */
-  now?: () => number;
+  /** the time and the timers (ms, monotonic); tests drive a manual one */
+  clock?: Clock;
 }
 
 /** One finished phrase, as the 'dictation' event and the history record report it. */
@@ -114,17 +112,17 @@ export class DictationHost extends EventEmitter {
   readonly counts = { dictations: 0, phrases: 0, noSpeech: 0, tooShort: 0, cancelled: 0, failed: 0, historyErrors: 0 };
   private lastRecord: DictationRecord | undefined;
   private lastFeedAt = 0;
-  /** samples in the last block fed: 50 ms blocks while live, ~1 s batches while idle */
+  /** samples in the last block fed: blockMs (20 ms) blocks while live, ~1 s batches while idle */
   private lastFeedSamples = 0;
   private reachWaiters: Array<{ index: number; resolve: () => void }> = [];
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(private readonly d: HostDeps) {
     super();
     const c = d.config;
     this.ring = new AudioRing(c.audio.bufferSeconds, RATE);
     this.trigger = new TriggerMachine(c.hotkey.mode, c.hotkey.holdMs);
-    this.now = d.now ?? (() => performance.now());
+    this.clock = d.clock ?? systemClock;
   }
 
   /** Phrases cut so far in the dictation being recorded (0 when none is). */
@@ -146,7 +144,7 @@ export class DictationHost extends EventEmitter {
   /** Capture's callback: 16 kHz mono blocks, any length. */
   feed(pcm: Float32Array): void {
     this.ring.write(pcm);
-    this.lastFeedAt = this.now();
+    this.lastFeedAt = this.clock.now();
     this.lastFeedSamples = pcm.length;
     if (this.reachWaiters.length) {
       for (const w of this.reachWaiters.filter((w) => w.index <= this.ring.end)) w.resolve();
@@ -194,13 +192,13 @@ export class DictationHost extends EventEmitter {
   // ---- triggers -------------------------------------------------------------------------------
 
   hotkeyDown(): void {
-    const a = this.trigger.down(this.now());
+    const a = this.trigger.down(this.clock.now());
     if (a === 'begin') this.start('hotkey', this.trigger.state === 'latched' ? 'latched' : 'held');
     else if (a === 'end') this.finish('press');
   }
 
   hotkeyUp(): void {
-    const a = this.trigger.up(this.now());
+    const a = this.trigger.up(this.clock.now());
     if (a === 'end') this.finish('release');
     else if (a === 'latch') this.latch();
   }
@@ -252,7 +250,7 @@ export class DictationHost extends EventEmitter {
   }
 
   private start(source: TriggerSource, mode: Session['mode']): void {
-    const t0 = this.now();
+    const t0 = this.clock.now();
     if (this.micProblem) {
       this.trigger.ended();
       this.d.notify?.(`cannot record: ${this.micProblem}`);
@@ -284,7 +282,7 @@ export class DictationHost extends EventEmitter {
       controller: new AbortController(),
     };
     this.d.vad.reset();
-    this.session.triggerMs = this.now() - t0;
+    this.session.triggerMs = this.clock.now() - t0;
     this.emit('state', 'recording');
     // labels are short: the indicator has 13 characters beside its level bar
     this.emit('indicator', 'listening', mode === 'latched' ? 'hands-free' : 'listening');
@@ -321,11 +319,11 @@ export class DictationHost extends EventEmitter {
   private reach(index: number, timeoutMs: number): Promise<void> {
     if (this.ring.end >= index) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
+      const timer = this.clock.setTimeout(resolve, timeoutMs);
       this.reachWaiters.push({
         index,
         resolve: () => {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           resolve();
         },
       });
@@ -342,7 +340,7 @@ export class DictationHost extends EventEmitter {
    * up to one block (audio arrives a block at a time, a little after its last sample was captured).
    */
   private notYetDelivered(): number {
-    return samples(Math.min(this.blockMs(), Math.max(0, this.now() - this.lastFeedAt)));
+    return samples(Math.min(this.blockMs(), Math.max(0, this.clock.now() - this.lastFeedAt)));
   }
 
   /**
@@ -354,7 +352,7 @@ export class DictationHost extends EventEmitter {
     const n = s.phrases.length + 1;
     // A phrase after the first starts a pre-roll before its first voiced frame (the pause before it is silence).
     const from = n === 1 ? s.startIndex : Math.max(s.phraseStart, (s.firstVoice ?? s.phraseStart) - samples(c.audio.preRollMs));
-    const cutAt = this.now();
+    const cutAt = this.clock.now();
     const times: StageTimes = {
       ...(n === 1 ? { trigger: s.triggerMs } : {}),
       capture: millis(endIndex - (n === 1 ? s.triggerIndex : from)),
@@ -366,7 +364,7 @@ export class DictationHost extends EventEmitter {
     s.firstVoice = undefined;
     const audio = byPerson
       ? this.reach(endIndex, this.blockMs() * 1.5 + 100).then(() => {
-          times.endOfSpeech = this.now() - cutAt; // release → the audio in hand
+          times.endOfSpeech = this.clock.now() - cutAt; // release → the audio in hand
           const to = Math.min(endIndex, this.ring.end); // short of endIndex only when capture stalled
           return this.ring.read(Math.min(from, to), to);
         })
@@ -424,10 +422,10 @@ export class DictationHost extends EventEmitter {
     const signal = s.controller.signal;
     try {
       const prompt = phrasePrompt(c.transcription.prompt, c.transcription.previousText ? await previous : '');
-      const t0 = this.now();
+      const t0 = this.clock.now();
       if (signal.aborted) throw new AbortError('cancelled before it was transcribed');
       const transcript = await this.d.engine.transcribe(pcm, { language: c.transcription.language, prompt, audioCtx: 'auto', priority: 'interactive', signal });
-      times.transcription = this.now() - t0;
+      times.transcription = this.clock.now() - t0;
       const text = finishText(transcript.text, { replacements: c.transcription.replacements, trailingSpace: c.output.trailingSpace });
       if (transcript.backend) record.backend = transcript.backend;
       return { record, text };
@@ -493,7 +491,7 @@ export class DictationHost extends EventEmitter {
         const end = group.at(-1) as Phrase;
         if (pasteMs !== undefined) p.times.paste = pasteMs;
         if (end !== p && end.times.endOfSpeech !== undefined) p.times.endOfSpeech = end.times.endOfSpeech;
-        p.times.total = this.now() - end.endedAt;
+        p.times.total = this.clock.now() - end.endedAt;
       }
       this.counts.phrases++;
       this.stages.add(p.times);

@@ -6,10 +6,11 @@
 import { join } from 'node:path';
 import { type KeyCombo, parseCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
+import type { Engine } from '../engine/contract.js';
 import type { ServiceExtension } from '../service/server.js';
 import { type Capture, openCapture } from './capture.js';
 import { cues } from './cue.js';
-import { DictationHost, type HostEngine } from './dictation.js';
+import { DictationHost } from './dictation.js';
 import { History } from './history.js';
 import { Hotkey } from './hotkey.js';
 import { type KeySender, keySender } from './keys.js';
@@ -35,7 +36,7 @@ export function defaultPasteKeys(): string {
   return process.platform === 'darwin' ? 'meta+v' : 'ctrl+v';
 }
 
-export async function startHost(o: { config: Config; engine: HostEngine; home: string; log: (line: string) => void; notify: (message: string) => void }): Promise<RunningHost> {
+export async function startHost(o: { config: Config; engine: Engine; home: string; log: (line: string) => void; notify: (message: string) => void }): Promise<RunningHost> {
   const { config: c, log, notify } = o;
   const report: string[] = [];
   const vad = await Vad.create({ mode: c.vad.mode, frameMs: c.vad.frameMs });

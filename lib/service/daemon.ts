@@ -3,10 +3,11 @@
  * client (the dictation host, `prism-dictate transcribe`, other local tools) talks to.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import type { EngineEvent, ServedEngine } from '../engine/contract.js';
 import { WhisperError } from '../errors.js';
 import { type ServicePaths, servicePaths } from './home.js';
-import { ServiceServer, type TranscriptionEngine } from './server.js';
-import { Supervisor, type SupervisorEvent } from './supervisor.js';
+import { ServiceServer } from './server.js';
+import { Supervisor } from './supervisor.js';
 
 export interface ServiceOptions {
   model: string;
@@ -18,7 +19,7 @@ export interface ServiceOptions {
   slowCount?: number;
   probePrimaryMs?: number;
   log?: (line: string) => void;
-  onEvent?: (e: SupervisorEvent) => void;
+  onEvent?: (e: EngineEvent) => void;
 }
 
 export interface RunningService {
@@ -93,7 +94,7 @@ export interface RunningServer {
 }
 
 /** The socket and pid file over an engine that needs no supervisor (one that runs elsewhere). */
-export async function serveEngine(engine: TranscriptionEngine, paths = servicePaths()): Promise<RunningServer> {
+export async function serveEngine(engine: ServedEngine, paths = servicePaths()): Promise<RunningServer> {
   await mkdir(paths.home, { recursive: true, mode: 0o700 });
   const server = await ServiceServer.listen({ socketPath: paths.socket, model: engine });
   await writePidFile(paths, server);

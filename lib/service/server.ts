@@ -6,23 +6,12 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import type { ServedEngine } from '../engine/contract.js';
 import { isErrorCode, WhisperError } from '../errors.js';
-import type { TranscribeOptions, Transcript } from '../model.js';
 import { type Health, type Welcome, type WireError, wireOptions } from './messages.js';
 import { encodeFrame, type Frame, FrameDecoder, FrameType, PROTOCOL_VERSION, ProtocolError, payloadAudio } from './protocol.js';
 
 /** What the server serves: a warm WhisperModel, or the supervisor that forwards to one in a child process. */
-export interface TranscriptionEngine {
-  readonly info: { backend: string; path: string; states: number };
-  readonly busy: number;
-  readonly queued: number;
-  transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript>;
-  /** extra fields for STATUS replies */
-  status?(): Record<string, unknown>;
-  /** CONTROL requests (the supervisor's engine switch); resolves with the new status */
-  control?(request: unknown): Promise<Record<string, unknown>>;
-}
-
 /** More CONTROL actions and STATUS fields, from what runs next to the service (the dictation host). */
 export interface ServiceExtension {
   /** handles a CONTROL request, or returns undefined to leave it to the engine */
@@ -32,7 +21,7 @@ export interface ServiceExtension {
 
 export interface ServiceServerOptions {
   socketPath: string;
-  model: TranscriptionEngine;
+  model: ServedEngine;
   /** requests allowed to wait beyond the busy states (default 64) */
   maxQueue?: number;
   maxFrame?: number;

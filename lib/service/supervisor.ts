@@ -7,6 +7,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type EngineEvent, type EngineInfo, type EngineState, type EngineStatus, LATENCY_STAGES, type WatchedEngine } from '../engine/contract.js';
 import { AbortError, WhisperError } from '../errors.js';
 import { percentile } from '../metrics/stats.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
@@ -14,7 +15,6 @@ import { packageRoot } from '../native.js';
 import { ServiceClient } from './client.js';
 import { cpuTimeMs } from './cpuTime.js';
 import type { EngineConfig, EngineMessage } from './engineProcess.js';
-import type { TranscriptionEngine } from './server.js';
 
 export interface SupervisorOptions {
   model: string;
@@ -49,21 +49,13 @@ export interface SupervisorOptions {
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
   /** every event as it happens (the daemon tells the user about crashes and fallbacks) */
-  onEvent?: (e: SupervisorEvent) => void;
+  onEvent?: (e: EngineEvent) => void;
 }
-
-export interface SupervisorEvent {
-  at: string;
-  event: 'started' | 'crashed' | 'hung' | 'restarted' | 'fallback' | 'switched' | 'probe' | 'failed' | 'stopped';
-  detail: string;
-}
-
-type State = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
 
 /** p50/p95 per stage over the recent requests. */
-function latencySummary(recent: Transcript['timings'][]): Record<string, { p50: number; p95: number }> {
-  const out: Record<string, { p50: number; p95: number }> = {};
-  for (const stage of ['queueMs', 'melMs', 'encodeMs', 'decodeMs', 'totalMs'] as const) {
+function latencySummary(recent: Transcript['timings'][]): EngineStatus['latency'] {
+  const out: EngineStatus['latency'] = {};
+  for (const stage of LATENCY_STAGES) {
     const sorted = recent.map((t) => t[stage]).sort((a, b) => a - b);
     if (sorted.length) out[stage] = { p50: percentile(sorted, 50), p95: percentile(sorted, 95) };
   }
@@ -83,10 +75,10 @@ export function isGpuFault(e: unknown): boolean {
   return /CUDA error|cudaError|CUBLAS_STATUS|illegal memory access|device-side assert|unspecified launch failure|GGML_ASSERT.*cuda/i.test((e as Error)?.message ?? '');
 }
 
-export class Supervisor implements TranscriptionEngine {
+export class Supervisor implements WatchedEngine {
   private engine: Engine | undefined;
   private starting: Promise<Engine> | undefined;
-  private state: State = 'stopped';
+  private state: EngineState = 'stopped';
   private gpu: 'auto' | 'cuda' | 'cpu';
   private model: string;
   private active: 'primary' | 'fallback' = 'primary';
@@ -96,7 +88,7 @@ export class Supervisor implements TranscriptionEngine {
   private restarts = 0;
   private inFlight = 0;
   private lastReadyMs = 0;
-  private readonly events: SupervisorEvent[] = [];
+  private readonly events: EngineEvent[] = [];
   /** the last requests' stage timings, and failures by code, for status() */
   private readonly recent: Transcript['timings'][] = [];
   private readonly errors: Record<string, number> = {};
@@ -113,7 +105,7 @@ export class Supervisor implements TranscriptionEngine {
     this.probeDelayMs = o.probePrimaryMs ?? 300_000;
   }
 
-  get info(): { backend: string; path: string; states: number } {
+  get info(): EngineInfo {
     const r = this.engine?.ready;
     return { backend: r?.backend ?? 'none', path: r?.path ?? this.model, states: r?.states ?? this.o.states ?? 1 };
   }
@@ -126,10 +118,10 @@ export class Supervisor implements TranscriptionEngine {
     return Math.max(0, this.inFlight - this.info.states);
   }
 
-  status(): Record<string, unknown> {
+  status(): EngineStatus {
     return {
       state: this.state,
-      enginePid: this.engine?.child.pid,
+      enginePid: this.engine?.child.pid ?? null,
       backend: this.info.backend,
       gpu: this.gpu,
       engine: this.active,
@@ -221,7 +213,7 @@ export class Supervisor implements TranscriptionEngine {
    * CONTROL requests: { action: 'switch', to: 'primary' | 'fallback' } swaps the engine (the new one
    * is started before the old one goes; requests on the old one are retried on the new).
    */
-  async control(request: unknown): Promise<Record<string, unknown>> {
+  async control(request: unknown): Promise<EngineStatus> {
     const r = request as { action?: string; to?: string };
     if (r?.action !== 'switch' || (r.to !== 'primary' && r.to !== 'fallback'))
       throw new WhisperError('BAD_ARGUMENT', "control takes { action: 'switch', to: 'primary' | 'fallback' }");
@@ -309,8 +301,8 @@ export class Supervisor implements TranscriptionEngine {
       );
   }
 
-  private note(event: SupervisorEvent['event'], detail: string): void {
-    const e: SupervisorEvent = { at: new Date().toISOString(), event, detail };
+  private note(event: EngineEvent['event'], detail: string): void {
+    const e: EngineEvent = { at: new Date().toISOString(), event, detail };
     this.events.push(e);
     this.o.log?.(`${event}: ${detail}`);
     this.o.onEvent?.(e);

@@ -7,26 +7,20 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
-import type { TranscribeOptions, Transcript } from '../model.js';
+import type { Engine } from '../engine/contract.js';
+import { languageCode } from '../engine/languages.js';
+import type { TranscribeOptions } from '../model.js';
+import type { ServiceHealth } from '../service/serviceEngine.js';
 import { decodeUpload } from './audio.js';
 import { RESPONSE_FORMATS, type ResponseFormat, render } from './formats.js';
-import { languageCode } from './languages.js';
 import { ApiError, apiErrorFrom, sendError, sendJson } from './reply.js';
 import { readUpload } from './upload.js';
 
-export interface ApiEngine {
-  transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript>;
-}
-
 /** What GET /health reports; `state` other than 'ready' answers 503 so load balancers steer away. */
-export interface ApiHealth {
-  state: string;
-  backend: string;
-  model: string;
-}
+export type ApiHealth = ServiceHealth;
 
 export interface ApiOptions {
-  engine: ApiEngine;
+  engine: Engine;
   /** how /health learns the engine's state; rejecting means the engine is unreachable */
   health: () => Promise<ApiHealth> | ApiHealth;
   /** when set, every /v1 request needs `Authorization: Bearer <token>` */

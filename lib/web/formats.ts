@@ -1,7 +1,7 @@
 /** A Transcript in each of the response_format values OpenAI's transcription endpoint offers. */
 import { deflateSync } from 'node:zlib';
+import { languageName } from '../engine/languages.js';
 import type { Transcript } from '../model.js';
-import { languageName } from './languages.js';
 
 export const RESPONSE_FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
 export type ResponseFormat = (typeof RESPONSE_FORMATS)[number];

@@ -7,9 +7,9 @@
  */
 import type { ServerResponse } from 'node:http';
 import { basename } from 'node:path';
+import type { EngineEvent } from '../../engine/contract.js';
 import type { DictationEvent } from '../../host/dictation.js';
 import type { StageTimes } from '../../metrics/stages.js';
-import type { SupervisorEvent } from '../../service/supervisor.js';
 import { GpuProbe, type GpuSample } from './gpu.js';
 import { type ProcessSample, pidMeter, selfMeter } from './resources.js';
 import type { WatchedEngine, WatchedHost } from './sources.js';
@@ -52,7 +52,7 @@ export class LiveFeed {
   private readonly clients = new Set<ServerResponse>();
   private readonly recent: DictationItem[] = [];
   private readonly samples: ResourceSample[] = [];
-  private readonly events: SupervisorEvent[];
+  private readonly events: EngineEvent[];
   private fallbacks: number;
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
@@ -61,7 +61,7 @@ export class LiveFeed {
   constructor(private readonly o: LiveFeedOptions) {
     this.gpu = o.gpu ?? new GpuProbe();
     // what happened before the dashboard started (a fallback while the service was starting)
-    this.events = ((o.engine.status().events ?? []) as SupervisorEvent[]).slice(-KEEP_DICTATIONS);
+    this.events = ((o.engine.status().events ?? []) as EngineEvent[]).slice(-KEEP_DICTATIONS);
     this.fallbacks = this.events.filter((e) => e.event === 'fallback').length;
   }
 
@@ -98,7 +98,7 @@ export class LiveFeed {
     this.broadcast('state', { state, host: this.hostView() });
   }
 
-  supervisorEvent(e: SupervisorEvent): void {
+  supervisorEvent(e: EngineEvent): void {
     this.events.push(e);
     if (this.events.length > KEEP_DICTATIONS) this.events.shift();
     if (e.event === 'fallback') this.fallbacks++;

@@ -6,9 +6,9 @@
  * supervisor when scraped.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EngineEvent } from '../../engine/contract.js';
 import type { DictationEvent } from '../../host/dictation.js';
 import { STAGES } from '../../metrics/stages.js';
-import type { SupervisorEvent } from '../../service/supervisor.js';
 import { processMemory } from './resources.js';
 import type { WatchedEngine } from './sources.js';
 
@@ -112,7 +112,7 @@ export class DashboardMetrics {
     }
   }
 
-  supervisorEvent(e: SupervisorEvent): void {
+  supervisorEvent(e: EngineEvent): void {
     if (e.event === 'fallback' || (e.event === 'switched' && /fallback/.test(e.detail))) this.fallbacks.inc();
   }
 

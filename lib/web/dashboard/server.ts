@@ -6,10 +6,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { EngineEvent } from '../../engine/contract.js';
 import { WhisperError } from '../../errors.js';
 import type { DictationEvent } from '../../host/dictation.js';
 import type { ServiceExtension } from '../../service/server.js';
-import type { SupervisorEvent } from '../../service/supervisor.js';
 import { type Asset, pageAssets } from './assets.js';
 import { LiveFeed } from './feed.js';
 import { keptToken, removeDashboardFile, writeDashboardFile } from './file.js';
@@ -46,7 +46,7 @@ export interface RunningDashboard {
   readonly feed: LiveFeed;
   readonly metrics: DashboardMetrics;
   /** the supervisor's onEvent: crashes, restarts and fallbacks reach the page at once */
-  supervisorEvent(e: SupervisorEvent): void;
+  supervisorEvent(e: EngineEvent): void;
   /** `base` (the host's CONTROL actions and status) with `dashboard: { url }` added to the status */
   extension(base: ServiceExtension | undefined): ServiceExtension;
   stop(): Promise<void>;

@@ -2,6 +2,7 @@
  * What the dashboard watches, as narrow interfaces: the dictation host (absent with --no-host) and
  * the supervisor. Tests pass EventEmitter-based fakes; the daemon passes the real ones.
  */
+import type { WatchedEngine as Engine, EngineInfo } from '../../engine/contract.js';
 import type { DictationEvent } from '../../host/dictation.js';
 
 export interface WatchedHost {
@@ -18,11 +19,5 @@ export interface WatchedHost {
   repaste(o?: { intoLastWindow?: boolean }): Promise<string>;
 }
 
-export interface WatchedEngine {
-  /** the model file and the backend in use */
-  readonly info?: { path: string; backend: string };
-  readonly busy: number;
-  readonly queued: number;
-  /** state, enginePid, backend, engine, restarts, errors (by code), events … */
-  status(): Record<string, unknown>;
-}
+/** the engine: its model file and backend, its load, and its status (state, enginePid, restarts, errors by code, events) */
+export type WatchedEngine = Pick<Engine, 'busy' | 'queued' | 'status'> & { readonly info?: EngineInfo };

@@ -4,24 +4,23 @@
  * and every transcription goes to the remote server. It stands where the supervisor stands: it is
  * what the socket server serves and what the dashboard watches.
  */
-import type { HostEngine } from '../host/dictation.js';
 import { percentile } from '../metrics/stats.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
-import type { TranscriptionEngine } from '../service/server.js';
+import type { Engine, EngineInfo, EngineStatus, WatchedEngine } from './contract.js';
 
 const RECENT = 100;
 
-export class RemoteOnlyEngine implements TranscriptionEngine {
+export class RemoteOnlyEngine implements WatchedEngine {
   busy = 0;
   readonly queued = 0;
-  readonly info: { backend: string; path: string; states: number };
+  readonly info: EngineInfo;
   private readonly started = performance.now();
   private readonly recent: number[] = [];
   private readonly errors: Record<string, number> = {};
 
   constructor(
-    private readonly remote: HostEngine,
-    private readonly url: string,
+    private readonly remote: Engine,
+    url: string,
   ) {
     this.info = { backend: `remote ${url}`, path: url, states: 1 };
   }
@@ -43,20 +42,16 @@ export class RemoteOnlyEngine implements TranscriptionEngine {
   }
 
   /** The supervisor's status fields that apply: one "engine", the remote server, always ready (a failure is per request). */
-  status(): Record<string, unknown> {
+  status(): EngineStatus {
     const sorted = [...this.recent].sort((a, b) => a - b);
     return {
       state: 'ready',
       backend: this.info.backend,
       engine: 'remote',
-      pid: process.pid,
       enginePid: null,
-      model: { path: this.url },
       readyMs: 0,
       supervisorUptimeMs: performance.now() - this.started,
       restarts: 0,
-      busy: this.busy,
-      queued: 0,
       latency: sorted.length ? { totalMs: { p50: percentile(sorted, 50), p95: percentile(sorted, 95) } } : {},
       errors: { ...this.errors },
       events: [],

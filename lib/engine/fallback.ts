@@ -7,17 +7,17 @@
  * not hidden behind the fallback: they reach the user.
  */
 import { WhisperError } from '../errors.js';
-import type { HostEngine } from '../host/dictation.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
+import type { Engine } from './contract.js';
 
 const FALL_BACK_ON = new Set(['SERVICE_UNAVAILABLE', 'QUEUE_FULL']);
 
-export class FallbackEngine implements HostEngine {
+export class FallbackEngine implements Engine {
   private localUntil = 0;
 
   constructor(
-    private readonly remote: HostEngine,
-    private readonly local: HostEngine,
+    private readonly remote: Engine,
+    private readonly local: Engine,
     private readonly o: { url: string; retryRemoteMs?: number; notify: (message: string) => void; now?: () => number },
   ) {}
 

@@ -1,12 +1,12 @@
 /**
- * RemoteEngine: the HostEngine shape over HTTP, for a daemon whose model runs on another machine
+ * RemoteEngine: an Engine over HTTP, for a daemon whose model runs on another machine
  * (`prism-dictate serve` there, or any OpenAI-compatible transcription endpoint). The audio goes
  * as a 16-bit WAV, the answer is asked for as verbose_json and mapped back to a Transcript.
  */
 import { encodeWav } from '../audio/wav.js';
 import { AbortError, WhisperError } from '../errors.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
-import type { VerboseJson } from './formats.js';
+import type { Engine } from './contract.js';
 import { languageCode } from './languages.js';
 
 export interface RemoteOptions {
@@ -20,11 +20,19 @@ export interface RemoteOptions {
   model?: string;
 }
 
+/** The part of an OpenAI verbose_json answer this client reads. */
+interface VerboseAnswer {
+  text: string;
+  duration: number;
+  language?: string;
+  segments?: Array<{ start: number; end: number; text: string }>;
+}
+
 interface ErrorBody {
   error?: { message?: string; param?: string | null };
 }
 
-export class RemoteEngine {
+export class RemoteEngine implements Engine {
   private readonly base: string;
 
   constructor(private readonly o: RemoteOptions) {
@@ -60,9 +68,9 @@ export class RemoteEngine {
       throw new WhisperError('SERVICE_UNAVAILABLE', `cannot reach ${endpoint}: ${cause?.code ?? cause?.message ?? (e as Error).message}`, { cause: e });
     }
     if (!res.ok) throw httpError(endpoint, res.status, body);
-    let answer: VerboseJson;
+    let answer: VerboseAnswer;
     try {
-      answer = JSON.parse(body) as VerboseJson;
+      answer = JSON.parse(body) as VerboseAnswer;
       if (typeof answer.text !== 'string' || typeof answer.duration !== 'number') throw new Error('no text or duration');
     } catch (e) {
       throw new WhisperError('PROTOCOL', `${endpoint} answered something other than verbose_json: ${(e as Error).message}`, { cause: e });

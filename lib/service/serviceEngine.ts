@@ -4,18 +4,37 @@
  * used), and a request whose connection fails under it is sent once more on a new one, so `serve`
  * outlives a `prism-dictate stop && start` without a single 503.
  */
+import type { Engine } from '../engine/contract.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
-import { ServiceClient } from '../service/client.js';
-import type { ApiHealth } from './api.js';
+import { ServiceClient } from './client.js';
+import { servicePaths } from './home.js';
+import type { Welcome } from './messages.js';
 
-export class ServiceEngine {
+/** What the running service says about itself, in short (the HTTP API's /health). */
+export interface ServiceHealth {
+  state: string;
+  backend: string;
+  model: string;
+}
+
+export class ServiceEngine implements Engine {
   private client: Promise<ServiceClient> | undefined;
+
+  /** what the service said when this engine first connected: its pid, backend, model */
+  readonly welcome: Welcome;
 
   constructor(
     private readonly socketPath: string,
     first: ServiceClient,
   ) {
     this.client = Promise.resolve(first);
+    this.welcome = first.welcome;
+  }
+
+  /** The running service when one answers within `timeoutMs`, else undefined (then callers load a model of their own). */
+  static async running(timeoutMs = 300, socketPath = servicePaths().socket): Promise<ServiceEngine | undefined> {
+    const first = await ServiceClient.connect(socketPath, timeoutMs).catch(() => undefined);
+    return first && new ServiceEngine(socketPath, first);
   }
 
   private connection(): Promise<ServiceClient> {
@@ -57,7 +76,7 @@ export class ServiceEngine {
     return this.use((c) => c.transcribe(pcm, options), options.signal);
   }
 
-  async health(): Promise<ApiHealth> {
+  async health(): Promise<ServiceHealth> {
     const s = await this.use((c) => c.status());
     return { state: String(s.state ?? 'ready'), backend: String(s.backend), model: String((s.model as { path?: string } | undefined)?.path ?? '') };
   }
