@@ -42,3 +42,40 @@ export function ffmpegInstalled(): boolean {
     return false;
   }
 }
+
+/** A clock that moves only when the test says so; its timers fire, in order, as advance() passes them. */
+export class ManualClock {
+  ms = 0;
+  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
+  private nextId = 0;
+
+  now = (): number => this.ms;
+
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    const id = this.nextId++;
+    this.timers.push({ at: this.ms + ms, fn, id });
+    return id;
+  };
+
+  clearTimeout = (timer: unknown): void => {
+    this.timers = this.timers.filter((t) => t.id !== timer);
+  };
+
+  /** Moves the time on by `ms`, firing each timer that comes due (earliest first). */
+  advance(ms: number): void {
+    const end = this.ms + ms;
+    for (;;) {
+      const due = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((t) => t !== due);
+      this.ms = due.at;
+      due.fn();
+    }
+    this.ms = end;
+  }
+
+  /** timers set and not yet fired or cleared */
+  get pending(): number {
+    return this.timers.length;
+  }
+}

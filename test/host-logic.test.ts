@@ -13,7 +13,7 @@ import { type Clipboard, Output } from '../lib/host/output.js';
 import { dictationLine, joinPhrases, phrasePrompt, spaced } from '../lib/host/phrases.js';
 import { applyReplacements, finishText } from '../lib/host/text.js';
 import { TriggerMachine } from '../lib/host/trigger.js';
-import { tone } from './helpers.js';
+import { ManualClock, tone } from './helpers.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -231,51 +231,66 @@ function outputWith(clipboard: FakeClipboard, restoreDelayMs = 50) {
     },
     type: async () => undefined,
   };
-  const out = new Output({ method: 'paste', restoreClipboard: true, restoreDelayMs, trailingSpace: true }, { modifiers: ['ctrl'], key: 'v' }, clipboard, keys);
-  return { out, pressed };
+  const clock = new ManualClock();
+  const out = new Output(
+    { method: 'paste', restoreClipboard: true, restoreDelayMs, trailingSpace: true },
+    { modifiers: ['ctrl'], key: 'v' },
+    clipboard,
+    keys,
+    () => undefined,
+    clock,
+  );
+  return { out, pressed, clock };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-describe('Output (paste and clipboard restore)', () => {
-  it('pastes, then puts the previous clipboard back', async () => {
+describe('Output (paste and clipboard restore; time on a manual clock)', () => {
+  it('pastes, then puts the previous clipboard back once the restore delay has passed, not before', async () => {
     const cb = new FakeClipboard('what the user had');
-    const { out, pressed } = outputWith(cb);
+    const { out, pressed, clock } = outputWith(cb);
     await out.deliver('dictated ');
     expect(pressed).toEqual(['dictated ']);
     expect(cb.text).toBe('dictated ');
-    await sleep(120);
+    clock.advance(49);
+    await out.settled();
+    expect(cb.text).toBe('dictated '); // the target may still be reading the clipboard
+    clock.advance(1);
+    await out.settled();
     expect(cb.text).toBe('what the user had');
     expect(out.restores).toEqual({ done: 1, skipped: 0 });
   });
 
   it('leaves the clipboard alone when the user copied something meanwhile', async () => {
     const cb = new FakeClipboard('old');
-    const { out } = outputWith(cb);
+    const { out, clock } = outputWith(cb);
     await out.deliver('dictated ');
     cb.text = 'copied by the user';
-    await sleep(120);
+    clock.advance(50);
+    await out.settled();
     expect(cb.text).toBe('copied by the user');
     expect(out.restores).toEqual({ done: 0, skipped: 1 });
   });
 
-  it('two pastes in a row restore what the user had, not the first dictation', async () => {
+  it('two pastes in a row restore what the user had, not the first dictation, once', async () => {
     const cb = new FakeClipboard('original');
-    const { out, pressed } = outputWith(cb, 80);
+    const { out, pressed, clock } = outputWith(cb, 80);
     await Promise.all([out.deliver('one '), out.deliver('two ')]);
     expect(pressed).toEqual(['one ', 'two ']);
-    await sleep(160);
+    expect(clock.pending).toBe(1); // the second paste took over the first one's restore
+    clock.advance(80);
+    await out.settled();
     expect(cb.text).toBe('original');
+    expect(out.restores).toEqual({ done: 1, skipped: 0 });
   });
 
   it('uses the clipboard read ahead while the text was being transcribed', async () => {
     const cb = new FakeClipboard('before');
-    const { out } = outputWith(cb);
+    const { out, clock } = outputWith(cb);
     out.prepare();
     cb.text = 'x'; // changes after prepare() are not what the user had before dictating
     await out.deliver('text ');
     await out.flush();
     expect(cb.text).toBe('before');
+    expect(clock.pending).toBe(0); // flush() put the restore through and cleared its timer
   });
 });
 

@@ -11,6 +11,7 @@ import { History } from '../lib/host/history.js';
 import { Output } from '../lib/host/output.js';
 import { Vad } from '../lib/host/vad.js';
 import type { TranscribeOptions, Transcript } from '../lib/model.js';
+import { ManualClock } from './helpers.js';
 
 const RATE = 16000;
 const dirs: string[] = [];
@@ -63,15 +64,15 @@ async function makeHost(overrides: Record<string, unknown> = {}) {
   const notes: string[] = [];
   const logs: string[] = [];
   // The host's clock is the audio's: each 20 ms block fed moves it 20 ms (no sleeps, no real time).
-  const clock = { ms: 0 };
-  const host = new DictationHost({ config, engine, history, output, vad, log: (l) => logs.push(l), notify: (m) => notes.push(m), now: () => clock.ms });
+  const clock = new ManualClock();
+  const host = new DictationHost({ config, engine, history, output, vad, log: (l) => logs.push(l), notify: (m) => notes.push(m), clock });
   host.setMicrophone(undefined);
   const events: DictationEvent[] = [];
   host.on('dictation', (e: DictationEvent) => events.push(e));
   /** capture's 20 ms blocks */
   const feed = (pcm: Float32Array) => {
     for (let i = 0; i < pcm.length; i += 320) {
-      clock.ms += 20;
+      clock.advance(20);
       host.feed(pcm.subarray(i, Math.min(pcm.length, i + 320)));
     }
   };
@@ -136,7 +137,7 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     const h = await makeHost({ hotkey: { mode: 'hybrid' }, transcription: { prompt: 'Grafana' } });
     h.engine.texts = ['One.', 'Two.', 'Three.'];
     h.host.hotkeyDown();
-    h.clock.ms += 120;
+    h.clock.advance(120);
     h.host.hotkeyUp(); // a tap: latched
     for (let i = 0; i < 3; i++) {
       h.feed(speech);
@@ -238,9 +239,9 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     const h = await makeHost({ hotkey: { mode: 'hold' } });
     h.host.hotkeyDown();
     h.feed(speech);
-    h.clock.ms += 10; // released 10 ms into the next block
+    h.clock.advance(10); // released 10 ms into the next block
     h.host.hotkeyUp();
-    h.clock.ms += 10;
+    h.clock.advance(10);
     h.host.feed(silence(0.02)); // the block holding the release arrives 20 ms after the last one
     await h.host.drain();
     const [e] = h.events;
@@ -362,7 +363,7 @@ describe('DictationHost fed the way idle capture delivers (batches of up to 1 s)
     // Each sample says where it is: 16-bit value = index - 8192 (indices below 16384).
     const ramp = Float32Array.from({ length: 24_000 }, (_, i) => ((i % 16_384) - 8192) / 32768);
     h.host.feed(ramp.subarray(0, 8000)); // 0.5 s batch
-    h.clock.ms += 200; // the trigger comes 200 ms into the next batch
+    h.clock.advance(200); // the trigger comes 200 ms into the next batch
     h.host.hotkeyDown();
     h.host.feed(ramp.subarray(8000, 16_000));
     h.host.feed(ramp.subarray(16_000, 24_000));

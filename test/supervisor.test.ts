@@ -53,18 +53,30 @@ describe('supervisor', () => {
     const s = supervisor('kill.sock');
     await s.start();
     const pid = s.status().enginePid as number;
-    const pending = s.transcribe(jfk, {});
+    // killed when the engine streams the first window's segment of a 44 s clip: the second window is
+    // then being transcribed, so the request is in flight for certain (never after a sleep)
+    const long = new Float32Array(jfk.length * 4);
+    for (let k = 0; k < 4; k++) long.set(jfk, k * jfk.length);
+    let killedAt = 0;
+    let busyAtKill = -1;
+    const pending = s.transcribe(long, {
+      onSegment: () => {
+        if (killedAt) return;
+        busyAtKill = s.busy;
+        killedAt = performance.now();
+        process.kill(pid, 'SIGKILL');
+      },
+    });
     pending.catch(() => undefined); // awaited below, after the restart
-    await new Promise((r) => setTimeout(r, 200));
-    const killedAt = performance.now();
-    process.kill(pid, 'SIGKILL');
+    await until(() => killedAt > 0);
+    expect(busyAtKill).toBe(1);
     await until(() => s.status().state === 'ready' && s.status().enginePid !== pid);
     const recoveredMs = performance.now() - killedAt;
     const result = await pending;
     console.log(
       `crash → ready again in ${recoveredMs.toFixed(0)} ms (engine start ${Number(s.status().readyMs).toFixed(0)} ms); in-flight request answered after ${(performance.now() - killedAt).toFixed(0)} ms`,
     );
-    expect(result.text).toBe(SCRIPT_25);
+    expect(result.text).toBe(`${SCRIPT_25} ${SCRIPT_25}`);
     expect(s.status()).toMatchObject({ restarts: 1 });
     expect((s.status().events as Array<{ event: string }>).map((e) => e.event)).toEqual(['started', 'crashed', 'restarted']);
     expect(recoveredMs).toBeLessThan(10_000);

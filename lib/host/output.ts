@@ -2,6 +2,8 @@
  * Delivering the text: clipboard + paste keystroke (then the previous clipboard put back, unless the
  * user copied something meanwhile), typed keystrokes, the clipboard only, or standard output.
  */
+
+import { type Clock, systemClock } from '../clock.js';
 import type { KeyCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { WhisperError } from '../errors.js';
@@ -33,7 +35,7 @@ export class Output {
   private lastWindow: number | undefined;
   private noting: Promise<void> | undefined;
   /** what the clipboard held before our first paste, while a restore is pending */
-  private saved: { text: string | undefined; timer: NodeJS.Timeout; ours: string } | undefined;
+  private saved: { text: string | undefined; timer: unknown; ours: string } | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   /** restores done and skipped (the user had copied something), for tests and status */
   readonly restores = { done: 0, skipped: 0 };
@@ -44,6 +46,7 @@ export class Output {
     private readonly clipboard: Clipboard | undefined,
     private readonly keys: KeySender | undefined,
     private readonly stdout: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+    private readonly clock: Clock = systemClock,
   ) {}
 
   private prepared: Promise<string | undefined> | undefined;
@@ -89,29 +92,29 @@ export class Output {
   }
 
   private async deliverNow(text: string): Promise<Delivery> {
-    const t0 = performance.now();
+    const t0 = this.clock.now();
     const method = this.o.method;
     if (method === 'stdout') {
       this.stdout(text);
-      return { method, ms: performance.now() - t0 };
+      return { method, ms: this.clock.now() - t0 };
     }
     if (method === 'type') {
       if (!this.keys) throw new WhisperError('PASTE_FAILED', 'no way to send keystrokes here');
       await this.keys.type(text);
       this.noteWindow();
-      return { method, ms: performance.now() - t0 };
+      return { method, ms: this.clock.now() - t0 };
     }
     const clipboard = this.clipboard;
     if (!clipboard) throw new WhisperError('PASTE_FAILED', 'no clipboard here');
     if (method === 'clipboard') {
       await clipboard.write(text);
-      return { method, ms: performance.now() - t0 };
+      return { method, ms: this.clock.now() - t0 };
     }
     if (!this.keys) throw new WhisperError('PASTE_FAILED', 'no way to send the paste keystroke here');
     // paste: keep what the user had (unless an earlier paste's restore is still pending: that one saved it)
     let previous: string | undefined;
     if (this.saved) {
-      clearTimeout(this.saved.timer);
+      this.clock.clearTimeout(this.saved.timer);
       previous = this.saved.text;
     } else if (this.o.restoreClipboard) {
       previous = await (this.prepared ?? clipboard.read().catch(() => undefined));
@@ -119,14 +122,13 @@ export class Output {
     this.prepared = undefined;
     await clipboard.write(text);
     await this.keys.press(this.pasteKeys);
-    const ms = performance.now() - t0;
+    const ms = this.clock.now() - t0;
     this.noteWindow();
     if (this.o.restoreClipboard) {
       // The restore runs in the same chain as deliveries, so the two never interleave.
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.chain = this.chain.then(() => this.restore()).catch(() => undefined);
       }, this.o.restoreDelayMs);
-      timer.unref?.();
       this.saved = { text: previous, timer, ours: text };
     }
     return { method, ms };
@@ -145,11 +147,16 @@ export class Output {
     this.restores.done++;
   }
 
+  /** Resolves once every delivery, and every restore whose delay has passed, is done. */
+  async settled(): Promise<void> {
+    await this.chain;
+  }
+
   /** Puts a pending restore through now (at shutdown). */
   async flush(): Promise<void> {
     await this.chain;
     if (this.saved) {
-      clearTimeout(this.saved.timer);
+      this.clock.clearTimeout(this.saved.timer);
       await this.restore();
     }
   }
