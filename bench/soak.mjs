@@ -19,7 +19,7 @@ import { DictationHost } from '../dist/host/dictation.js';
 import { History } from '../dist/host/history.js';
 import { Output } from '../dist/host/output.js';
 import { Vad } from '../dist/host/vad.js';
-import { makeTestModel } from '../dist/models/testModel.js';
+import { makeTestModel } from '../dist/models/generate/testModel.js';
 import { startService } from '../dist/service/daemon.js';
 import { servicePaths } from '../dist/service/home.js';
 

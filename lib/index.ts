@@ -8,10 +8,10 @@ export { AbortError, ERROR_CODES, ERROR_TABLE, isErrorCode, WhisperError, type W
 export { autoAudioCtx, type LoadOptions, loadModel, type ModelInfo, type Segment, type Timings, type TranscribeOptions, type Transcript, WhisperModel } from './model.js';
 export { cachedModelPath, modelCacheDir } from './models/cache.js';
 export { type DownloadOptions, type DownloadProgress, type DownloadResult, download } from './models/download.js';
+export { makeTestModel, type TestModelInfo, type TestModelOptions } from './models/generate/testModel.js';
 export { inspectModelFile, type ModelFileInfo } from './models/inspect.js';
 export { type ModelSource, modelSource, type PullOptions, pullModel, resolveModel } from './models/pull.js';
 export { modelUrl, REGISTRY, type RegistryEntry, registryEntry } from './models/registry.js';
 export { MODEL_SIZES, type ModelSize } from './models/shapes.js';
-export { makeTestModel, type TestModelInfo, type TestModelOptions } from './models/testModel.js';
 export { type ClientTranscribeOptions, ServiceClient } from './service/client.js';
 export { dictateHome, servicePaths } from './service/home.js';

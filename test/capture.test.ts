@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAudio } from '../lib/audio/read.js';
-import { resample } from '../lib/audio/resample.js';
+import { resample, StreamResampler } from '../lib/audio/resample.js';
 import { encodeWav } from '../lib/audio/wav.js';
 import { WhisperError } from '../lib/errors.js';
-import { type InputDevice, listInputDevices, openCapture, pickDevice, StreamResampler } from '../lib/host/capture.js';
+import { type InputDevice, listInputDevices, openCapture, pickDevice } from '../lib/host/capture.js';
 import { listSoundSources } from '../lib/host/soundSources.js';
 import { type Desktop, desktopMissing, startDesktop } from './e2e/desktop.js';
 

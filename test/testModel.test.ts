@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inspectModelFile, loadModel, makeTestModel, readAudio } from '../lib/index.js';
-import { f16ToF32, f32ToF16 } from '../lib/models/f16.js';
-import { specialTokens } from '../lib/models/tokens.js';
+import { f16ToF32, f32ToF16 } from '../lib/models/generate/f16.js';
+import { specialTokens } from '../lib/models/generate/tokens.js';
 import { JFK, models, SCRIPT_25 } from './helpers.js';
 
 let dir: string;

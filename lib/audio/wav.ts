@@ -4,6 +4,7 @@
  * data as float32 in [-1, 1]. Everything else is a BAD_AUDIO error that says what was found.
  */
 import { WhisperError } from '../errors.js';
+import { WHISPER_RATE } from './resample.js';
 
 export interface DecodedWav {
   sampleRate: number;
@@ -102,7 +103,7 @@ function sampleReader(view: DataView, format: number, bits: number): (at: number
 }
 
 /** Encode mono float samples as a 16-bit PCM WAV (used to save utterances and in tests). */
-export function encodeWav(samples: Float32Array, sampleRate = 16000): Buffer {
+export function encodeWav(samples: Float32Array, sampleRate = WHISPER_RATE): Buffer {
   const out = Buffer.alloc(44 + samples.length * 2);
   out.write('RIFF', 0, 'latin1');
   out.writeUInt32LE(36 + samples.length * 2, 4);

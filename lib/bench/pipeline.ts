@@ -5,6 +5,8 @@
  * (to nowhere: the paste itself needs a desktop and is measured by the end-to-end test).
  * Audio is fed faster than real time; the end-of-speech figure is the VAD's decision lag in audio time.
  */
+
+import { WHISPER_RATE } from '../audio/resample.js';
 import { validateConfig } from '../config/load.js';
 import { type DictationEvent, DictationHost } from '../host/dictation.js';
 import { History } from '../host/history.js';
@@ -44,7 +46,7 @@ export async function pipelineStages(ctx: BenchContext, utterances: Utterance[],
   const feed = (pcm: Float32Array) => {
     for (let i = 0; i < pcm.length; i += BLOCK) host.feed(pcm.subarray(i, Math.min(pcm.length, i + BLOCK)));
   };
-  const silence = new Float32Array(16000 * 2);
+  const silence = new Float32Array(WHISPER_RATE * 2);
   const rows: Array<{ seconds: number; eos: number; queue: number; mel: number; encode: number; decode: number; textReady: number }> = [];
   const events: DictationEvent[] = [];
   let arrived: (() => void) | undefined;

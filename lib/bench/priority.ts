@@ -4,6 +4,8 @@
  * time as an 'interactive' request (as the daemon sends it) against the same request sent as 'batch'
  * (first come first served behind the uploads), in one run.
  */
+
+import { WHISPER_RATE } from '../audio/resample.js';
 import { encodeWav } from '../audio/wav.js';
 import { loadModel } from '../model.js';
 import type { Priority } from '../scheduler.js';
@@ -26,8 +28,8 @@ const UPLOAD_SECONDS = 3;
 export async function priorityLane(ctx: BenchContext, states: number): Promise<PriorityResult> {
   const model = await loadModel(ctx.modelPath, { gpu: ctx.gpu, states, threads: ctx.threads });
   const api = await listenApi({ engine: model, health: () => ({ state: 'ready', backend: model.info.backend, model: model.info.path }), port: 0 });
-  const upload = new Blob([new Uint8Array(encodeWav(ctx.jfk.pcm.subarray(0, UPLOAD_SECONDS * 16000)))], { type: 'audio/wav' });
-  const dictation = ctx.jfk.pcm.subarray(0, 2 * 16000);
+  const upload = new Blob([new Uint8Array(encodeWav(ctx.jfk.pcm.subarray(0, UPLOAD_SECONDS * WHISPER_RATE)))], { type: 'audio/wav' });
+  const dictation = ctx.jfk.pcm.subarray(0, 2 * WHISPER_RATE);
   const dictations = Math.max(3, Math.ceil(ctx.runs / 2));
   try {
     const measure = async (priority: Priority): Promise<number[]> => {

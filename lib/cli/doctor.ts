@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { concatSamples } from '../audio/resample.js';
+import { concatSamples, WHISPER_RATE } from '../audio/resample.js';
 import { parseCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { WhisperError } from '../errors.js';
@@ -53,7 +53,7 @@ async function liveLevel(device: number | string | undefined, seconds = 1): Prom
   let sum = 0;
   for (const x of pcm) sum += x * x;
   const rms = Math.sqrt(sum / Math.max(1, pcm.length));
-  return { dbfs: rms > 0 ? 20 * Math.log10(rms) : Number.NEGATIVE_INFINITY, seconds: pcm.length / 16000, name: cap.device.name, pcm };
+  return { dbfs: rms > 0 ? 20 * Math.log10(rms) : Number.NEGATIVE_INFINITY, seconds: pcm.length / WHISPER_RATE, name: cap.device.name, pcm };
 }
 
 /** How much of `pcm` WebRTC VAD calls speech, in ms. */

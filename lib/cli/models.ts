@@ -6,10 +6,10 @@ import type { Command } from 'commander';
 import { WhisperError } from '../errors.js';
 import { localModelPath, modelCacheDir } from '../models/cache.js';
 import { download } from '../models/download.js';
+import { makeTestModel } from '../models/generate/testModel.js';
 import { modelSource } from '../models/pull.js';
 import { REGISTRY } from '../models/registry.js';
 import { MODEL_SIZES, type ModelSize } from '../models/shapes.js';
-import { makeTestModel } from '../models/testModel.js';
 import { report } from './exit.js';
 import { downloadProgress, pullWithProgress, waitingFor } from './pull.js';
 

@@ -1,6 +1,6 @@
 /**
  * Microphone capture through PortAudio (the optional dependency naudiodon2), delivered as 16 kHz
- * mono Float32 blocks of blockMs (default 50) while an utterance records (live) and in ~1 s batches otherwise.
+ * mono Float32 blocks of blockMs (default 20) while an utterance records (live) and in ~1 s batches otherwise.
  *
  * PortAudio runs in a small child Node process (captureChild.ts), not in this one, because loading it
  * in-process costs the host more than a process does: on a machine without sound cards PortAudio's ALSA
@@ -27,7 +27,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WHISPER_RATE } from '../audio/resample.js';
+import { StreamResampler, WHISPER_RATE } from '../audio/resample.js';
 import { WhisperError } from '../errors.js';
 import { packageRoot } from '../native.js';
 import type { FromChild, ToChild } from './captureChild.js';
@@ -403,91 +403,4 @@ function int16ToFloat(bytes: Uint8Array): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = (samples[i] as number) / 32768;
   return out;
-}
-
-// ---- streaming resampler -------------------------------------------------------------------
-
-const ZERO_CROSSINGS = 16; // as lib/audio/resample.ts
-
-function gcd(a: number, b: number): number {
-  while (b) [a, b] = [b, a % b];
-  return a;
-}
-
-/**
- * Block-by-block resampling with the same Blackman-windowed sinc as lib/audio/resample.ts, keeping
- * the filter's history between blocks so block edges leave no clicks, and advancing on an exact
- * rational grid (up/down) so it never drifts. The taps of every phase are computed once.
- * Output lags the input by the filter's half-width (1–3 ms).
- */
-export class StreamResampler {
-  private readonly up: number;
-  private readonly down: number;
-  private readonly taps: Float64Array[] = [];
-  private readonly firstOffset: Int32Array;
-  private readonly lastOffset: Int32Array;
-  private readonly keepFrom: number;
-  private buf: Float32Array;
-  private bufStart: number;
-  private base = 0; // floor of the next output's position, in input samples
-  private phase = 0; // its fraction, in 1/up
-
-  constructor(fromRate: number, toRate = WHISPER_RATE) {
-    if (!(Number.isInteger(fromRate) && Number.isInteger(toRate) && fromRate > 0 && toRate > 0)) {
-      throw new WhisperError('BAD_ARGUMENT', `rates must be positive integers, got ${fromRate} and ${toRate}`);
-    }
-    const g = gcd(fromRate, toRate);
-    this.up = toRate / g;
-    this.down = fromRate / g;
-    const cutoff = Math.min(1, toRate / fromRate);
-    const halfWidth = ZERO_CROSSINGS / cutoff;
-    this.firstOffset = new Int32Array(this.up);
-    this.lastOffset = new Int32Array(this.up);
-    for (let p = 0; p < this.up; p++) {
-      const frac = p / this.up;
-      const lo = Math.ceil(frac - halfWidth);
-      const hi = Math.floor(frac + halfWidth);
-      const taps = new Float64Array(hi - lo + 1);
-      let norm = 0;
-      for (let k = lo; k <= hi; k++) {
-        const d = k - frac;
-        const x = d * cutoff;
-        const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
-        const w = 0.42 + 0.5 * Math.cos((Math.PI * d) / halfWidth) + 0.08 * Math.cos((2 * Math.PI * d) / halfWidth);
-        taps[k - lo] = sinc * w;
-        norm += sinc * w;
-      }
-      for (let i = 0; i < taps.length; i++) taps[i] = (taps[i] as number) / norm;
-      this.taps.push(taps);
-      this.firstOffset[p] = lo;
-      this.lastOffset[p] = hi;
-    }
-    this.keepFrom = Math.min(...this.firstOffset);
-    // Silence before the first sample, so the first outputs have a full window.
-    this.bufStart = this.keepFrom;
-    this.buf = new Float32Array(-this.keepFrom);
-  }
-
-  push(input: Float32Array): Float32Array {
-    const buf = new Float32Array(this.buf.length + input.length);
-    buf.set(this.buf);
-    buf.set(input, this.buf.length);
-    const end = this.bufStart + buf.length; // one past the last input index held
-    const out = new Float32Array(Math.ceil(((input.length + 2) * this.up) / this.down) + 2);
-    let n = 0;
-    while (this.base + (this.lastOffset[this.phase] as number) < end) {
-      const taps = this.taps[this.phase] as Float64Array;
-      const from = this.base + (this.firstOffset[this.phase] as number) - this.bufStart;
-      let acc = 0;
-      for (let k = 0; k < taps.length; k++) acc += (buf[from + k] as number) * (taps[k] as number);
-      out[n++] = acc;
-      this.phase += this.down;
-      this.base += Math.floor(this.phase / this.up);
-      this.phase %= this.up;
-    }
-    const keep = this.base + this.keepFrom;
-    this.buf = buf.slice(keep - this.bufStart);
-    this.bufStart = keep;
-    return out.subarray(0, n);
-  }
 }

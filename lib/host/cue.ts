@@ -6,12 +6,13 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { WHISPER_RATE } from '../audio/resample.js';
 import { encodeWav } from '../audio/wav.js';
 
 function tone(hz: number, ms: number, volume: number): Float32Array {
-  const n = Math.round((16000 * ms) / 1000);
+  const n = Math.round((WHISPER_RATE * ms) / 1000);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = volume * Math.sin((2 * Math.PI * hz * i) / 16000) * Math.min(1, i / 80, (n - i) / 80); // no clicks
+  for (let i = 0; i < n; i++) out[i] = volume * Math.sin((2 * Math.PI * hz * i) / WHISPER_RATE) * Math.min(1, i / 80, (n - i) / 80); // no clicks
   return out;
 }
 

@@ -6,6 +6,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readAudio } from '../audio/read.js';
+import { WHISPER_RATE } from '../audio/resample.js';
 import { encodeWav } from '../audio/wav.js';
 import type { Config } from '../config/schema.js';
 import { WhisperError } from '../errors.js';
@@ -63,10 +64,10 @@ export class History {
   async save(pcm: Float32Array, fields: Omit<DictationRecord, 'id' | 'at' | 'audio' | 'seconds' | 'state'>): Promise<DictationRecord> {
     const now = new Date();
     const id = `${stamp(now)}-${String(this.seq++ % 1000).padStart(3, '0')}`;
-    const record: DictationRecord = { id, at: now.toISOString(), audio: `${id}.wav`, seconds: pcm.length / 16000, state: 'captured', ...fields };
+    const record: DictationRecord = { id, at: now.toISOString(), audio: `${id}.wav`, seconds: pcm.length / WHISPER_RATE, state: 'captured', ...fields };
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      await writeFile(join(this.dir, `${id}.wav`), encodeWav(pcm, 16000));
+      await writeFile(join(this.dir, `${id}.wav`), encodeWav(pcm, WHISPER_RATE));
       await this.writeRecord(record);
     } catch (e) {
       await rm(join(this.dir, `${id}.wav`), { force: true }).catch(() => undefined);

@@ -4,6 +4,8 @@
  * can remember "speech began at sample N" and later read from N minus some pre-roll, whatever
  * has wrapped in between.
  */
+
+import { WHISPER_RATE } from '../audio/resample.js';
 import { WhisperError } from '../errors.js';
 
 export class AudioRing {
@@ -13,7 +15,7 @@ export class AudioRing {
   private readonly buf: Float32Array;
   private written = 0;
 
-  constructor(seconds = 30, rate = 16000) {
+  constructor(seconds = 30, rate = WHISPER_RATE) {
     if (!(seconds > 0) || !Number.isFinite(seconds)) throw new WhisperError('BAD_ARGUMENT', `ring length must be a positive number of seconds, got ${seconds}`);
     if (!Number.isInteger(rate) || rate <= 0) throw new WhisperError('BAD_ARGUMENT', `sample rate must be a positive integer, got ${rate}`);
     this.rate = rate;

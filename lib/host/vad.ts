@@ -3,6 +3,8 @@
  * float audio, one fixed-length frame at a time; and voicedMs, the speech time in a whole clip,
  * which decides "nothing was said: do not transcribe".
  */
+
+import { WHISPER_RATE } from '../audio/resample.js';
 import { WhisperError } from '../errors.js';
 
 /** The part of the Emscripten module that we use (the package ships no types). */
@@ -19,7 +21,7 @@ interface FvadModule {
   HEAP16: Int16Array;
 }
 
-const RATE = 16000;
+const RATE = WHISPER_RATE;
 // A variable specifier keeps tsc from looking for the package's (missing) declarations; Node resolves it as usual.
 const PACKAGE = '@echogarden/fvad-wasm';
 let loading: Promise<FvadModule> | undefined;

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { WhisperError } from '../errors.js';
 import { isModelName, localModelPath, modelCacheDir } from './cache.js';
 import { type DownloadProgress, download } from './download.js';
+import { makeTestModel } from './generate/testModel.js';
 import { modelUrl, type RegistryEntry, registryEntry } from './registry.js';
 import { MODEL_SIZES, type ModelSize } from './shapes.js';
-import { makeTestModel } from './testModel.js';
 
 /** What a model name stands for. */
 export type ModelSource =

@@ -1,6 +1,6 @@
 /**
- * A throwaway headless desktop for end-to-end tests, built as /work/shared/E2E.md describes: Xvfb
- * with RECORD (uiohook needs it), a private PulseAudio whose null sink `vmic_sink` is remapped to the
+ * A throwaway headless desktop for end-to-end tests (this file is the whole recipe): Xvfb with RECORD
+ * (uiohook needs it), a private PulseAudio whose null sink `vmic_sink` is remapped to the
  * default source `vmic` (the microphone) and whose default sink `speakers` takes what is played
  * (the cues), HOME and XDG_RUNTIME_DIR in a temp folder, and X windows that record what is typed or
  * pasted into them. Every process it starts is tracked by PID and killed by stop() (and, as a last

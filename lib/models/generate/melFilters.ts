@@ -2,7 +2,9 @@
  * The Slaney-style mel filterbank Whisper uses (librosa.filters.mel with htk=false,
  * norm='slaney'), for sr = 16 kHz and n_fft = 400 (201 frequency bins).
  */
-const SR = 16000;
+import { WHISPER_RATE } from '../../audio/resample.js';
+
+const SR = WHISPER_RATE;
 export const N_FFT_BINS = 201;
 
 function hzToMel(hz: number): number {

@@ -6,13 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { WhisperError } from '../errors.js';
+import { WhisperError } from '../../errors.js';
+import { type HParams, hparamsFor, MODEL_SIZES, type ModelSize, type TensorSpec, tensorSpecs } from '../shapes.js';
 import { f32ToF16 } from './f16.js';
 import { GgmlWriter } from './ggmlWriter.js';
 import { melFilters, N_FFT_BINS } from './melFilters.js';
 import { plantDimensions, plantMagnitudes, plantTargets } from './plant.js';
 import { fillF16Normal, fillF32Normal, Xorshift32 } from './random.js';
-import { type HParams, hparamsFor, MODEL_SIZES, type ModelSize, type TensorSpec, tensorSpecs } from './shapes.js';
 import { specialTokens } from './tokens.js';
 import { buildVocabulary, SCRIPT_WORDS } from './vocab.js';
 
