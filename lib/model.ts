@@ -118,6 +118,16 @@ function cpuFeatures(systemInfo: string): string[] {
 
 let nextJob = 1;
 
+/**
+ * The aborts of the transcriptions running in this thread. At exit (process.exit(), or the end of the
+ * program) Node joins its threadpool before the process ends, so a running transcription would hold
+ * the exit back until its end (~0.85 s for the rest of a 44 s clip on 2 cores): they are aborted first.
+ */
+const running = new Set<() => void>();
+process.once('exit', () => {
+  for (const abort of running) abort();
+});
+
 export class WhisperModel {
   readonly info: ModelInfo;
   private readonly scheduler: StateScheduler;
@@ -197,6 +207,7 @@ export class WhisperModel {
     };
     try {
       options.signal?.addEventListener('abort', abort, { once: true });
+      running.add(abort);
       const r = await this.native.transcribe(
         lease.slot,
         audio,
@@ -227,6 +238,7 @@ export class WhisperModel {
       if (e === callbackError) throw e;
       throw fromNative(e);
     } finally {
+      running.delete(abort);
       options.signal?.removeEventListener('abort', abort);
       this.scheduler.release(lease.slot);
     }

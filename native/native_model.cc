@@ -64,9 +64,17 @@ Napi::Object NativeModel::Wrap(Napi::Env env, std::unique_ptr<Engine> engine) {
 
 NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {}
 
+// Garbage collection of a model that was never closed: the memory reported to V8 for it is taken back
+// (the engine itself goes in the destructor, next).
+void NativeModel::Finalize(Napi::Env env) {
+  if (reported_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -reported_bytes_);
+  reported_bytes_ = 0;
+}
+
 NativeModel::~NativeModel() {
-  // Reached only by garbage collection of a model that was never closed; no call can be in
-  // flight (each holds a reference to this object).
+  // Reached only by garbage collection of a model that was never closed, or by the teardown of its
+  // environment (a worker_threads Worker: Node has finished its threadpool work by then); no call can be
+  // in flight (each holds a reference to this object).
   engine_.reset();
 }
 

@@ -20,6 +20,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
 
   explicit NativeModel(const Napi::CallbackInfo& info);
   ~NativeModel() override;
+  void Finalize(Napi::Env env) override;
 
   Engine* engine() const { return engine_.get(); }
   // Called on the JS thread when a transcription has fully settled.

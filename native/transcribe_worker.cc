@@ -46,12 +46,17 @@ TranscribeWorker::TranscribeWorker(Napi::Env env, NativeModel* model, Napi::Obje
     completion->model_ref = Napi::Persistent(model_object);
     completion->job = job;
     segments_ = Napi::ThreadSafeFunction::New(env, on_segment.As<Napi::Function>(), "prism-whisper:segments", 0, 1, completion, [](Napi::Env, Completion* c) {
-      if (c->ready && c->error.IsEmpty()) {
-        c->deferred.Resolve(c->result.Value());
-      } else if (c->ready) {
-        c->deferred.Reject(c->error.Value());
+      // Also runs while a Worker's environment is torn down, when settling fails: dropped, as in
+      // PromiseWorker (an escaping Napi::Error would end the process in std::terminate).
+      try {
+        if (c->ready && c->error.IsEmpty()) {
+          c->deferred.Resolve(c->result.Value());
+        } else if (c->ready) {
+          c->deferred.Reject(c->error.Value());
+        }
+        c->model->JobDone(c->job);
+      } catch (const Napi::Error&) {
       }
-      c->model->JobDone(c->job);
       delete c;
     });
     streaming_ = true;
@@ -63,8 +68,15 @@ void TranscribeWorker::Run() {
   if (streaming_) {
     sink = [this](const Segment& s) {
       auto* copy = new Segment(s);
-      const napi_status status = segments_.NonBlockingCall(copy, [](Napi::Env env, Napi::Function fn, Segment* seg) {
-        if (env != nullptr && fn != nullptr) fn.Call({SegmentObject(env, *seg)});
+      const napi_status status = segments_.NonBlockingCall(copy, [abort = abort_](Napi::Env env, Napi::Function fn, Segment* seg) {
+        // While a Worker's environment is torn down the call fails: nobody is left to tell, so the
+        // transcription stops here (terminate() then resolves in milliseconds). A Napi::Error escaping
+        // this callback would end the whole process in std::terminate.
+        try {
+          if (env != nullptr && fn != nullptr) fn.Call({SegmentObject(env, *seg)});
+        } catch (const Napi::Error&) {
+          abort->store(true);
+        }
         delete seg;
       });
       if (status != napi_ok) delete copy;
