@@ -2,19 +2,18 @@
  * Keeps the engine process alive: starts it and waits until the model is loaded and warm, checks
  * its health on a deadline, restarts it with backoff when it crashes or hangs, retries the request
  * in flight once from its saved audio, and falls back to the CPU when the GPU engine keeps failing.
- * Every state change is an event visible in status().
+ * Every state change is an event visible in status(). This file is the policy; starting one engine
+ * process is engineLaunch.ts, one health check is health.ts.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type EngineEvent, type EngineInfo, type EngineState, type EngineStatus, LATENCY_STAGES, type WatchedEngine } from '../engine/contract.js';
 import { AbortError, WhisperError } from '../errors.js';
 import { percentile } from '../metrics/stats.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
-import { packageRoot } from '../native.js';
-import { ServiceClient } from './client.js';
-import { cpuTimeMs } from './cpuTime.js';
-import type { EngineConfig, EngineMessage } from './engineProcess.js';
+import { type LaunchedEngine, launchEngine } from './engineLaunch.js';
+import type { EngineConfig } from './engineProcess.js';
+import { hungReason } from './health.js';
 
 export interface SupervisorOptions {
   model: string;
@@ -62,13 +61,7 @@ function latencySummary(recent: Transcript['timings'][]): EngineStatus['latency'
   return out;
 }
 
-interface Engine {
-  child: ChildProcess;
-  client: ServiceClient;
-  /** each engine gets its own socket, so that a replacement can start while the old one still runs */
-  socketPath: string;
-  ready: Extract<EngineMessage, { type: 'ready' }>;
-}
+type Engine = LaunchedEngine;
 
 /** Errors after which a GPU engine's CUDA context cannot be trusted: restart it, as after a crash. */
 export function isGpuFault(e: unknown): boolean {
@@ -347,57 +340,22 @@ export class Supervisor implements WatchedEngine {
     }
   }
 
-  private launch(model = this.model, gpu = this.gpu): Promise<Engine> {
+  private async launch(model = this.model, gpu = this.gpu): Promise<Engine> {
     const started = performance.now();
     const socketPath = process.platform === 'win32' ? `${this.o.socketPath}-${++this.generation}` : `${this.o.socketPath.replace(/\.sock$/, '')}-${++this.generation}.sock`;
     const config: EngineConfig = { model, gpu, states: this.o.states ?? 1, threads: this.o.threads, socketPath };
-    const child = fork(join(packageRoot, 'dist', 'service', 'engineProcess.js'), [JSON.stringify(config)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: this.o.env ?? process.env,
+    const engine = await launchEngine(config, { timeoutMs: this.o.loadTimeoutMs ?? 120_000, env: this.o.env, stopping: () => this.stopping });
+    this.lastReadyMs = performance.now() - started;
+    const { child, ready } = engine;
+    child.once('exit', (code, signal) => {
+      // A killed engine cannot remove its own socket.
+      if (process.platform !== 'win32') void rm(socketPath, { force: true });
+      this.lost(child, `exited (${signal ?? `code ${code}`})`);
     });
-    return new Promise<Engine>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new WhisperError('SERVICE_UNAVAILABLE', `the engine did not become ready within ${this.o.loadTimeoutMs ?? 120_000} ms`));
-      }, this.o.loadTimeoutMs ?? 120_000);
-      const early = (code: number | null, signal: string | null): void => {
-        clearTimeout(timer);
-        reject(new WhisperError('SERVICE_UNAVAILABLE', `the engine exited while starting (${signal ?? `code ${code}`})`));
-      };
-      child.once('exit', early);
-      child.once('message', async (m: EngineMessage) => {
-        clearTimeout(timer);
-        if (m.type === 'failed') {
-          child.off('exit', early);
-          reject(new WhisperError(m.code as never, m.message));
-          return;
-        }
-        try {
-          const client = await ServiceClient.connect(socketPath);
-          child.off('exit', early);
-          if (this.stopping) {
-            client.close();
-            child.kill('SIGTERM');
-            reject(new WhisperError('SERVICE_UNAVAILABLE', 'the service is stopping'));
-            return;
-          }
-
-          this.lastReadyMs = performance.now() - started;
-          child.once('exit', (code, signal) => {
-            // A killed engine cannot remove its own socket.
-            if (process.platform !== 'win32') void rm(socketPath, { force: true });
-            this.lost(child, `exited (${signal ?? `code ${code}`})`);
-          });
-          const what = `${m.backend}, pid ${m.pid}, ready in ${this.lastReadyMs.toFixed(0)} ms`;
-          if (this.restarts > 0 || this.events.length > 0) this.note('restarted', what);
-          else this.note('started', what);
-          resolve({ child, client, socketPath, ready: m });
-        } catch (e) {
-          child.kill('SIGKILL');
-          reject(e);
-        }
-      });
-    });
+    const what = `${ready.backend}, pid ${ready.pid}, ready in ${this.lastReadyMs.toFixed(0)} ms`;
+    if (this.restarts > 0 || this.events.length > 0) this.note('restarted', what);
+    else this.note('started', what);
+    return engine;
   }
 
   /**
@@ -416,40 +374,14 @@ export class Supervisor implements WatchedEngine {
     void this.ensure().catch(() => undefined);
   }
 
-  /**
-   * One health request. Late, it is waited for while the engine keeps using CPU (a loaded 2-core
-   * machine can delay a busy engine's answer past the deadline); an engine that used none during a
-   * whole deadline is stopped or stuck, and one that answers nothing within 10 deadlines is hung anyway.
-   */
+  /** One health check (health.ts); a hung engine is killed, and lost() replaces it. */
   private async checkHealth(): Promise<void> {
     const e = this.engine;
     const pid = e?.child.pid;
     if (!e || pid === undefined || this.stopping) return;
-    const deadlineMs = this.o.healthTimeoutMs ?? 500;
-    // true when it answers; the error when it fails or gives up after 10 deadlines (the loop's end)
-    const outcome = e.client.health(deadlineMs * 10).then(
-      () => true as const,
-      (err: Error) => err,
-    );
-    let cpu = await cpuTimeMs(pid);
-    for (let waited = deadlineMs; ; waited += deadlineMs) {
-      let timer: NodeJS.Timeout | undefined;
-      const settled = await Promise.race([outcome, new Promise<false>((r) => (timer = setTimeout(() => r(false), deadlineMs)))]);
-      clearTimeout(timer);
-      if (settled === true || this.engine !== e) return;
-      let why: string | undefined;
-      if (settled instanceof Error) why = settled.message;
-      else {
-        const now = await cpuTimeMs(pid);
-        if (now === undefined || cpu === undefined) why = `no health answer within ${deadlineMs} ms`;
-        else if (now - cpu < 20) why = `no health answer within ${waited} ms and no CPU used meanwhile (stopped or stuck)`;
-        cpu = now;
-      }
-      if (why !== undefined) {
-        this.note('hung', `${why}; killing pid ${pid}`);
-        e.child.kill('SIGKILL');
-        return;
-      }
-    }
+    const why = await hungReason(e.client, pid, this.o.healthTimeoutMs ?? 500, () => this.engine === e);
+    if (why === undefined || this.engine !== e) return;
+    this.note('hung', `${why}; killing pid ${pid}`);
+    e.child.kill('SIGKILL');
   }
 }
