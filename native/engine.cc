@@ -20,7 +20,8 @@ using Clock = std::chrono::steady_clock;
 
 double MsSince(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-// Sums the "… = 12.34 MB" figures of the log lines that start with `prefix`.
+// Sums the "… = 12.34 MB" figures of the log lines that start with `prefix`: the memory sizes of a build
+// from the pristine tree (PRISM_PATCHES=OFF), which has no API for them.
 double SumMegabytes(const std::string& log, const std::string& prefix, const char* must_contain) {
   double total = 0;
   std::istringstream lines(log);
@@ -193,6 +194,12 @@ std::unique_ptr<Engine> Engine::Load(const LoadOptions& o) {
     engine->Warmup(o.warmup_threads);
     info.warmup_ms = MsSince(warm_start);
   }
+#ifdef PRISM_WHISPER_PATCHED
+  // read from ggml's buffers (deps/patches/0008), after the warm-up has sized the compute buffers
+  info.model_bytes = static_cast<double>(whisper_model_memory_size(ctx));
+  info.state_bytes = 0;
+  for (whisper_state* state : engine->states_) info.state_bytes += static_cast<double>(whisper_state_memory_size(state));
+#endif
   return engine;
 }
 
