@@ -4,6 +4,9 @@ import { loadModel, readAudio } from '../lib/index.js';
 import { JFK, models } from './helpers.js';
 
 const mib = () => process.memoryUsage().rss / 2 ** 20;
+// Under AddressSanitizer (npm run test:asan) freed memory sits in ASan's quarantine and RSS says nothing:
+// there the cycles run for ASan to check each free, and the RSS bounds are left out.
+const checkRss = !process.env.PRISM_SANITIZED;
 
 describe('no leak', () => {
   it('RSS stays flat over 200 transcriptions', async () => {
@@ -15,7 +18,7 @@ describe('no leak', () => {
     const after = mib();
     await model.close();
     console.log(`RSS over 200 calls: ${before.toFixed(1)} → ${after.toFixed(1)} MiB`);
-    expect(after - before).toBeLessThan(16);
+    if (checkRss) expect(after - before).toBeLessThan(16);
   }, 300_000);
 
   // glibc only: other allocators keep freed pages in their own way, and RSS says little there.
@@ -31,7 +34,7 @@ describe('no leak', () => {
       }
       const after = mib();
       console.log(`RSS over 8 load/close cycles: ${before.toFixed(1)} → ${after.toFixed(1)} MiB`);
-      expect(after - before).toBeLessThan(60); // one model + two states is ~370 MB
+      if (checkRss) expect(after - before).toBeLessThan(60); // one model + two states is ~370 MB
     },
     300_000,
   );

@@ -67,6 +67,7 @@ describe('native lifetime', () => {
       `RSS ${(before / 2 ** 20).toFixed(0)} → loaded ${(loaded / 2 ** 20).toFixed(0)} → collected ${(after / 2 ** 20).toFixed(0)} MiB (reported ${(reported / 2 ** 20).toFixed(0)} MiB)`,
     );
     expect(loaded - before).toBeGreaterThan(70 * 2 ** 20); // the weights, at least
-    expect(after - before).toBeLessThan((loaded - before) * 0.3);
+    // under AddressSanitizer (npm run test:asan) freed memory stays in its quarantine: ASan checks the frees
+    if (!process.env.PRISM_SANITIZED) expect(after - before).toBeLessThan((loaded - before) * 0.3);
   }, 150_000);
 });
