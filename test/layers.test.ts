@@ -48,7 +48,11 @@ describe('layout', () => {
   });
 
   it('nothing imports upward', () => {
-    const upward = files.flatMap((f) => importsOf(f).filter((t) => floorOf(t) > floorOf(f)).map((t) => `${relative(lib, f)} → ${relative(lib, t)}`));
+    const upward = files.flatMap((f) =>
+      importsOf(f)
+        .filter((t) => floorOf(t) > floorOf(f))
+        .map((t) => `${relative(lib, f)} → ${relative(lib, t)}`),
+    );
     expect(upward).toEqual([]);
     // the check sees imports at all (a broken pattern would pass any tree)
     expect(files.reduce((n, f) => n + importsOf(f).length, 0)).toBeGreaterThan(300);
