@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeWav, loadModel, makeTestModel, readAudio, ServiceClient } from '../dist/index.js';
+import { encodeWav, loadModel, makeTestModel, readAudio } from '../dist/index.js';
+import { ServiceClient } from '../dist/service/client.js';
 import { startService } from '../dist/service/daemon.js';
 import { servicePaths } from '../dist/service/home.js';
 import { ServiceEngine } from '../dist/service/serviceEngine.js';
