@@ -13,7 +13,8 @@ import { readAudio } from '../lib/audio/read.js';
 import { resample, StreamResampler } from '../lib/audio/resample.js';
 import { encodeWav } from '../lib/audio/wav.js';
 import { WhisperError } from '../lib/errors.js';
-import { type InputDevice, listInputDevices, openCapture, pickDevice } from '../lib/host/capture.js';
+import { listInputDevices, openCapture } from '../lib/host/capture.js';
+import { type InputDevice, pickDevice } from '../lib/host/devices.js';
 import { listSoundSources } from '../lib/host/soundSources.js';
 import { type Desktop, desktopMissing, startDesktop } from './e2e/desktop.js';
 
