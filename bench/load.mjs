@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeWav, loadModel, makeTestModel, readAudio } from '../dist/index.js';
 import { ServiceClient } from '../dist/service/client.js';
-import { startService } from '../dist/service/daemon.js';
 import { servicePaths } from '../dist/service/home.js';
 import { ServiceEngine } from '../dist/service/serviceEngine.js';
+import { startService } from '../dist/service/start.js';
 import { listenApi } from '../dist/web/api.js';
 
 const clients = Number(process.argv[2] ?? 16);

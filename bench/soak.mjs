@@ -20,8 +20,8 @@ import { History } from '../dist/host/history.js';
 import { Output } from '../dist/host/output.js';
 import { Vad } from '../dist/host/vad.js';
 import { makeTestModel } from '../dist/models/generate/testModel.js';
-import { startService } from '../dist/service/daemon.js';
 import { servicePaths } from '../dist/service/home.js';
+import { startService } from '../dist/service/start.js';
 
 const total = Number(process.argv[2] ?? 1000);
 const every = Number(process.argv[3] ?? 100);

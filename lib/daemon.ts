@@ -11,8 +11,8 @@ import { RemoteEngine } from './engine/remote.js';
 import { RemoteOnlyEngine } from './engine/remoteOnly.js';
 import { notifier } from './host/notify.js';
 import { type RunningHost, startHost } from './host/start.js';
-import { type RunningServer, type ServiceOptions, serveEngine, startService } from './service/daemon.js';
 import type { ServicePaths } from './service/home.js';
+import { type RunningServer, type ServiceOptions, serveEngine, startService } from './service/start.js';
 import { type RunningDashboard, startDashboard } from './web/dashboard/server.js';
 
 export interface DaemonOptions {

@@ -12,9 +12,9 @@ import type { Engine } from '../lib/engine/contract.js';
 import { RemoteEngine } from '../lib/engine/remote.js';
 import { AbortError, loadModel, readAudio, type Transcript, WhisperError, type WhisperModel } from '../lib/index.js';
 import { ServiceClient } from '../lib/service/client.js';
-import { type RunningService, startService } from '../lib/service/daemon.js';
 import { servicePaths } from '../lib/service/home.js';
 import { ServiceEngine } from '../lib/service/serviceEngine.js';
+import { type RunningService, startService } from '../lib/service/start.js';
 import { listenApi, type RunningApi } from '../lib/web/api.js';
 import { JFK, models, SCRIPT_25 } from './helpers.js';
 
