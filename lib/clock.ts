@@ -4,13 +4,17 @@
  */
 export interface Clock {
   now(): number;
-  /** a timer that does not keep the process alive */
-  setTimeout(fn: () => void, ms: number): unknown;
+  /** a timer; it keeps the process alive (Node's), unless `unref` is asked for */
+  setTimeout(fn: () => void, ms: number, o?: { unref?: boolean }): unknown;
   clearTimeout(timer: unknown): void;
 }
 
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  setTimeout: (fn, ms, o) => {
+    const timer = setTimeout(fn, ms);
+    if (o?.unref) timer.unref();
+    return timer;
+  },
   clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
 };

@@ -126,9 +126,13 @@ export class Output {
     this.noteWindow();
     if (this.o.restoreClipboard) {
       // The restore runs in the same chain as deliveries, so the two never interleave.
-      const timer = this.clock.setTimeout(() => {
-        this.chain = this.chain.then(() => this.restore()).catch(() => undefined);
-      }, this.o.restoreDelayMs);
+      const timer = this.clock.setTimeout(
+        () => {
+          this.chain = this.chain.then(() => this.restore()).catch(() => undefined);
+        },
+        this.o.restoreDelayMs,
+        { unref: true },
+      );
       this.saved = { text: previous, timer, ours: text };
     }
     return { method, ms };
