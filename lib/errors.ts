@@ -43,10 +43,13 @@ export function isErrorCode(code: unknown): code is WhisperErrorCode {
 export class WhisperError extends Error {
   override readonly name = 'WhisperError';
   readonly code: WhisperErrorCode;
+  /** a finer reason within the code, for code that reacts to it (BAD_AUDIO: 'too-long', 'needs-ffmpeg') */
+  readonly reason?: string;
 
-  constructor(code: WhisperErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: WhisperErrorCode, message: string, options?: { cause?: unknown; reason?: string }) {
     super(message, options);
     this.code = code;
+    if (options?.reason !== undefined) this.reason = options.reason;
   }
 
   static is(e: unknown, code?: WhisperErrorCode): e is WhisperError {

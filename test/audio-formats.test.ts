@@ -89,7 +89,7 @@ describe.skipIf(!hasFfmpeg)('readAudio: each format gives the samples of the WAV
 
   it('the length limit applies to the decoded audio, for the WebAssembly decoders and for ffmpeg', async () => {
     for (const name of ['mp3', 'webm']) {
-      await expect(readAudio(files[name] as string, { maxSeconds: 5 })).rejects.toMatchObject({ code: 'BAD_AUDIO', message: expect.stringMatching(/is longer than 5 s/) });
+      await expect(readAudio(files[name] as string, { maxSeconds: 5 })).rejects.toMatchObject({ code: 'BAD_AUDIO', reason: 'too-long', message: expect.stringMatching(/is longer than 5 s/) });
     }
   });
 
@@ -100,6 +100,7 @@ describe.skipIf(!hasFfmpeg)('readAudio: each format gives the samples of the WAV
       expect((await readAudio(files['ogg-opus'] as string)).length).toBeGreaterThan(10 * 16000);
       await expect(readAudio(files.m4a as string)).rejects.toMatchObject({
         code: 'BAD_AUDIO',
+        reason: 'needs-ffmpeg',
         message: expect.stringMatching(/is MP4\/M4A: decoding it needs ffmpeg, which is not installed \(.*install ffmpeg.*\); WAV, MP3, Ogg and FLAC need nothing/),
       });
     } finally {

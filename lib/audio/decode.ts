@@ -85,11 +85,11 @@ const CHUNK = 64 * 1024;
 /** `whole`: the full length is known (a WAV header); otherwise decoding stopped at the limit. */
 function tooLong(name: string, seconds: number, max: number, whole = false): WhisperError {
   const how = whole ? `is ${seconds.toFixed(1)} s long` : `is longer than ${max} s (${seconds.toFixed(1)} s decoded when it stopped)`;
-  return new WhisperError('BAD_AUDIO', `${name} ${how}; at most ${max} s per request`);
+  return new WhisperError('BAD_AUDIO', `${name} ${how}; at most ${max} s per request`, { reason: 'too-long' });
 }
 
 /** Whether a BAD_AUDIO error is about the length limit. */
-export const isTooLong = (e: WhisperError): boolean => / s per request$/.test(e.message);
+export const isTooLong = (e: WhisperError): boolean => e.reason === 'too-long';
 
 /** Feeds the decoder in chunks and stops as soon as the decoded audio passes the limit. */
 async function decodeWasm(bytes: Uint8Array, format: string, name: string, maxSeconds: number): Promise<DecodedAudio> {
@@ -161,7 +161,9 @@ function runFfmpeg(input: string, what: string, name: string, maxSeconds: number
     child.on('error', (e: NodeJS.ErrnoException) => {
       failure =
         e.code === 'ENOENT'
-          ? new WhisperError('BAD_AUDIO', `${name} is ${what}: decoding it needs ffmpeg, which is not installed (${ffmpegHint()}); WAV, MP3, Ogg and FLAC need nothing`)
+          ? new WhisperError('BAD_AUDIO', `${name} is ${what}: decoding it needs ffmpeg, which is not installed (${ffmpegHint()}); WAV, MP3, Ogg and FLAC need nothing`, {
+              reason: 'needs-ffmpeg',
+            })
           : new WhisperError('BAD_AUDIO', `${name}: ffmpeg could not start: ${e.message}`, { cause: e });
     });
     child.stdout.on('data', (d: Buffer) => {
@@ -210,7 +212,7 @@ export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}
     try {
       wav = decodeWav(bytes);
     } catch (e) {
-      if (WhisperError.is(e, 'BAD_AUDIO')) throw new WhisperError('BAD_AUDIO', `${name}: ${e.message}`);
+      if (WhisperError.is(e, 'BAD_AUDIO')) throw new WhisperError('BAD_AUDIO', `${name}: ${e.message}`, { cause: e, reason: e.reason });
       throw e;
     }
     const seconds = (wav.data[0]?.length ?? 0) / wav.sampleRate;

@@ -22,7 +22,7 @@ export async function decodeUpload(bytes: Buffer, filename: string | undefined, 
     audio = await decodeAudio(bytes, { name, maxSeconds });
   } catch (e) {
     if (WhisperError.is(e, 'BAD_AUDIO')) {
-      const code = isTooLong(e) ? 'audio_too_long' : /needs ffmpeg/.test(e.message) ? 'unsupported_format' : 'invalid_audio';
+      const code = isTooLong(e) ? 'audio_too_long' : e.reason === 'needs-ffmpeg' ? 'unsupported_format' : 'invalid_audio';
       throw invalid(e.message, code);
     }
     throw e;
