@@ -89,7 +89,11 @@ describe.skipIf(!hasFfmpeg)('readAudio: each format gives the samples of the WAV
 
   it('the length limit applies to the decoded audio, for the WebAssembly decoders and for ffmpeg', async () => {
     for (const name of ['mp3', 'webm']) {
-      await expect(readAudio(files[name] as string, { maxSeconds: 5 })).rejects.toMatchObject({ code: 'BAD_AUDIO', reason: 'too-long', message: expect.stringMatching(/is longer than 5 s/) });
+      await expect(readAudio(files[name] as string, { maxSeconds: 5 })).rejects.toMatchObject({
+        code: 'BAD_AUDIO',
+        reason: 'too-long',
+        message: expect.stringMatching(/is longer than 5 s/),
+      });
     }
   });
 
