@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAudio } from '../lib/audio/read.js';
-import { resample, StreamResampler } from '../lib/audio/resample.js';
+import { concatSamples, resample, StreamResampler } from '../lib/audio/resample.js';
 import { encodeWav } from '../lib/audio/wav.js';
 import { WhisperError } from '../lib/errors.js';
 import { listInputDevices, openCapture } from '../lib/host/capture.js';
@@ -24,16 +24,6 @@ function noise(n: number, seed = 1): Float32Array {
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
   }
   return out;
 }
@@ -78,7 +68,7 @@ describe('StreamResampler', () => {
         parts.push(r.push(input.subarray(at, at + size)));
         at += size;
       }
-      const streamed = concat(parts);
+      const streamed = concatSamples(parts);
       const whole = resample(input, rate);
       // Same filter and grid; only the ends differ (whole-buffer edges vs. the filter's half-width held back).
       expect(whole.length - streamed.length).toBeGreaterThanOrEqual(0);
@@ -98,7 +88,7 @@ describe('StreamResampler', () => {
       for (let i = 0; i < block; i++) x[i] = 0.5 * Math.sin((2 * Math.PI * 1000 * (at + i)) / 44100);
       parts.push(r.push(x));
     }
-    const out = concat(parts);
+    const out = concatSamples(parts);
     expect(Math.abs(out.length - 16000 * 60)).toBeLessThan(20);
     // The output must be the ideal 16 kHz tone, delayed by the filter's half-width: fit that delay once.
     const tail = out.subarray(out.length - 16000);
@@ -201,7 +191,7 @@ describe.skipIf(missing)(`on a headless desktop${missing ? ` (skipped: ${missing
     await sleep(800);
     await capture.stop();
     const sizes = blocks.map((b) => b.length);
-    return { capture, pcm: concat(blocks), arrivals, errors, openMs, playFrom, idleSizes: sizes.slice(1, idleBlocks), blockSizes: sizes.slice(idleBlocks + 1) };
+    return { capture, pcm: concatSamples(blocks), arrivals, errors, openMs, playFrom, idleSizes: sizes.slice(1, idleBlocks), blockSizes: sizes.slice(idleBlocks + 1) };
   }
 
   /** Where `ref` best matches inside `x` (searched from `from`), and the normalised correlation there. */
@@ -275,12 +265,12 @@ describe.skipIf(missing)(`on a headless desktop${missing ? ` (skipped: ${missing
     try {
       expect(desk.capture.device.name).toBe('Desk_USB_Microphone (desk, through pulse)');
       expect(vmic.capture.device.name).toBe('Virtual_Microphone (vmic, through pulse)');
-      const deskFrom = concat(desk.blocks).length;
-      const vmicFrom = concat(vmic.blocks).length;
+      const deskFrom = concatSamples(desk.blocks).length;
+      const vmicFrom = concatSamples(vmic.blocks).length;
       await desktop.play(speech, 'desk_sink');
       await sleep(500);
-      const heardOnDesk = concat(desk.blocks).subarray(deskFrom);
-      const heardOnVmic = concat(vmic.blocks).subarray(vmicFrom);
+      const heardOnDesk = concatSamples(desk.blocks).subarray(deskFrom);
+      const heardOnVmic = concatSamples(vmic.blocks).subarray(vmicFrom);
       expect(locate(heardOnDesk, speechPcm, 0).correlation).toBeGreaterThan(0.9);
       expect(rms(heardOnDesk)).toBeGreaterThan(100 * rms(heardOnVmic) + 1e-3);
     } finally {
@@ -340,7 +330,7 @@ describe.skipIf(missing)(`on a headless desktop${missing ? ` (skipped: ${missing
       const idleFrom = blocks.length;
       await playing;
       await sleep(700);
-      const pcm = concat(blocks.map((b) => b.pcm));
+      const pcm = concatSamples(blocks.map((b) => b.pcm));
       const toInt = (x: Float32Array) => Int16Array.from(x, (v) => Math.round(v * 32768));
       const got = Buffer.from(toInt(pcm).buffer);
       const want = Buffer.from(toInt(played).buffer);
