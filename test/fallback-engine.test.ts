@@ -31,7 +31,7 @@ function setup(remoteFails: () => Error | undefined) {
       return transcript('local');
     },
   };
-  const engine = new FallbackEngine(remote, local, { url: 'http://gpu-box:8178', retryRemoteMs: 60_000, notify: (m) => notes.push(m), now: () => now });
+  const engine = new FallbackEngine(remote, local, { url: 'http://gpu-box:8178', retryRemoteMs: 60_000, notify: (m) => notes.push(m), clock: { now: () => now } });
   return { engine, calls, notes, advance: (ms: number) => (now += ms) };
 }
 

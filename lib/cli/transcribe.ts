@@ -17,7 +17,7 @@ async function engineFor(opts: Options): Promise<Via> {
   if (service) return Object.assign(service, { via: 'service' as const });
   if (!['auto', 'cuda', 'cpu'].includes(opts.gpu)) throw new WhisperError('BAD_ARGUMENT', '--gpu must be auto, cuda or cpu');
   const model = await loadModel(opts.model, { gpu: opts.gpu, threads: opts.threads ? Number(opts.threads) : undefined });
-  return { via: 'in-process', transcribe: (pcm, o) => model.transcribe(pcm, o), close: () => model.close() };
+  return Object.assign(model, { via: 'in-process' as const });
 }
 
 interface Options {

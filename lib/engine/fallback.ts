@@ -6,6 +6,7 @@
  * one is tried again. Errors that say the request itself is wrong (a refused token, bad audio) are
  * not hidden behind the fallback: they reach the user.
  */
+import { type Clock, systemClock } from '../clock.js';
 import { WhisperError } from '../errors.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
 import type { Engine } from './contract.js';
@@ -18,7 +19,7 @@ export class FallbackEngine implements Engine {
   constructor(
     private readonly remote: Engine,
     private readonly local: Engine,
-    private readonly o: { url: string; retryRemoteMs?: number; notify: (message: string) => void; now?: () => number },
+    private readonly o: { url: string; retryRemoteMs?: number; notify: (message: string) => void; clock?: Pick<Clock, 'now'> },
   ) {}
 
   /** Which engine the next request goes to. */
@@ -43,6 +44,6 @@ export class FallbackEngine implements Engine {
   }
 
   private now(): number {
-    return (this.o.now ?? Date.now)();
+    return (this.o.clock ?? systemClock).now();
   }
 }
