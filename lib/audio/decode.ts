@@ -30,6 +30,8 @@ export interface DecodeOptions {
   maxSeconds?: number;
   /** how the audio is named in messages: a file name, or "the upload" */
   name?: string;
+  /** stops decoding (and kills ffmpeg) when aborted: BAD_AUDIO with reason 'aborted' */
+  signal?: AbortSignal;
 }
 
 const ascii = (b: Uint8Array, from: number, to: number): string => Buffer.from(b.buffer, b.byteOffset + from, Math.max(0, Math.min(to, b.length) - from)).toString('latin1');
