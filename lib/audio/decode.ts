@@ -30,7 +30,7 @@ export interface DecodeOptions {
   maxSeconds?: number;
   /** how the audio is named in messages: a file name, or "the upload" */
   name?: string;
-  /** stops decoding (and kills ffmpeg) when aborted: BAD_AUDIO with reason 'aborted' */
+  /** stops decoding (and kills ffmpeg) when aborted: rejects with an AbortError (code ABORT_ERR), as transcribe() does */
   signal?: AbortSignal;
 }
 
