@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
+import { type ParseError, parse as parseJsonc, printParseErrorCode, visit } from 'jsonc-parser';
 import { z } from 'zod';
 import { WhisperError } from '../errors.js';
 import { type Config, configSchema } from './schema.js';
@@ -31,14 +31,65 @@ function isObject(v: unknown): v is ConfigInput {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Names that are no setting anywhere and that JavaScript treats specially: `obj["__proto__"] = v`
+ * replaces the object's prototype instead of adding a key (so the strict schema never sees it, and
+ * the prototype's values read as settings). Refused wherever they appear, as unknown settings.
+ */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Sets an own key, even one named __proto__ (which plain assignment would turn into a prototype). */
+function setOwn(o: ConfigInput, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 /** Deep merge of plain objects; undefined values in `over` leave `base` alone. */
 export function mergeConfig(base: ConfigInput, over: ConfigInput): ConfigInput {
   const out: ConfigInput = { ...base };
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) continue;
-    out[k] = isObject(v) && isObject(out[k]) ? mergeConfig(out[k] as ConfigInput, v) : v;
+    const mine = Object.hasOwn(out, k) ? out[k] : undefined;
+    setOwn(out, k, isObject(v) && isObject(mine) ? mergeConfig(mine, v) : v);
   }
   return out;
+}
+
+/** The paths of reserved keys in a parsed config, and of objects whose prototype is not a plain object's. */
+function reservedPaths(v: unknown, path: string[] = [], out: string[] = []): string[] {
+  if (Array.isArray(v)) {
+    v.forEach((item, i) => {
+      reservedPaths(item, [...path, String(i)], out);
+    });
+  } else if (typeof v === 'object' && v !== null) {
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (proto !== Object.prototype && proto !== null) out.push([...path, '__proto__'].join('.'));
+    for (const k of Object.keys(v)) {
+      if (RESERVED_KEYS.has(k)) out.push([...path, k].join('.'));
+      else reservedPaths((v as ConfigInput)[k], [...path, k], out);
+    }
+  }
+  return out;
+}
+
+/** Reserved keys as the file spells them (the parser has already turned a __proto__ key into a prototype). */
+function reservedInText(text: string): string[] {
+  const found: string[] = [];
+  visit(
+    text,
+    {
+      onObjectProperty: (name, _offset, _length, _line, _column, pathSupplier) => {
+        if (RESERVED_KEYS.has(name)) found.push([...pathSupplier().map(String), name].join('.'));
+      },
+    },
+    { allowTrailingComma: true, disallowComments: false },
+  );
+  return found;
+}
+
+function refuseReserved(paths: string[], source: string): void {
+  if (paths.length === 0) return;
+  const lines = [...new Set(paths)].map((p) => `  ${p}: Unrecognized key (a reserved name, never a setting)`);
+  throw new WhisperError('CONFIG_INVALID', `${source} has ${lines.length === 1 ? 'a bad setting' : `${lines.length} bad settings`}:\n${lines.join('\n')}`);
 }
 
 function readConfigFile(path: string, explicit: boolean): ConfigInput | undefined {
@@ -60,11 +111,13 @@ function readConfigFile(path: string, explicit: boolean): ConfigInput | undefine
     throw new WhisperError('CONFIG_INVALID', `${path} is not valid JSON: ${printParseErrorCode(first.error)} at line ${line}, column ${column}`);
   }
   if (!isObject(parsed)) throw new WhisperError('CONFIG_INVALID', `${path} must hold a JSON object`);
+  refuseReserved(reservedInText(text), path);
   return parsed;
 }
 
 /** Validates a config object; a WhisperError CONFIG_INVALID lists each bad setting by its path. */
 export function validateConfig(input: ConfigInput, source = 'the config'): Config {
+  refuseReserved(reservedPaths(input), source);
   const r = configSchema.safeParse(input);
   if (r.success) return r.data;
   const lines = r.error.issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);

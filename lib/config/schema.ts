@@ -6,6 +6,10 @@
 import { z } from 'zod';
 import { parseCombo } from './keys.js';
 
+/**
+ * A duration in ms, bounded: every duration feeds a timer, and Node clamps a delay above 2^31-1 ms
+ * (or below 1) to 1 ms, so an absurd value would fire at once instead of never.
+ */
 const ms = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
 
 export const hotkeySchema = z
@@ -179,11 +183,11 @@ export const configSchema = z
     threads: z.number().int().min(1).max(1024).optional(),
     /** the model the service falls back to on the CPU */
     fallbackModel: z.string().min(1).optional(),
-    /** switch to the fallback when requests get slower than slowMs, slowCount times in a row */
-    slowMs: z.number().positive().optional(),
+    /** switch to the fallback when requests get slower than slowMs (1 ms … 10 min), slowCount times in a row */
+    slowMs: z.number().int().min(1).max(600_000).optional(),
     slowCount: z.number().int().min(1).default(3),
-    /** after an automatic fallback, try the primary engine again after this long (doubling); 0: never */
-    probePrimaryMs: z.number().int().min(0).default(300_000),
+    /** after an automatic fallback, try the primary engine again after this long (1 s … 1 h, doubling up to 1 h); 0: never */
+    probePrimaryMs: z.union([z.literal(0), z.number().int().min(1000).max(3_600_000)]).default(300_000),
     hotkey: hotkeySchema.prefault({}),
     audio: audioSchema.prefault({}),
     vad: vadSchema.prefault({}),
