@@ -1,7 +1,7 @@
 /** prism-dictate as a person runs it: the built CLI in a child process, isolated by PRISM_DICTATE_HOME. */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -263,6 +263,29 @@ describe('prism-dictate config init', () => {
       expect(again.stderr).toMatch(/is there already; edit it, or --force to replace it/);
       expect(readFileSync(file, 'utf8')).toContain('"device": "USB"');
       expect((await cli(['config', 'init', '--force'], { PRISM_DICTATE_HOME: own })).code).toBe(0);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(process.platform === 'win32')('--force replaces a symbolic link (never writes through it) and a 0644 file, leaving a 0600 file', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'prism-init-'));
+    try {
+      const file = join(own, 'config.json');
+      const victim = join(own, 'victim.txt');
+      writeFileSync(victim, 'not yours\n', { mode: 0o644 });
+      symlinkSync(victim, file);
+      const refused = await cli(['config', 'init'], { PRISM_DICTATE_HOME: own });
+      expect(refused.code).toBe(2); // a link is something there, even one that points nowhere useful
+      expect((await cli(['config', 'init', '--force'], { PRISM_DICTATE_HOME: own })).code).toBe(0);
+      expect(readFileSync(victim, 'utf8')).toBe('not yours\n');
+      expect(lstatSync(file).isSymbolicLink()).toBe(false);
+      expect(lstatSync(file).mode & 0o777).toBe(0o600);
+      expect(readFileSync(file, 'utf8')).toMatch(/^\/\/ prism-dictate configuration/);
+      chmodSync(file, 0o644);
+      expect((await cli(['config', 'init', '--force'], { PRISM_DICTATE_HOME: own })).code).toBe(0);
+      expect(lstatSync(file).mode & 0o777).toBe(0o600);
+      expect(readdirSync(own).sort()).toEqual(['config.json', 'victim.txt']); // no temp file left
     } finally {
       await rm(own, { recursive: true, force: true });
     }

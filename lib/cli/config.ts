@@ -1,6 +1,7 @@
 /** `--config FILE` for every command, and `prism-dictate config`: the effective configuration. */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { type ConfigInput, defaultConfigPath, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -12,6 +13,40 @@ import { report } from './exit.js';
 export function configFor(cmd: Command, overrides: ConfigInput = {}): Config {
   const file = (cmd.optsWithGlobals() as { config?: string }).config;
   return loadConfig({ file, overrides }).config;
+}
+
+/** Whether anything is at `file` (a dangling symbolic link counts). */
+function occupied(file: string): boolean {
+  try {
+    lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes `text` to `file` as a new 0600 file (a config may hold tokens): written under a fresh name in
+ * the same folder (O_EXCL, no symlink followed), then renamed over `file`, which replaces whatever was
+ * there — a symbolic link included, never the file it points to — and keeps no old mode.
+ */
+function writePrivate(file: string, text: string): void {
+  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, text);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 export function configCommand(program: Command): void {
@@ -42,9 +77,9 @@ export function configCommand(program: Command): void {
     .action((o: { force?: boolean }, cmd: Command) => {
       try {
         const file = (cmd.optsWithGlobals() as { config?: string }).config ?? defaultConfigPath();
-        if (existsSync(file) && !o.force) throw new WhisperError('BAD_ARGUMENT', `${file} is there already; edit it, or --force to replace it`);
-        mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, STARTER_CONFIG, { mode: 0o600 });
+        if (occupied(file) && !o.force) throw new WhisperError('BAD_ARGUMENT', `${file} is there already; edit it, or --force to replace it`);
+        mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+        writePrivate(file, STARTER_CONFIG);
         loadConfig({ file }); // it must load as written
         process.stdout.write(`${file}\n`);
       } catch (e) {
