@@ -8,11 +8,8 @@
  * none. The limit applies to the decoded length: a small compressed file cannot unpack into hours of
  * samples.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { WhisperError } from '../errors.js';
+import { decodeFfmpeg } from './ffmpeg.js';
 import { concatSamples, WHISPER_RATE } from './resample.js';
 import { decodeWav } from './wav.js';
 
@@ -123,84 +120,11 @@ async function decodeWasm(bytes: Uint8Array, format: string, name: string, maxSe
   return { channels, sampleRate: rate, format, truncated: false };
 }
 
-/** What to run to get ffmpeg, per platform. */
-function ffmpegHint(): string {
-  if (process.platform === 'darwin') return 'brew install ffmpeg';
-  if (process.platform === 'win32') return 'winget install ffmpeg';
-  return 'sudo apt install ffmpeg (or your distribution’s package)';
-}
-
-/**
- * The system ffmpeg, giving 16 kHz mono float samples on stdout; killed at the limit. It reads a
- * temporary copy of the bytes, not a pipe: MP4 files often keep their index (moov) at the end, which
- * ffmpeg can only reach in a file it can seek.
- */
-async function decodeFfmpeg(bytes: Uint8Array, what: string, name: string, maxSeconds: number): Promise<DecodedAudio> {
-  const dir = await mkdtemp(join(tmpdir(), 'prism-audio-'));
-  try {
-    const input = join(dir, 'input');
-    await writeFile(input, bytes, { mode: 0o600 });
-    return await runFfmpeg(input, what, name, maxSeconds);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function runFfmpeg(input: string, what: string, name: string, maxSeconds: number): Promise<DecodedAudio> {
-  const limit = Math.ceil(maxSeconds * WHISPER_RATE) * 4;
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.env.PRISM_FFMPEG || 'ffmpeg',
-      ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', input, '-f', 'f32le', '-ac', '1', '-ar', String(WHISPER_RATE), 'pipe:1'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const out: Buffer[] = [];
-    let size = 0;
-    let stderr = '';
-    let failure: Error | undefined;
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      failure =
-        e.code === 'ENOENT'
-          ? new WhisperError('BAD_AUDIO', `${name} is ${what}: decoding it needs ffmpeg, which is not installed (${ffmpegHint()}); WAV, MP3, Ogg and FLAC need nothing`, {
-              reason: 'needs-ffmpeg',
-            })
-          : new WhisperError('BAD_AUDIO', `${name}: ffmpeg could not start: ${e.message}`, { cause: e });
-    });
-    child.stdout.on('data', (d: Buffer) => {
-      size += d.length;
-      if (size > limit) {
-        failure ??= tooLong(name, size / 4 / WHISPER_RATE, maxSeconds);
-        child.kill('SIGKILL');
-        return;
-      }
-      out.push(d);
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < 4096) stderr += d.toString();
-    });
-    child.on('close', (code) => {
-      if (failure) return reject(failure);
-      if (code !== 0 || size === 0) {
-        const said = (stderr.trim().split('\n').at(-1) ?? '').replace(input, 'input');
-        return reject(new WhisperError('BAD_AUDIO', `${name} (${what}) could not be decoded by ffmpeg${said ? `: ${said}` : ''}`));
-      }
-      const all = Buffer.concat(out);
-      const samples = new Float32Array(all.length >> 2);
-      for (let i = 0; i < samples.length; i++) samples[i] = all.readFloatLE(i * 4);
-      resolve({ channels: [samples], sampleRate: WHISPER_RATE, format: 'ffmpeg', truncated: false });
-    });
-  });
-}
-
 /** Text where audio was expected: printable ASCII/UTF-8 and whitespace in the first bytes. */
 export function looksLikeText(b: Uint8Array): boolean {
   const head = b.subarray(0, 512);
   return head.length > 0 && head.every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c !== 127));
 }
-
-const NAMES: Record<string, string> = { mp4: 'MP4/M4A', webm: 'WebM/Matroska' };
 
 /** Decodes WAV, MP3, Ogg (Vorbis/Opus/FLAC) and FLAC here; anything else through ffmpeg. Throws BAD_AUDIO. */
 export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedAudio> {
@@ -224,5 +148,7 @@ export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}
   if (format === 'mp3' || format === 'flac' || format === 'ogg-flac' || format === 'ogg-vorbis' || format === 'ogg-opus') {
     return decodeWasm(bytes, format, name, maxSeconds);
   }
-  return decodeFfmpeg(bytes, format ? (NAMES[format] ?? format) : 'not WAV, MP3, Ogg or FLAC', name, maxSeconds);
+  // the rest through ffmpeg, pinned to the container sniffed (lib/audio/ffmpeg.ts); unknown bytes are refused
+  const { samples } = await decodeFfmpeg(bytes, { sniffed: format, name, maxSeconds, signal: options.signal });
+  return { channels: [samples], sampleRate: WHISPER_RATE, format: 'ffmpeg', truncated: false };
 }
