@@ -195,6 +195,62 @@ describe('prism-dictate transcribe', () => {
   });
 });
 
+describe('prism-dictate transcribe beside a running service', () => {
+  /** A service that runs the tiny model (a stub that answers every request with one text), in a home of its own. */
+  async function serviceOf(own: string) {
+    const answer = {
+      text: 'from the service',
+      segments: [],
+      language: 'en',
+      timings: { queueMs: 0, melMs: 0, encodeMs: 0, decodeMs: 0, totalMs: 1, tokens: 0, windows: 1 },
+      backend: 'cpu',
+      audioMs: 11000,
+      audioCtx: 1500,
+    };
+    const engine = { info: { backend: 'cpu', path: models().tiny, states: 1 }, busy: 0, queued: 0, transcribe: () => Promise.resolve(answer) };
+    return ServiceServer.listen({ socketPath: servicePaths(own).socket, model: engine });
+  }
+  const lines = (out: string) =>
+    out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it.skipIf(process.platform === 'win32')('answers on the service only with the model asked for; else loads it here, or fails naming both (issue 25, item 10)', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'prism-which-'));
+    const service = await serviceOf(own);
+    const env = { PRISM_DICTATE_HOME: own, PRISM_MODEL: '' };
+    try {
+      // base.en is not downloaded: not the service's tiny model in its stead, but exit 3 naming both
+      const missing = await cli(['transcribe', '--json', '--model', 'base.en', JFK], env);
+      expect(missing.stdout).toBe('');
+      expect(missing.stderr).toMatch(/model "base\.en" is not downloaded yet/);
+      expect(missing.stderr).toContain(`the running service (pid ${process.pid}) has another model, ${models().tiny}`);
+      expect(missing.code).toBe(3);
+      // another model that is there: loaded here, and said so
+      const other = await cli(['transcribe', '--json', '--gpu', 'cpu', '--model', models().tinyEn, JFK], env);
+      expect(other.code, other.stderr).toBe(0);
+      expect(lines(other.stdout)).toEqual([expect.objectContaining({ via: 'in-process', model: models().tinyEn, text: SCRIPT_10 })]);
+      // the service's model, by another path to the same file: the service answers
+      const link = join(own, 'same.bin');
+      symlinkSync(models().tiny, link);
+      const same = await cli(['transcribe', '--json', '--model', link, JFK], env);
+      expect(same.code, same.stderr).toBe(0);
+      expect(lines(same.stdout)).toEqual([expect.objectContaining({ via: 'service', model: models().tiny, text: 'from the service' })]);
+      // no --model: the service's model will do; the text output says which model answered (on stderr)
+      const plain = await cli(['transcribe', JFK], env);
+      expect(plain.code, plain.stderr).toBe(0);
+      expect(plain.stdout).toBe('from the service\n');
+      expect(plain.stderr).toBe(`prism-dictate: ${models().tiny} (the running service, pid ${process.pid}, cpu)\n`);
+      const here = await cli(['transcribe', '--no-service', '--gpu', 'cpu', '--model', models().tinyEn, JFK], env);
+      expect(here.stderr).toBe(`prism-dictate: ${models().tinyEn} (loaded here, cpu)\n`);
+    } finally {
+      await service.close();
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('prism-dictate system', () => {
   it('reports the backend', async () => {
     const r = await cli(['system', '--json']);
@@ -313,7 +369,9 @@ describe('prism-dictate dashboard', () => {
       opener(0);
       const opened = await cli(['dashboard', '--open'], { PRISM_DICTATE_HOME: own, PATH: `${bin}:${process.env.PATH}` });
       expect(opened.code).toBe(0);
-      expect(readFileSync(join(own, 'opened'), 'utf8').trim()).toBe(`http://127.0.0.1:${port}/?token=t`);
+      // the opener gets a page in the home that redirects, not the URL with its token (issue 25, item 7)
+      expect(readFileSync(join(own, 'opened'), 'utf8').trim()).toBe(join(own, 'dashboard-open.html'));
+      expect(readFileSync(join(own, 'dashboard-open.html'), 'utf8')).toContain(`content="0;url=http://127.0.0.1:${port}/?token=t"`);
     } finally {
       await service.close();
       await new Promise((r) => page.close(r));

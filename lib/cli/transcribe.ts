@@ -4,20 +4,35 @@ import type { Command } from 'commander';
 import { readAudio } from '../audio/read.js';
 import type { Engine } from '../engine/contract.js';
 import { WhisperError } from '../errors.js';
-import { loadModel } from '../model.js';
+import { loadModel, type WhisperModel } from '../model.js';
 import { ServiceEngine } from '../service/serviceEngine.js';
 import { configFor } from './config.js';
 import { EXIT, exitCodeFor } from './exit.js';
 
-type Via = Engine & { via: 'service' | 'in-process' };
+/** An engine, and which model answers on it (its file), and where it runs: said in every output. */
+type Via = Engine & { via: 'service' | 'in-process'; answering: { model: string; backend: string; pid: number } };
 
-/** The running service when there is one (unless --no-service), else a model loaded in this process. */
-async function engineFor(opts: Options): Promise<Via> {
-  const service = opts.service === false ? undefined : await ServiceEngine.running();
-  if (service) return Object.assign(service, { via: 'service' as const });
+/**
+ * The running service when there is one (unless --no-service) and it runs the model asked for with
+ * --model (`asked`; without it, any model will do), else the model loaded in this process. When it
+ * cannot be loaded here, the error names the service's model too.
+ */
+async function engineFor(opts: Options, asked: string | undefined): Promise<Via> {
+  const found = opts.service === false ? {} : await ServiceEngine.find({ model: asked });
+  if (found.engine) {
+    const { model, backend, pid } = found.engine.welcome;
+    return Object.assign(found.engine, { via: 'service' as const, answering: { model, backend, pid } });
+  }
   if (!['auto', 'cuda', 'cpu'].includes(opts.gpu)) throw new WhisperError('BAD_ARGUMENT', '--gpu must be auto, cuda or cpu');
-  const model = await loadModel(opts.model, { gpu: opts.gpu, threads: opts.threads ? Number(opts.threads) : undefined });
-  return Object.assign(model, { via: 'in-process' as const });
+  const other = found.other;
+  let model: WhisperModel;
+  try {
+    model = await loadModel(opts.model, { gpu: opts.gpu, threads: opts.threads ? Number(opts.threads) : undefined });
+  } catch (e) {
+    if (!other || !(e instanceof WhisperError)) throw e;
+    throw new WhisperError(e.code, `${e.message}; the running service (pid ${other.pid}) has another model, ${other.model}: leave out --model to use it`, { cause: e });
+  }
+  return Object.assign(model, { via: 'in-process' as const, answering: { model: model.info.path, backend: model.info.backend, pid: process.pid } });
 }
 
 interface Options {
@@ -51,13 +66,19 @@ export function transcribeCommand(program: Command): void {
       try {
         const c = configFor(cmd, { model: opts.model, gpu: opts.gpu, transcription: { language: opts.language, prompt: opts.prompt } });
         Object.assign(opts, { model: c.model, gpu: c.gpu, language: c.transcription.language, prompt: c.transcription.prompt });
-        model = await engineFor(opts);
+        // --model on the command line asks for that model; from the config it is only a default
+        model = await engineFor(opts, cmd.getOptionValueSource('model') === 'cli' ? opts.model : undefined);
       } catch (e) {
         process.stderr.write(`prism-dictate: ${(e as Error).message}\n`);
         process.exitCode = exitCodeFor(e);
         return;
       }
       const bar = files.length > 1 && process.stderr.isTTY && !opts.json ? new cliProgress.SingleBar({ stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      const { answering } = model;
+      if (!opts.json)
+        process.stderr.write(
+          `prism-dictate: ${answering.model} (${model.via === 'service' ? `the running service, pid ${answering.pid}` : 'loaded here'}, ${answering.backend})\n`,
+        );
       bar?.start(files.length, 0);
       let failed = 0;
       for (const file of files) {
@@ -72,7 +93,7 @@ export function transcribeCommand(program: Command): void {
             // one file: someone waits on it; a batch of files yields to dictations
             priority: files.length > 1 ? 'batch' : 'interactive',
           });
-          if (opts.json) process.stdout.write(`${JSON.stringify({ file, via: model.via, ...t })}\n`);
+          if (opts.json) process.stdout.write(`${JSON.stringify({ file, via: model.via, model: answering.model, ...t })}\n`);
           else process.stdout.write(files.length > 1 ? `${file}: ${t.text}\n` : `${t.text}\n`);
         } catch (e) {
           failed++;

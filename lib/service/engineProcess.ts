@@ -5,6 +5,7 @@
  *   node dist/service/engineProcess.js '<json EngineConfig>'
  */
 import { closeSync, openSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { WhisperError } from '../errors.js';
 import { loadModel, type WhisperModel } from '../model.js';
 import { ServiceServer } from './server.js';
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
   await send({
     type: 'ready',
     backend: model.info.backend,
-    path: model.info.path,
+    path: resolve(model.info.path), // absolute: clients compare it with the model they ask for from their own folders
     states: model.info.states,
     fallback: model.info.fallback,
     loadMs: performance.now() - started,

@@ -4,8 +4,10 @@
  * used), and a request whose connection fails under it is sent once more on a new one, so `serve`
  * outlives a `prism-dictate stop && start` without a single 503.
  */
+import { realpathSync } from 'node:fs';
 import type { Engine } from '../engine/contract.js';
 import type { TranscribeOptions, Transcript } from '../model.js';
+import { resolveModel } from '../models/pull.js';
 import { ServiceClient } from './client.js';
 import { servicePaths } from './home.js';
 import type { Welcome } from './messages.js';
@@ -15,6 +17,36 @@ export interface ServiceHealth {
   state: string;
   backend: string;
   model: string;
+}
+
+export interface FindOptions {
+  /** the model asked for (a path or a name, as --model takes it): a service that runs another is not used */
+  model?: string;
+  /** how long to wait for the socket to accept (default 300 ms; the handshake gets at least 2 s) */
+  timeoutMs?: number;
+  socketPath?: string;
+}
+
+/** The running service when it serves the model asked for; else, when one runs another model, what it said about itself. */
+export type Found = { engine: ServiceEngine; other?: undefined } | { engine?: undefined; other?: Welcome };
+
+/** The file a --model value names, followed through links; undefined when there is none (not downloaded, no such file). */
+function modelFile(nameOrPath: string): string | undefined {
+  try {
+    return realpathSync(resolveModel(nameOrPath));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `asked` (a path or model name) is the model a service runs (`served`: the file its engine
+ * loaded, or the name it was started with while it still loads): the same text, or the same file.
+ */
+export function sameModel(asked: string, served: string): boolean {
+  if (asked === served) return true;
+  const file = modelFile(asked);
+  return file !== undefined && file === modelFile(served);
 }
 
 export class ServiceEngine implements Engine {
@@ -31,10 +63,24 @@ export class ServiceEngine implements Engine {
     this.welcome = first.welcome;
   }
 
-  /** The running service when one answers within `timeoutMs`, else undefined (then callers load a model of their own). */
-  static async running(timeoutMs = 300, socketPath = servicePaths().socket): Promise<ServiceEngine | undefined> {
-    const first = await ServiceClient.connect(socketPath, timeoutMs).catch(() => undefined);
-    return first && new ServiceEngine(socketPath, first);
+  /**
+   * The running service when one answers within `timeoutMs` and runs the model asked for (any model
+   * when none is asked for), else undefined: then callers load a model of their own.
+   */
+  static async running(o: FindOptions = {}): Promise<ServiceEngine | undefined> {
+    return (await ServiceEngine.find(o)).engine;
+  }
+
+  /** As running(), and when the service runs another model than the one asked for, its welcome (pid, backend, model) in `other`. */
+  static async find(o: FindOptions = {}): Promise<Found> {
+    const socketPath = o.socketPath ?? servicePaths().socket;
+    const first = await ServiceClient.connect(socketPath, o.timeoutMs ?? 300).catch(() => undefined);
+    if (!first) return {};
+    if (o.model !== undefined && !sameModel(o.model, first.welcome.model)) {
+      first.close();
+      return { other: first.welcome };
+    }
+    return { engine: new ServiceEngine(socketPath, first) };
   }
 
   private connection(): Promise<ServiceClient> {
