@@ -2,14 +2,32 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, mkdtemp, open, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { download, inspectModelFile } from '../lib/index.js';
 import { models, root } from './helpers.js';
+
+// A full disk without a full disk: writes to a partial file whose name ends in `full.bin.part` fail with
+// ENOSPC (a symbolic link to /dev/full would do it for real, but links are refused now, and rightly).
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fsp = await importOriginal<typeof import('node:fs/promises')>();
+  const open = async (...args: Parameters<typeof fsp.open>) => {
+    const fh = await fsp.open(...args);
+    if (!String(args[0]).endsWith('full.bin.part')) return fh;
+    return new Proxy(fh, {
+      get(target, key) {
+        if (key === 'write') return async () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  };
+  return { ...fsp, open, default: { ...fsp, open } };
+});
 
 let server: Server;
 let base: string;
@@ -135,6 +153,38 @@ describe('download', () => {
     expect(existsSync(`${dest}.part`)).toBe(false);
   });
 
+  describe('a partial file someone else planted is never written through', () => {
+    it.skipIf(process.platform === 'win32')('a .part symbolic link to a file of the user: refused, the file untouched (and no checksum mismatch can leave damage)', async () => {
+      const dest = join(dir, 'planted.bin');
+      const victim = join(dir, 'victim.txt');
+      await writeFile(victim, 'precious\n');
+      await symlink(victim, `${dest}.part`);
+      requests.length = 0;
+      await expect(download({ url: `${base}/ok/planted.bin`, dest, sha256: 'f'.repeat(64) })).rejects.toMatchObject({
+        code: 'DOWNLOAD_FAILED',
+        message: expect.stringMatching(/planted\.bin\.part is a symbolic link, not a partial download: refusing to write through it; remove it/),
+      });
+      expect(await readFile(victim, 'utf8')).toBe('precious\n');
+      expect((await lstat(`${dest}.part`)).isSymbolicLink()).toBe(true); // left for the person to look at
+      expect(requests).toEqual([]); // nothing was fetched
+      expect(existsSync(dest)).toBe(false);
+    });
+
+    it.skipIf(process.platform === 'win32')('a dangling link (to where a file would be created) and a hard link: refused too', async () => {
+      const dest = join(dir, 'dangling.bin');
+      const target = join(dir, 'would-be-created.txt');
+      await symlink(target, `${dest}.part`);
+      await expect(download({ url: `${base}/ok/dangling.bin`, dest, sha256 })).rejects.toMatchObject({ code: 'DOWNLOAD_FAILED', message: expect.stringMatching(/symbolic link/) });
+      expect(existsSync(target)).toBe(false);
+      const hard = join(dir, 'hard.bin');
+      const victim = join(dir, 'victim2.txt');
+      await writeFile(victim, 'precious\n');
+      await link(victim, `${hard}.part`);
+      await expect(download({ url: `${base}/ok/hard.bin`, dest: hard, sha256 })).rejects.toMatchObject({ code: 'DOWNLOAD_FAILED', message: expect.stringMatching(/has 2 names/) });
+      expect(await readFile(victim, 'utf8')).toBe('precious\n');
+    });
+  });
+
   it('reports a 404 clearly', async () => {
     const dest = join(dir, 'missing.bin');
     await expect(download({ url: `${base}/missing/model.bin`, dest, sha256 })).rejects.toMatchObject({ code: 'DOWNLOAD_FAILED', message: expect.stringMatching(/404/) });
@@ -199,9 +249,8 @@ describe('download', () => {
       });
     });
 
-    it.runIf(process.platform === 'linux' && existsSync('/dev/full'))('a full disk: says so, and where', async () => {
+    it('a full disk: says so, and where', async () => {
       const dest = join(dir, 'full.bin');
-      await symlink('/dev/full', `${dest}.part`);
       await expect(download({ url: `${base}/ok/model.bin`, dest, sha256 })).rejects.toMatchObject({
         code: 'DOWNLOAD_FAILED',
         message: expect.stringMatching(/the disk is full: .*free some space \(df -h /),
@@ -289,6 +338,18 @@ describe('download', () => {
       const r = await download({ url: `${base}/ok/stale.bin`, dest, sha256, onWait: () => waits.push(1) });
       expect(r.checksum).toBe(sha256);
       expect(waits).toEqual([]);
+    });
+
+    it('takes over a lock whose modification time is in the future (which never goes stale), instead of waiting forever', async () => {
+      const dest = join(dir, 'future.bin');
+      await mkdir(`${dest}.lock`);
+      const future = new Date(Date.now() + 3_600_000);
+      await utimes(`${dest}.lock`, future, future);
+      const waits: number[] = [];
+      const r = await download({ url: `${base}/ok/future.bin`, dest, sha256, onWait: () => waits.push(1), signal: AbortSignal.timeout(20_000) });
+      expect(r.checksum).toBe(sha256);
+      expect(waits).toEqual([]);
+      expect(existsSync(`${dest}.lock`)).toBe(false);
     });
 
     it('stops waiting when the caller aborts', async () => {

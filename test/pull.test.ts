@@ -1,6 +1,6 @@
 /** Models by name in the library: pullModel, resolveModel, and the `start` offer (ensureModel). */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,6 +48,15 @@ describe('pullModel', () => {
     await expect(pullModel('tiny.en', { baseUrl: base })).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
     expect(existsSync(join(cache, 'ggml-tiny.en.bin'))).toBe(false);
     expect(modelSource('ggml-tiny.en.bin', base)).toMatchObject({ kind: 'registry', name: 'tiny.en', url: `${base}/ggml-tiny.en.bin` });
+  });
+
+  it.skipIf(process.platform === 'win32')('never writes through a .part symbolic link planted in the cache (issue 25, item 5)', async () => {
+    const victim = join(cache, 'victim.txt');
+    await writeFile(victim, 'precious\n');
+    await symlink(victim, join(cache, 'ggml-tiny.en.bin.part'));
+    await expect(pullModel('tiny.en', { baseUrl: base })).rejects.toMatchObject({ code: 'DOWNLOAD_FAILED', message: expect.stringMatching(/symbolic link/) });
+    expect(await readFile(victim, 'utf8')).toBe('precious\n');
+    expect(existsSync(join(cache, 'ggml-tiny.en.bin'))).toBe(false);
   });
 
   it('reports progress and honours an abort', async () => {

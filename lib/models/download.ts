@@ -5,8 +5,8 @@
  * at a time, across processes (a lock next to it): a second waits for the first, then uses its file.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { constants, createReadStream, existsSync } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { WhisperError } from '../errors.js';
@@ -43,8 +43,75 @@ async function hashFile(path: string, algorithm: 'sha1' | 'sha256'): Promise<str
   return hash.digest('hex');
 }
 
+/** The hash of what an open file holds, read through its descriptor (not its name, which could be swapped). */
+async function hashHandle(fh: FileHandle, algorithm: 'sha1' | 'sha256'): Promise<string> {
+  const hash = createHash(algorithm);
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (let at = 0; ; ) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, at);
+    if (bytesRead === 0) return hash.digest('hex');
+    hash.update(buf.subarray(0, bytesRead));
+    at += bytesRead;
+  }
+}
+
+/**
+ * Opens `<dest>.part` for reading and writing without following a symbolic link (O_NOFOLLOW), and
+ * only if it is a regular file of ours with one name (nlink 1): a link someone planted there, to a
+ * file of the user's, is never written through (a hard link would have a second name).
+ */
+async function openPart(part: string): Promise<FileHandle> {
+  const flags = constants.O_RDWR | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0);
+  let fh: FileHandle;
+  try {
+    fh = await open(part, flags, 0o644);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'EMLINK')
+      throw new WhisperError('DOWNLOAD_FAILED', `${part} is a symbolic link, not a partial download: refusing to write through it; remove it and run again`, { cause: e });
+    throw new WhisperError('DOWNLOAD_FAILED', `cannot open ${part}: ${(e as Error).message}`, { cause: e });
+  }
+  const st = await fh.stat();
+  const uid = process.getuid?.();
+  const why = !st.isFile()
+    ? 'is not a regular file'
+    : uid !== undefined && st.uid !== uid
+      ? `belongs to uid ${st.uid}, not to you (uid ${uid})`
+      : st.nlink !== 1
+        ? `has ${st.nlink} names (a hard link to another file)`
+        : undefined;
+  if (why) {
+    await fh.close();
+    throw new WhisperError('DOWNLOAD_FAILED', `${part} ${why}, not a partial download of ours: refusing to write to it; remove it and run again`);
+  }
+  return fh;
+}
+
 const LOCK_STALE_MS = 10_000; // a holder that died leaves a lock nobody refreshes: taken over after this
 const LOCK_POLL_MS = 250;
+
+/**
+ * A live holder sets its lock's mtime to its own now every few seconds; one further ahead than the
+ * stale period cannot be such a holder's (a clock set back, a lock copied or touched by hand), and
+ * proper-lockfile would wait for it to go stale forever. Such a lock is removed (true) so the next try
+ * takes it.
+ */
+async function removeFutureLock(lockPath: string): Promise<boolean> {
+  try {
+    const st = await lstat(lockPath);
+    if (st.mtimeMs <= Date.now() + LOCK_STALE_MS) return false;
+    await rmdir(lockPath);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return true; // gone meanwhile: try again at once
+    throw new WhisperError(
+      'DOWNLOAD_FAILED',
+      `${lockPath} has a modification time in the future and cannot be removed (${code ?? (e as Error).message}); remove it and run again`,
+      { cause: e },
+    );
+  }
+}
 
 /** Takes the destination's lock, waiting (abortably) while another download holds it. Returns its release and whether it waited. */
 async function lockDestination(dest: string, options: DownloadOptions, lost: { error?: Error }): Promise<{ release: () => Promise<void>; waited: boolean }> {
@@ -60,6 +127,7 @@ async function lockDestination(dest: string, options: DownloadOptions, lost: { e
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw new WhisperError('DOWNLOAD_FAILED', `cannot lock ${dest}: ${(e as Error).message}`, { cause: e });
     }
+    if (await removeFutureLock(lockOptions.lockfilePath)) continue;
     if (!waited) options.onWait?.();
     waited = true;
     await new Promise<void>((resolve, reject) => {
@@ -74,14 +142,6 @@ async function lockDestination(dest: string, options: DownloadOptions, lost: { e
       if (options.signal?.aborted) stop();
       else options.signal?.addEventListener('abort', stop, { once: true });
     });
-  }
-}
-
-async function sizeOf(path: string): Promise<number> {
-  try {
-    return (await stat(path)).size;
-  } catch {
-    return 0;
   }
 }
 
@@ -140,7 +200,9 @@ async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256
   const part = `${dest}.part`;
   const stallMs = options.stallMs ?? 30_000;
 
-  let offset = await sizeOf(part);
+  // one descriptor for the whole download: written, measured and hashed through it, never by name
+  const fh = await openPart(part);
+  let offset = (await fh.stat()).size;
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -150,6 +212,20 @@ async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256
     stallTimer = setTimeout(() => controller.abort(new Error(`timed out: no data for ${stallMs} ms`)), stallMs);
   };
   const fail = (message: string, cause?: unknown): WhisperError => new WhisperError('DOWNLOAD_FAILED', `${message} (${url})${NEXT_STEP}`, { cause });
+  let closed = false;
+  const close = async (dropEmpty = true): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    // a failure before the first byte leaves no empty partial file behind
+    const empty =
+      dropEmpty &&
+      (await fh.stat().then(
+        (st) => st.size === 0,
+        () => false,
+      ));
+    await fh.close();
+    if (empty) await rm(part, { force: true });
+  };
 
   try {
     armStall();
@@ -172,11 +248,14 @@ async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256
     const total = response.status === 416 ? offset : Number.isFinite(length) && length > 0 ? offset + length : undefined;
     let received = offset;
     if (response.status !== 416 && response.body) {
-      const fh = await open(part, offset > 0 ? 'a' : 'w');
       try {
+        await fh.truncate(offset);
         for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
           armStall();
-          await fh.write(chunk);
+          for (let done = 0; done < chunk.length; ) {
+            const { bytesWritten } = await fh.write(chunk, done, chunk.length - done, received + done);
+            done += bytesWritten;
+          }
           received += chunk.length;
           options.onProgress?.({ received, total, resumedFrom: offset });
         }
@@ -193,19 +272,19 @@ async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256
         }
         const why = controller.signal.aborted ? stoppedBecause(controller.signal) : networkCause(e);
         throw fail(`download interrupted after ${received} bytes: ${why}; run the same command again to resume`, e);
-      } finally {
-        await fh.close();
       }
     }
     if (total !== undefined && received < total) throw fail(`download ended early (${received} of ${total} bytes); run it again to resume`);
     if (lock.error) throw fail(`another download took over ${dest}.lock (${lock.error.message}); run it again`);
     // the file on disk is what gets renamed into place, so that is what is checked
-    const onDisk = await sizeOf(part);
+    const onDisk = (await fh.stat()).size;
     if (onDisk !== received) {
+      await close();
       await rm(part, { force: true });
       throw fail(`the partial file is ${onDisk} bytes, ${received} were received (written to by something else?); it was deleted, run it again`);
     }
-    const digest = await hashFile(part, algorithm);
+    const digest = await hashHandle(fh, algorithm);
+    await close(false);
     if (want && digest !== want) {
       await rm(part, { force: true });
       throw new WhisperError('CHECKSUM_MISMATCH', `checksum mismatch for ${url}: got ${digest}, expected ${want}; the damaged file was deleted`);
@@ -215,5 +294,6 @@ async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256
   } finally {
     clearTimeout(stallTimer);
     options.signal?.removeEventListener('abort', onAbort);
+    await close();
   }
 }
