@@ -6,9 +6,10 @@ import { downmix, resample, WHISPER_RATE } from './resample.js';
 
 /**
  * Reads WAV, MP3, Ogg (Vorbis, Opus, FLAC) and FLAC without any system tool, and other formats
- * (M4A, WebM, …) through ffmpeg when it is installed; returns 16 kHz mono.
+ * (M4A, WebM, AAC) through ffmpeg when it is installed; returns 16 kHz mono. `signal` stops the
+ * decoding (an AbortError); ffmpeg runs within a time limit and is killed when this process exits.
  */
-export async function readAudio(source: string | Uint8Array, options: Pick<DecodeOptions, 'maxSeconds'> = {}): Promise<Float32Array> {
+export async function readAudio(source: string | Uint8Array, options: Pick<DecodeOptions, 'maxSeconds' | 'signal'> = {}): Promise<Float32Array> {
   let bytes: Uint8Array;
   if (typeof source === 'string') {
     try {

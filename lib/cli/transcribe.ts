@@ -35,6 +35,21 @@ async function engineFor(opts: Options, asked: string | undefined): Promise<Via>
   return Object.assign(model, { via: 'in-process' as const, answering: { model: model.info.path, backend: model.info.backend, pid: process.pid } });
 }
 
+/**
+ * SIGINT/SIGTERM while files are read and transcribed end the process at once (130/143), as they would
+ * without a handler, but through process.exit(): its 'exit' hook kills a running ffmpeg and removes its
+ * temporary folder (lib/audio/ffmpeg.ts), which a death by signal would leave behind. Returns the undo.
+ */
+function exitOnSignal(): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => process.exit(signal === 'SIGINT' ? 130 : 143);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  };
+}
+
 interface Options {
   model: string;
   gpu: 'auto' | 'cuda' | 'cpu';
@@ -80,6 +95,7 @@ export function transcribeCommand(program: Command): void {
           `prism-dictate: ${answering.model} (${model.via === 'service' ? `the running service, pid ${answering.pid}` : 'loaded here'}, ${answering.backend})\n`,
         );
       bar?.start(files.length, 0);
+      const stopOnSignal = exitOnSignal();
       let failed = 0;
       for (const file of files) {
         try {
@@ -105,6 +121,7 @@ export function transcribeCommand(program: Command): void {
       }
       bar?.stop();
       await model.close?.();
+      stopOnSignal();
       if (failed > 0 && files.length > 1) process.stderr.write(`${failed} of ${files.length} files failed\n`);
     });
 }
