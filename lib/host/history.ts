@@ -2,8 +2,12 @@
  * The history folder: each utterance's audio (WAV) and record (JSON) are written *before* it is
  * transcribed, so a crash never loses what was said; the record is completed afterwards. Old entries
  * are pruned by count and age. A full disk is reported (HISTORY_FAILED), never a crash.
+ *
+ * It holds the user's voice: the folder is 0700 and every file 0600, made so as soon as a History is
+ * opened (an older folder or files left 0755/0644 by an earlier version are tightened then, and old
+ * entries pruned, without waiting for the next dictation).
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readAudio } from '../audio/read.js';
 import { WHISPER_RATE } from '../audio/resample.js';
@@ -42,21 +46,44 @@ function historyError(e: unknown, what: string): WhisperError {
   return new WhisperError('HISTORY_FAILED', `could not ${what}: ${why}`, { cause: e });
 }
 
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+
 export class History {
   private seq = 0;
+  /** the folder made private and pruned, started at construction; every operation waits for it */
+  readonly ready: Promise<void>;
 
   constructor(
     readonly dir: string,
     private readonly o: Config['history'],
-  ) {}
+  ) {
+    this.ready = this.open().catch(() => undefined); // a folder it cannot fix is reported by the first save
+  }
 
   get enabled(): boolean {
     return this.o.enabled;
   }
 
+  /** Makes the folder 0700 (creating it when history is on) and its files 0600, then prunes. */
+  private async open(): Promise<void> {
+    if (this.o.enabled) await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
+    const st = await lstat(this.dir).catch(() => undefined);
+    if (!st?.isDirectory()) return;
+    if ((st.mode & 0o777) !== DIR_MODE) await chmod(this.dir, DIR_MODE);
+    for (const name of await readdir(this.dir)) {
+      const file = join(this.dir, name);
+      const f = await lstat(file).catch(() => undefined);
+      // only our own regular files: a link is not followed (chmod would change its target)
+      if (f?.isFile() && (f.mode & 0o777) !== FILE_MODE) await chmod(file, FILE_MODE).catch(() => undefined);
+    }
+    await this.pruneNow();
+  }
+
   private async writeRecord(r: DictationRecord): Promise<void> {
     const file = join(this.dir, `${r.id}.json`);
-    await writeFile(`${file}.tmp`, `${JSON.stringify(r, null, 2)}\n`);
+    await rm(`${file}.tmp`, { force: true });
+    await writeFile(`${file}.tmp`, `${JSON.stringify(r, null, 2)}\n`, { mode: FILE_MODE, flag: 'wx' });
     await rename(`${file}.tmp`, file);
   }
 
@@ -65,9 +92,10 @@ export class History {
     const now = new Date();
     const id = `${stamp(now)}-${String(this.seq++ % 1000).padStart(3, '0')}`;
     const record: DictationRecord = { id, at: now.toISOString(), audio: `${id}.wav`, seconds: pcm.length / WHISPER_RATE, state: 'captured', ...fields };
+    await this.ready;
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      await writeFile(join(this.dir, `${id}.wav`), encodeWav(pcm, WHISPER_RATE));
+      await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
+      await writeFile(join(this.dir, `${id}.wav`), encodeWav(pcm, WHISPER_RATE), { mode: FILE_MODE, flag: 'wx' });
       await this.writeRecord(record);
     } catch (e) {
       await rm(join(this.dir, `${id}.wav`), { force: true }).catch(() => undefined);
@@ -77,6 +105,7 @@ export class History {
   }
 
   async update(record: DictationRecord, patch: Partial<DictationRecord>): Promise<DictationRecord> {
+    await this.ready;
     Object.assign(record, patch);
     try {
       await this.writeRecord(record);
@@ -88,6 +117,7 @@ export class History {
 
   /** Newest first. */
   async list(limit = 20): Promise<DictationRecord[]> {
+    await this.ready;
     let names: string[];
     try {
       names = (await readdir(this.dir)).filter((n) => n.endsWith('.json')).sort();
@@ -114,6 +144,11 @@ export class History {
 
   /** Removes entries beyond `keep` and older than `maxAgeDays`; the newest `protect` ids stay. */
   async prune(protect: string[] = []): Promise<number> {
+    await this.ready;
+    return this.pruneNow(protect);
+  }
+
+  private async pruneNow(protect: string[] = []): Promise<number> {
     let names: string[];
     try {
       names = (await readdir(this.dir))
