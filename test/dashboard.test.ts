@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { type IncomingHttpHeaders, request } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -72,6 +73,15 @@ function call(port: number, path: string, o: { method?: string; headers?: Record
     req.on('error', reject);
     req.end();
   });
+}
+
+/** What the page's own script sends with its POST: the token in X-Prism-Token (percent-encoded), as a same-origin fetch. */
+function fromPage(token: string, port?: number): Record<string, string> {
+  return {
+    'x-prism-token': encodeURIComponent(token),
+    'sec-fetch-site': 'same-origin',
+    ...(port ? { origin: `http://127.0.0.1:${port}` } : {}),
+  };
 }
 
 /** An open event stream: every event so far, and the first not yet taken of a kind (waiting for it if need be). */
@@ -206,12 +216,14 @@ describe('dashboard server', () => {
     try {
       expect(again.url).toBe(first.dash.url);
       expect(again.portTaken).toBe(false);
-      // a second daemon asking for the same port gets another one, and says so
+      // a second daemon asking for the same port gets another one, with a token of its own, and says so
       const other = await startDashboard({ engine: new FakeEngine(), port, showText: true, token: 'a-token-from-the-config-0123', gpu: new GpuProbe('prism-no-such-nvidia-smi') });
       try {
         expect(other.portTaken).toBe(true);
         expect(other.port).not.toBe(port);
-        expect(other.url).toBe(`http://127.0.0.1:${other.port}/?token=a-token-from-the-config-0123`);
+        expect(other.token).not.toBe('a-token-from-the-config-0123');
+        expect(other.url).toBe(`http://127.0.0.1:${other.port}/?token=${other.token}`);
+        expect(other.notice).toMatch(/dashboard\.token from the config is not accepted/);
       } finally {
         await other.stop();
       }
@@ -355,21 +367,21 @@ describe('dashboard server', () => {
     s.host.emit('dictation', dictation('d1', 'private words'));
     expect((await got).item).not.toHaveProperty('text');
     expect(JSON.stringify(stream.events)).not.toContain('private words');
-    const r = await call(s.port, `/api/repaste?token=${s.token}`, { method: 'POST' });
+    const r = await call(s.port, '/api/repaste', { method: 'POST', headers: fromPage(s.token) });
     expect(JSON.parse(r.body.toString())).toEqual({ pasted: true });
     stream.close();
   });
 
   it('POST /api/repaste calls repaste(); other methods and failures are answered', async () => {
     const s = await start();
-    const ok = await call(s.port, `/api/repaste?token=${s.token}`, { method: 'POST' });
+    const ok = await call(s.port, '/api/repaste', { method: 'POST', headers: fromPage(s.token, s.port) });
     expect(ok.status).toBe(200);
     expect(JSON.parse(ok.body.toString())).toEqual({ pasted: true, text: 'the last words' });
     expect(s.host.repasted).toBe(1);
     expect((await call(s.port, `/api/repaste?token=${s.token}`)).status).toBe(405);
     expect(s.host.repasted).toBe(1);
     s.host.repasteError = new WhisperError('HISTORY_FAILED', 'there is no dictated text to paste again');
-    const failed = await call(s.port, `/api/repaste?token=${s.token}`, { method: 'POST' });
+    const failed = await call(s.port, '/api/repaste', { method: 'POST', headers: fromPage(s.token) });
     expect(failed.status).toBe(409);
     expect(JSON.parse(failed.body.toString())).toEqual({ error: 'there is no dictated text to paste again', code: 'HISTORY_FAILED' });
   });
@@ -381,7 +393,7 @@ describe('dashboard server', () => {
     expect(snapshot.host).toBeUndefined();
     expect(snapshot.service).toMatchObject({ state: 'ready' });
     stream.close();
-    const r = await call(s.port, `/api/repaste?token=${s.token}`, { method: 'POST' });
+    const r = await call(s.port, '/api/repaste', { method: 'POST', headers: fromPage(s.token) });
     expect(r.status).toBe(409);
     expect(s.host.repasted).toBe(0);
   });
@@ -410,6 +422,123 @@ describe('dashboard server', () => {
     expect(uplot).toContain('uPlot');
     console.log(`dashboard page: ${(transferred / 1024).toFixed(1)} KB transferred (gzip), ${refs.length + 1} requests`);
     expect(transferred).toBeLessThan(300 * 1024);
+  });
+
+  it('refuses a Host that is not ours (DNS rebinding) and a page from another origin, whatever the token', async () => {
+    const s = await start();
+    for (const path of ['/', '/app.js', '/events', '/metrics']) {
+      for (const host of ['evil.example', `evil.example:${s.port}`, `127.0.0.1.evil.example:${s.port}`, `127.0.0.1:${s.port + 1}`]) {
+        const r = await call(s.port, `${path}?token=${s.token}`, { headers: { host } });
+        expect(r.status, `${path} Host: ${host}`).toBe(403);
+        expect(r.body.toString()).toMatch(/^refused: Host/);
+        expect(r.body.toString()).not.toContain('prism-dictate</h1>');
+      }
+      for (const origin of ['http://evil.example', `http://evil.example:${s.port}`, 'null', `http://127.0.0.1:${s.port + 1}`]) {
+        const r = await call(s.port, `${path}?token=${s.token}`, { headers: { origin } });
+        expect(r.status, `${path} Origin: ${origin}`).toBe(403);
+      }
+    }
+    // the names the dashboard is ours under, and our own page's origin, pass
+    for (const host of [`127.0.0.1:${s.port}`, `localhost:${s.port}`]) expect((await call(s.port, `/?token=${s.token}`, { headers: { host } })).status).toBe(200);
+    expect((await call(s.port, `/metrics?token=${s.token}`, { headers: { origin: `http://localhost:${s.port}` } })).status).toBe(200);
+    // a Prometheus scrape: the bearer token, no Origin
+    expect((await call(s.port, '/metrics', { headers: { authorization: `Bearer ${s.token}` } })).status).toBe(200);
+  });
+
+  it('POST /api/repaste only from the page itself: a cross-site form POST with the token is refused (403)', async () => {
+    const s = await start();
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const refusals: Array<Record<string, string>> = [
+      // a foreign page's <form method=post action="http://127.0.0.1:PORT/api/repaste?token=…">
+      { ...form, origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
+      // the same from a browser that sends neither Origin nor Sec-Fetch-Site: the token is only in the address
+      form,
+      // a foreign page's fetch with the token in the header (its preflight is never granted; refused even so)
+      { 'x-prism-token': s.token, 'sec-fetch-site': 'cross-site' },
+      { 'x-prism-token': s.token, origin: 'http://evil.example' },
+      { authorization: `Bearer ${s.token}`, origin: 'null' },
+    ];
+    for (const headers of refusals) {
+      const r = await call(s.port, `/api/repaste?token=${s.token}`, { method: 'POST', headers });
+      expect(r.status, JSON.stringify(headers)).toBe(403);
+      expect(r.body.toString()).toMatch(/^refused: /);
+    }
+    expect(s.host.repasted).toBe(0);
+    // a preflight is not granted
+    const preflight = await call(s.port, '/api/repaste', {
+      method: 'OPTIONS',
+      headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-prism-token' },
+    });
+    expect(preflight.status).toBe(403);
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    // the page's own fetch, and curl with the bearer token
+    expect((await call(s.port, '/api/repaste', { method: 'POST', headers: fromPage(s.token, s.port) })).status).toBe(200);
+    expect((await call(s.port, '/api/repaste', { method: 'POST', headers: { authorization: `Bearer ${s.token}` } })).status).toBe(200);
+    expect(s.host.repasted).toBe(2);
+    // the page's script sends it that way
+    const js = (await call(s.port, `/app.js?token=${s.token}`)).body.toString();
+    expect(js).toContain("fetch('api/repaste', { method: 'POST', headers: { 'X-Prism-Token': encodeURIComponent(token) } })");
+  });
+
+  it('a token with + & # % (the user may write their own) is percent-encoded in every URL and accepted', async () => {
+    const token = 'a+b&c#d%e f/g?h=i;0123';
+    home = await mkdtemp(join(tmpdir(), 'prism-dash-'));
+    const host = new FakeHost();
+    dash = await startDashboard({ engine: new FakeEngine(), host, port: 0, token, showText: true, home, gpu: new GpuProbe('prism-no-such-nvidia-smi') });
+    const { port } = dash;
+    expect(dash.url).toBe(`http://127.0.0.1:${port}/?token=${encodeURIComponent(token)}`);
+    expect(new URL(dash.url).searchParams.get('token')).toBe(token);
+    expect(JSON.parse(await readFile(join(home, 'dashboard.json'), 'utf8')).url).toBe(dash.url);
+    const u = new URL(dash.url);
+    const page = await call(port, `${u.pathname}${u.search}`);
+    expect(page.status).toBe(200);
+    const refs = [...page.body.toString().matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1] as string);
+    expect(refs).toHaveLength(4);
+    for (const ref of refs) {
+      expect(ref).toContain(`?token=${encodeURIComponent(token)}`);
+      expect((await call(port, `/${ref}`)).status, ref).toBe(200);
+    }
+    expect((await call(port, `/metrics${u.search}`)).status).toBe(200);
+    expect((await call(port, '/metrics', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await call(port, '/api/repaste', { method: 'POST', headers: fromPage(token, port) })).status).toBe(200);
+    expect(host.repasted).toBe(1);
+  });
+
+  it('a port someone else holds: the dashboard moves with a new token (the kept one is replaced), and says so', async () => {
+    const s = await start();
+    const old = s.token;
+    await s.dash.stop();
+    dash = undefined;
+    // another user's program listens on the port first: a bookmark or a scrape of it hands it the token
+    const squatter = createTcpServer((c) => c.destroy());
+    await new Promise<void>((r) => squatter.listen(s.port, '127.0.0.1', r));
+    try {
+      dash = await startDashboard({ engine: new FakeEngine(), port: s.port, showText: true, home: s.home, gpu: new GpuProbe('prism-no-such-nvidia-smi') });
+      expect(dash.portTaken).toBe(true);
+      expect(dash.port).not.toBe(s.port);
+      expect(dash.token).not.toBe(old);
+      expect(dash.url).toBe(`http://127.0.0.1:${dash.port}/?token=${dash.token}`);
+      expect((await readFile(join(s.home, 'dashboard-token'), 'utf8')).trim()).toBe(dash.token);
+      expect((await promisify(stat)(join(s.home, 'dashboard-token'))).mode & 0o777).toBe(0o600);
+      expect(dash.notice).toMatch(new RegExp(`^dashboard: port ${s.port} is taken .* on port ${dash.port} with a new token: the old token no longer works`));
+      expect(dash.extension(undefined).status()).toEqual({ dashboard: { url: dash.url, notice: dash.notice } });
+      // the token the squatter may have been handed opens nothing here
+      expect((await call(dash.port, `/?token=${old}`)).status).toBe(403);
+      expect((await call(dash.port, '/metrics', { headers: { authorization: `Bearer ${old}` } })).status).toBe(403);
+      expect((await call(dash.port, `/?token=${dash.token}`)).status).toBe(200);
+      const moved = dash.token;
+      await dash.stop();
+      dash = undefined;
+      // nor later, once the port is free again: the new token is the one kept
+      await new Promise((r) => squatter.close(r));
+      dash = await startDashboard({ engine: new FakeEngine(), port: s.port, showText: true, home: s.home, gpu: new GpuProbe('prism-no-such-nvidia-smi') });
+      expect(dash.portTaken).toBe(false);
+      expect(dash.notice).toBeUndefined();
+      expect(dash.token).toBe(moved);
+      expect((await call(dash.port, `/?token=${old}`)).status).toBe(403);
+    } finally {
+      if (squatter.listening) await new Promise((r) => squatter.close(r));
+    }
   });
 
   it('parses nvidia-smi, and a machine without it shows "no GPU"', async () => {

@@ -1,5 +1,7 @@
 /**
- * The dashboard's HTTP server: 127.0.0.1 only, every route behind the token. It serves the page and
+ * The dashboard's HTTP server: 127.0.0.1 only, every route behind the token, only for requests that
+ * name it (Host) and come from its own page or none (Origin), POST only from its page's script
+ * (guard.ts). It serves the page and
  * its assets, the live event stream, /metrics for Prometheus, and POST /api/repaste. It listens to
  * the dictation host's events (cheap, and needed for /metrics); everything periodic lives in the
  * feed and runs only while a page is open.
@@ -12,19 +14,23 @@ import type { DictationEvent } from '../../host/dictation.js';
 import type { ServiceExtension } from '../../service/server.js';
 import { type Asset, pageAssets } from './assets.js';
 import { LiveFeed } from './feed.js';
-import { keptToken, removeDashboardFile, writeDashboardFile } from './file.js';
+import { keepToken, keptToken, removeDashboardFile, writeDashboardFile } from './file.js';
 import type { GpuProbe } from './gpu.js';
+import { changesState, foreign, notFromPage } from './guard.js';
 import { DashboardMetrics } from './metrics.js';
 import type { WatchedEngine, WatchedHost } from './sources.js';
-import { newToken, requestToken, sameToken } from './token.js';
+import { headerToken, newToken, requestToken, sameToken, tokenUrl } from './token.js';
 
 export interface DashboardOptions {
   engine: WatchedEngine;
   /** absent with --no-host: the service-only view */
   host?: WatchedHost;
-  /** 0 picks a free port; a taken one falls back to a free port (RunningDashboard.portTaken) */
+  /**
+   * 0 picks a free port; a taken one falls back to a free port (RunningDashboard.portTaken) with a
+   * new token, since a bookmark or a scrape of the old address hands the old one to whoever holds it
+   */
   port: number;
-  /** a fixed token; default: the one kept in the home (dashboard-token), else a new one */
+  /** a fixed token; default: the one kept in the home (dashboard-token), else a new one (both replaced when the port is taken) */
   token?: string;
   showText: boolean;
   /** the daemon's home: dashboard.json is written there (omitted in tests) */
@@ -37,12 +43,14 @@ export interface DashboardOptions {
 }
 
 export interface RunningDashboard {
-  /** http://127.0.0.1:<port>/?token=… */
+  /** http://127.0.0.1:<port>/?token=… (percent-encoded) */
   readonly url: string;
   readonly port: number;
-  /** the configured port was taken: `port` is a free one instead */
+  /** the configured port was taken: `port` is a free one instead, and `token` a new one */
   readonly portTaken: boolean;
   readonly token: string;
+  /** what the log and the status say when the port was taken: where the dashboard went, and that its token changed */
+  readonly notice?: string;
   readonly feed: LiveFeed;
   readonly metrics: DashboardMetrics;
   /** the supervisor's onEvent: crashes, restarts and fallbacks reach the page at once */
@@ -80,8 +88,6 @@ function sendAsset(req: IncomingMessage, res: ServerResponse, a: Asset): void {
 }
 
 export async function startDashboard(o: DashboardOptions): Promise<RunningDashboard> {
-  const token = o.token ?? (o.home ? await keptToken(o.home, newToken) : newToken());
-  const assets = pageAssets(token);
   const metrics = new DashboardMetrics(o.engine);
   const feed = new LiveFeed({ engine: o.engine, host: o.host, showText: o.showText, intervalMs: o.intervalMs, gpu: o.gpu, about: o.about });
 
@@ -94,12 +100,27 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
   o.host?.on('state', onState);
   const onFinished = (): void => feed.recordingState(o.host?.state ?? 'idle');
   o.host?.on('finished', onFinished);
+  const unlisten = (): void => {
+    o.host?.off('dictation', onDictation);
+    o.host?.off('state', onState);
+    o.host?.off('finished', onFinished);
+  };
 
+  // the token depends on whether the port was free: set once listening, before any request is served
+  let token = '';
+  let assets = new Map<string, Asset>();
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const refused = foreign(req);
+    if (refused) return send(res, 403, 'text/plain; charset=utf-8', `refused: ${refused}\n`);
+    if (!token) return send(res, 503, 'text/plain; charset=utf-8', 'starting\n');
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const given = requestToken(req, url);
     if (!given) return send(res, 401, 'text/plain; charset=utf-8', `token required. ${HOW_TO_GET_IN}\n`, { 'www-authenticate': 'Bearer' });
     if (!sameToken(given, token)) return send(res, 403, 'text/plain; charset=utf-8', `wrong token. ${HOW_TO_GET_IN}\n`);
+    if (changesState(req.method)) {
+      const why = notFromPage(req, sameToken(headerToken(req), token));
+      if (why) return send(res, 403, 'text/plain; charset=utf-8', `refused: ${why}\n`);
+    }
     const path = url.pathname;
     if (path === '/api/repaste') {
       if (req.method !== 'POST') return send(res, 405, 'text/plain; charset=utf-8', 'POST only\n', { allow: 'POST' });
@@ -139,20 +160,46 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
   const port = await listen(o.port)
     .catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'EADDRINUSE' || o.port === 0) throw e;
-      portTaken = true; // another daemon (another home) has it: a free port, said in the log
+      portTaken = true; // a free port, with a new token, said in the log (below)
       return listen(0);
     })
     .catch((e: NodeJS.ErrnoException) => {
+      unlisten();
       throw new WhisperError('SERVICE_UNAVAILABLE', `the dashboard cannot listen on 127.0.0.1:${o.port}: ${e.code ?? e.message}`, { cause: e });
     });
-  const url = `http://127.0.0.1:${port}/?token=${token}`;
-  if (o.home) await writeDashboardFile(o.home, { url, port, pid: process.pid });
+  let notice: string | undefined;
+  try {
+    const chosen = portTaken ? newToken() : (o.token ?? (o.home ? await keptToken(o.home, newToken) : newToken()));
+    if (portTaken) {
+      // Someone else (another user's program, or another prism-dictate) holds the port: a bookmark or a
+      // Prometheus scrape of the usual address hands it the token. So that token is of no use to it
+      // here, nor later: a new one, kept in place of the old one (a configured one cannot be replaced:
+      // this run has its own, and the user is told to change the configured one).
+      if (!o.token && o.home) await keepToken(o.home, chosen);
+      notice =
+        `dashboard: port ${o.port} is taken (by another user's program, or another prism-dictate), so the dashboard is on port ${port} with a new token: ` +
+        (o.token
+          ? `dashboard.token from the config is not accepted while it is elsewhere, and should be changed, since a bookmark or a Prometheus scrape of port ${o.port} may have handed it to whoever holds that port`
+          : `the old token no longer works, since a bookmark or a Prometheus scrape of port ${o.port} may have handed it to whoever holds that port`) +
+        ' (prism-dictate dashboard prints the new address)';
+    }
+    assets = pageAssets(chosen);
+    token = chosen;
+    if (o.home) await writeDashboardFile(o.home, { url: tokenUrl(port, token), port, pid: process.pid });
+  } catch (e) {
+    unlisten();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    throw e;
+  }
+  const url = tokenUrl(port, token);
 
   return {
     url,
     port,
     portTaken,
     token,
+    notice,
     feed,
     metrics,
     supervisorEvent(e) {
@@ -161,12 +208,10 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
     },
     extension: (base) => ({
       control: (request) => base?.control(request),
-      status: () => ({ ...base?.status(), dashboard: { url } }),
+      status: () => ({ ...base?.status(), dashboard: notice ? { url, notice } : { url } }),
     }),
     async stop() {
-      o.host?.off('dictation', onDictation);
-      o.host?.off('state', onState);
-      o.host?.off('finished', onFinished);
+      unlisten();
       feed.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

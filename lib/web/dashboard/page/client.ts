@@ -6,7 +6,8 @@
  */
 export const PAGE_JS = `(function () {
   'use strict';
-  var q = '?token=' + encodeURIComponent(new URLSearchParams(location.search).get('token') || '');
+  var token = new URLSearchParams(location.search).get('token') || '';
+  var q = '?token=' + encodeURIComponent(token);
   var STAGES = ['trigger', 'capture', 'endOfSpeech', 'transcription', 'paste'];
   var LABELS = { trigger: 'trigger', capture: 'capture', endOfSpeech: 'end of speech', transcription: 'transcription', paste: 'paste', total: 'total' };
   var COLORS = { trigger: '#8e8cd8', capture: '#4e9de0', endOfSpeech: '#f0a030', transcription: '#e05a5a', paste: '#50b070' };
@@ -224,7 +225,8 @@ export const PAGE_JS = `(function () {
   $('repaste').addEventListener('click', function () {
     var out = $('repaste-result');
     out.textContent = '…';
-    fetch('api/repaste' + q, { method: 'POST' })
+    // the token in a header, as no form from another site can send it (the server asks that of a POST)
+    fetch('api/repaste', { method: 'POST', headers: { 'X-Prism-Token': encodeURIComponent(token) } })
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
       .then(function (r) { out.textContent = r.ok ? 'pasted again' : r.body.error; })
       .catch(function (e) { out.textContent = String(e); });
