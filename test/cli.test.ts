@@ -348,6 +348,26 @@ describe('prism-dictate config init', () => {
   });
 });
 
+describe('prism-dictate start --detach', () => {
+  it.skipIf(process.platform === 'win32')('with an invalid model exits as the foreground start does (4, MODEL_INVALID), not 7', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'prism-detach-'));
+    try {
+      const bad = join(own, 'bad.bin');
+      writeFileSync(bad, 'not a model, just text\n'.repeat(100));
+      const args = ['start', '--no-host', '--gpu', 'cpu', '--model', bad];
+      const foreground = await cli(args, { PRISM_DICTATE_HOME: own });
+      expect(foreground.code).toBe(4);
+      expect(foreground.stderr).toMatch(/\[MODEL_INVALID\]\n$/);
+      const detached = await cli([...args, '--detach'], { PRISM_DICTATE_HOME: own });
+      expect(detached.code).toBe(4);
+      expect(detached.stderr).toMatch(/the service exited while starting \(code 4\): .*bad\.bin is not a usable whisper\.cpp model.* \[MODEL_INVALID\]\n$/);
+      expect(detached.stderr).not.toMatch(/SERVICE_UNAVAILABLE/);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('prism-dictate dashboard', () => {
   it.runIf(process.platform === 'linux')('--open: exit 1 and says so when no browser opens (xdg-open fails), exit 0 when one does', async () => {
     const own = await mkdtemp(join(tmpdir(), 'prism-dash-'));

@@ -5,7 +5,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ConfigInput } from '../config/load.js';
 import { startDaemon } from '../daemon.js';
-import { WhisperError } from '../errors.js';
+import { isErrorCode, WhisperError } from '../errors.js';
 import { ServiceClient } from '../service/client.js';
 import { servicePaths } from '../service/home.js';
 import { configFor } from './config.js';
@@ -132,12 +132,22 @@ async function waitReady(child: ReturnType<typeof spawn>, timeoutMs: number, wit
       return '';
     }
   })();
-  throw new WhisperError(
-    'SERVICE_UNAVAILABLE',
+  // the error it reported ("… [MODEL_INVALID]") is this start's error too: the same code, the same exit status
+  const tagged = /^(.*) \[([A-Z_]+)\]$/.exec(said);
+  const code = tagged && isErrorCode(tagged[2]) ? tagged[2] : undefined;
+  const e = new WhisperError(
+    code ?? 'SERVICE_UNAVAILABLE',
     said
-      ? `the service exited while starting (code ${exitCode}): ${said} (${log})`
+      ? `the service exited while starting (code ${exitCode}): ${code ? tagged?.[1] : said} (${log})`
       : `the service exited while starting (code ${exitCode}) and wrote nothing to ${log}: is the disk full? (df -h ${servicePaths().home})`,
   );
+  throw Object.assign(e, { childExit: exitCode });
+}
+
+/** The exit status of a detached start that failed: the one its foreground run exited with (the child's own). */
+function detachedExit(e: unknown): number | undefined {
+  const code = (e as { childExit?: unknown })?.childExit;
+  return typeof code === 'number' && code > 0 ? code : undefined;
 }
 
 /** The dictation host's part of `status`: its state, microphone, counts and per-stage latency. */
@@ -225,6 +235,7 @@ export function serviceCommands(program: Command): void {
         });
       } catch (e) {
         report(e);
+        process.exitCode = detachedExit(e) ?? process.exitCode;
       }
     });
 
