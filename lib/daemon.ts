@@ -118,7 +118,7 @@ export async function startDaemon(c: Config, o: DaemonOptions = {}): Promise<Run
       about: host?.about,
       home: service.paths.home,
     }).catch((e: Error) => void log(`no dashboard: ${e.message}`));
-    if (dashboard?.notice) log(`dashboard: ${dashboard.notice}`);
+    if (dashboard?.notice) log(dashboard.notice);
     if (dashboard) log(`dashboard on 127.0.0.1:${dashboard.port} (prism-dictate dashboard prints its URL)`);
   }
   service.server.extend(dashboard ? dashboard.extension(host?.extension) : host?.extension);
