@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { checkPcmShape, MAX_AUDIO_SECONDS } from '../audio/check.js';
 import { AbortError, isErrorCode, WhisperError } from '../errors.js';
 import type { Segment, Transcript } from '../model.js';
+import { checkSocketOwner } from './home.js';
 import type { Health, Welcome, WireError, WireTranscribeOptions } from './messages.js';
 import { audioPayload, encodeFrame, type Frame, FrameDecoder, FrameType, PROTOCOL_VERSION } from './protocol.js';
 
@@ -54,8 +55,12 @@ export class ServiceClient {
     });
   }
 
-  /** Connects and shakes hands; rejects with SERVICE_UNAVAILABLE when nothing answers in time. */
+  /**
+   * Connects and shakes hands; rejects with SERVICE_UNAVAILABLE when nothing answers in time, and
+   * before sending a byte when the socket (or the per-user folder it is in) is not ours.
+   */
   static async connect(socketPath: string, timeoutMs = 2000): Promise<ServiceClient> {
+    await checkSocketOwner(socketPath);
     const socket = connect(socketPath);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -5,7 +5,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { EngineEvent, ServedEngine } from '../engine/contract.js';
 import { WhisperError } from '../errors.js';
-import { type ServicePaths, servicePaths } from './home.js';
+import { checkSocketDir, type ServicePaths, servicePaths } from './home.js';
 import { ServiceServer } from './server.js';
 import { Supervisor } from './supervisor.js';
 
@@ -45,8 +45,15 @@ async function writePidFile(paths: ServicePaths, server: ServiceServer): Promise
   }
 }
 
-export async function startService(o: ServiceOptions, paths = servicePaths()): Promise<RunningService> {
+/** The home, and the per-user socket folder when the sockets live there (refused if someone else made it). */
+async function prepareFolders(paths: ServicePaths): Promise<void> {
   await mkdir(paths.home, { recursive: true, mode: 0o700 });
+  await checkSocketDir(paths.socket, { create: true });
+  await checkSocketDir(paths.engineSocket, { create: true });
+}
+
+export async function startService(o: ServiceOptions, paths = servicePaths()): Promise<RunningService> {
+  await prepareFolders(paths);
   const supervisor = new Supervisor({
     model: o.model,
     gpu: o.gpu,
@@ -95,7 +102,7 @@ export interface RunningServer {
 
 /** The socket and pid file over an engine that needs no supervisor (one that runs elsewhere). */
 export async function serveEngine(engine: ServedEngine, paths = servicePaths()): Promise<RunningServer> {
-  await mkdir(paths.home, { recursive: true, mode: 0o700 });
+  await prepareFolders(paths);
   const server = await ServiceServer.listen({ socketPath: paths.socket, model: engine });
   await writePidFile(paths, server);
   let stopping: Promise<void> | undefined;
