@@ -58,6 +58,48 @@ function fakePids(): number[] {
 /** The first bytes of an M4A: enough for the sniff to hand it to ffmpeg. */
 const M4A_HEAD = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypM4A \0\0\0\0M4A isom'), Buffer.alloc(64)]);
 
+/**
+ * An MP4 whose one track keeps its samples in another file: `m4a` with its data reference (dref)
+ * turned into a QuickTime alias of the absolute path `target`, and its own samples zeroed. Its moov
+ * comes after its mdat (ffmpeg's default), so no sample offset moves.
+ */
+function pointingElsewhere(m4a: Buffer, target: string): Buffer {
+  const u16 = (n: number): Buffer => Buffer.from([n >> 8, n & 0xff]);
+  const u32 = (n: number): Buffer => Buffer.from([n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+  const child = (start: number, end: number, type: string): { at: number; size: number } => {
+    for (let at = start; at + 8 <= end; ) {
+      const size = m4a.readUInt32BE(at);
+      if (m4a.toString('latin1', at + 4, at + 8) === type) return { at, size };
+      if (size < 8) break;
+      at += size;
+    }
+    throw new Error(`no ${type} box`);
+  };
+  const chain: Array<{ at: number; size: number }> = [];
+  let [start, end] = [0, m4a.length];
+  for (const type of ['moov', 'trak', 'mdia', 'minf', 'dinf', 'dref']) {
+    const box = child(start, end, type);
+    chain.push(box);
+    [start, end] = [box.at + 8, box.at + box.size];
+  }
+  const path = Buffer.from(target, 'latin1');
+  const name = Buffer.from('memo.m4a');
+  // the alias record as ffmpeg's mov demuxer reads it: volume, file name, levels, then tagged fields (2: the absolute path)
+  const alias = Buffer.concat([
+    ...[Buffer.alloc(10), Buffer.from([0]), Buffer.alloc(27 + 12), Buffer.from([name.length]), name, Buffer.alloc(63 - name.length)],
+    ...[Buffer.alloc(16), u16(0), u16(0), Buffer.alloc(16), u16(2), u16(path.length), path, Buffer.alloc(path.length & 1), u16(0xffff), u16(0)],
+  ]);
+  const entry = Buffer.concat([u32(12 + alias.length), Buffer.from('alis'), u32(0), alias]);
+  const dref = Buffer.concat([u32(16 + entry.length), Buffer.from('dref'), u32(0), u32(1), entry]);
+  const old = chain[5] as { at: number; size: number };
+  const out = Buffer.concat([m4a.subarray(0, old.at), dref, m4a.subarray(old.at + old.size)]);
+  for (const box of chain.slice(0, 5)) out.writeUInt32BE(box.size + dref.length - old.size, box.at);
+  const mdat = child(0, m4a.length, 'mdat');
+  if (mdat.at > old.at) throw new Error('moov before mdat');
+  out.fill(0, mdat.at + 8, mdat.at + mdat.size);
+  return out;
+}
+
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'prism-ffmpeg-test-'));
   temp = join(dir, 'tmp');
@@ -114,6 +156,23 @@ describe.skipIf(!hasFfmpeg)('ffmpeg reads the upload and nothing else', () => {
     const { error, started } = await refused(Buffer.from(script, 'latin1'));
     expect(error).toMatchObject({ code: 'BAD_AUDIO', reason: 'unsupported-format' });
     expect(started).toBe(false);
+  });
+
+  it('an MP4 whose samples are in another local file (a dref alias) does not reach that file', async () => {
+    const target = join(dir, 'memo.m4a');
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', JFK, '-t', '2', '-c:a', 'aac', target]);
+    const upload = join(dir, 'upload.m4a');
+    writeFileSync(upload, pointingElsewhere(readFileSync(target), target));
+    // the fixture does point at the file: an ffmpeg told to follow references decodes it
+    const followed = execFileSync('ffmpeg', [
+      ...['-hide_banner', '-loglevel', 'error', '-enable_drefs', '1', '-use_absolute_path', '1', '-i', upload],
+      ...['-f', 'f32le', '-ac', '1', '-ar', '16000', 'pipe:1'],
+    ]);
+    expect(followed.length / 4 / 16000).toBeGreaterThan(1.5);
+    await expect(decodeAudio(readFileSync(upload), { name: 'upload.m4a' })).rejects.toMatchObject({
+      code: 'BAD_AUDIO',
+      message: expect.stringMatching(/^upload\.m4a \(MP4\/M4A\) could not be decoded by ffmpeg/),
+    });
   });
 
   it('ffmpeg is pinned to the sniffed demuxer, with only it and the file protocol allowed', async () => {
