@@ -215,6 +215,127 @@ describe.skipIf(missing)(`the in-process X11 layer${missing ? ` (skipped: ${miss
     });
   });
 
+  describe('reading from a hostile clipboard owner (issue 25, item 4)', () => {
+    /**
+     * A second X client that owns CLIPBOARD and answers every conversion the way `mode` says:
+     * 'flood' announces INCR and sends a 128 KiB chunk each time the reader asks for more, forever;
+     * 'drip' sends one small chunk every 200 ms, forever; 'silent' never answers.
+     */
+    async function hostileOwner(mode: 'flood' | 'drip' | 'silent'): Promise<{ sent: () => number; stop: () => Promise<void> }> {
+      const h = await XDisplay.open(desktop.display);
+      const [CLIPBOARD, INCR, UTF8_STRING] = await Promise.all(['CLIPBOARD', 'INCR', 'UTF8_STRING'].map((n) => h.atom(n)));
+      let sent = 0;
+      let stopped = false;
+      const transfers = new Set<string>();
+      const chunk = Buffer.alloc(mode === 'flood' ? 128 * 1024 : 64, 0x61);
+      const timers = new Set<NodeJS.Timeout>();
+      const send = (requestor: number, property: number): void => {
+        if (stopped) return;
+        h.X.ChangeProperty(0, requestor, property, UTF8_STRING as number, 8, chunk, () => true);
+        sent += chunk.length;
+      };
+      h.onEvent((ev) => {
+        if (stopped) return;
+        if (ev.name === 'SelectionRequest' && ev.owner === h.window) {
+          if (mode === 'silent') return;
+          const requestor = ev.requestor ?? 0;
+          const property = ev.property || (ev.target ?? 0);
+          h.X.ChangeWindowAttributes(requestor, { eventMask: 0x400000 }, () => true);
+          transfers.add(`${requestor}:${property}`);
+          h.X.ChangeProperty(0, requestor, property, INCR as number, 32, [0x7fffffff >>> 8], () => true);
+          h.X.SendEvent(requestor, 0, 0, { name: 'SelectionNotify', time: ev.time ?? 0, requestor, selection: ev.selection, target: ev.target, property }, () => true);
+        } else if (ev.name === 'PropertyNotify' && ev.state === 1 && transfers.has(`${ev.wid}:${ev.atom}`)) {
+          const [requestor, property] = [ev.wid ?? 0, ev.atom ?? 0];
+          if (mode === 'flood') send(requestor, property);
+          else {
+            const t = setTimeout(() => {
+              timers.delete(t);
+              send(requestor, property);
+            }, 200);
+            timers.add(t);
+          }
+        }
+      });
+      const time = await h.serverTime();
+      await h.req<void>('SetSelectionOwner', (cb) => h.X.SetSelectionOwner(h.window, CLIPBOARD as number, time, cb));
+      await h.sync();
+      return {
+        sent: () => sent,
+        stop: async () => {
+          stopped = true;
+          for (const t of timers) clearTimeout(t);
+          await h.close();
+        },
+      };
+    }
+
+    let clip: X11Clipboard;
+    const logs: string[] = [];
+    beforeAll(async () => {
+      clip = await X11Clipboard.create(d, { log: (l) => logs.push(l) });
+    });
+    afterAll(() => clip?.release());
+
+    it('an endless INCR transfer is cut at the size cap, not read into memory forever; the next read works', async () => {
+      const capped = await X11Clipboard.create(d, { readMaxBytes: 4 * 1024 * 1024, readDeadlineMs: 60_000, log: (l) => logs.push(l) });
+      const owner = await hostileOwner('flood');
+      try {
+        await expect(capped.read()).rejects.toMatchObject({ code: 'PASTE_FAILED', message: expect.stringMatching(/sent more than 4194304 bytes.*given up/) });
+        expect(capped.givenUp.size).toBe(1);
+        expect(owner.sent()).toBeLessThan(6 * 1024 * 1024); // it was asked for no more than the cap (and a chunk)
+        expect(logs.at(-1)).toMatch(/more than 4194304 bytes/);
+      } finally {
+        await owner.stop();
+        await capped.release();
+      }
+      await desktop.setClipboard('an honest owner');
+      await d.sync();
+      expect(await capped.read()).toBe('an honest owner');
+    }, 60_000);
+
+    it('a transfer that drips forever, and an owner that never answers: given up at the deadline, and later reads do not wait behind them', async () => {
+      for (const mode of ['drip', 'silent'] as const) {
+        const owner = await hostileOwner(mode);
+        try {
+          const started = performance.now();
+          const first = clip.read().catch((e: unknown) => e);
+          const second = clip.read().catch((e: unknown) => e); // queued behind the first: its own deadline holds
+          // the drip is cut by the read's deadline (2 s), the silent owner by the wait for its answer (1 s)
+          expect(await first).toMatchObject({
+            message: expect.stringMatching(mode === 'drip' ? /did not hand over its text within 2000 ms/ : /no answer from the clipboard owner .*within 1000 ms/),
+          });
+          expect(await second).toBeInstanceOf(Error);
+          expect(performance.now() - started).toBeLessThan(30_000); // ends (the deadline is 2 s; generous for a loaded machine)
+        } finally {
+          await owner.stop();
+        }
+      }
+      expect(clip.givenUp.deadline).toBeGreaterThanOrEqual(1);
+      expect(logs.some((l) => /within 2000 ms: given up \(the clipboard is not restored\)/.test(l))).toBe(true);
+      await desktop.setClipboard('after the hostile owners');
+      await d.sync();
+      expect(await clip.read()).toBe('after the hostile owners');
+    }, 60_000);
+
+    it('a paste with the clipboard restore on goes through while a hostile owner holds the clipboard; the restore is skipped', async () => {
+      const keys = await X11Keys.create(d);
+      const tk = await desktop.openTarget('tk');
+      const owner = await hostileOwner('drip');
+      try {
+        const out = new Output({ method: 'paste', restoreClipboard: true, restoreDelayMs: 50, trailingSpace: true }, combo('ctrl+v'), clip, keys);
+        out.prepare(); // the read ahead of the paste, as the host does while transcribing
+        await tk.focus();
+        await out.deliver('pasted anyway ');
+        expect(await tk.waitFor((t) => t === 'pasted anyway ')).toBe('pasted anyway ');
+        await out.flush();
+        expect(out.restores).toEqual({ done: 0, skipped: 1 });
+      } finally {
+        await owner.stop();
+        await tk.close();
+      }
+    }, 60_000);
+  });
+
   describe('keys through XTest', () => {
     let keys: X11Keys;
     let clip: X11Clipboard;

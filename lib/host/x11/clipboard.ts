@@ -6,6 +6,10 @@
  *
  * X keeps no copy of a selection: what we own is gone when the daemon exits, so `release()` hands it to
  * the caller at shutdown (start.ts gives it to xsel, which keeps serving it).
+ *
+ * The owner we read from is another program, maybe a hostile one: a read has an overall deadline and a
+ * size cap (an endless INCR transfer, or one dripping a chunk a second, forever), past which it is given
+ * up (the paste goes on; the clipboard is not restored) and said once, through `log`.
  */
 import { WhisperError } from '../../errors.js';
 import type { Clipboard } from '../output.js';
@@ -20,8 +24,28 @@ const XA_STRING = 31;
 const PROPERTY_CHANGE_MASK = 0x400000;
 const NO_EVENT_MASK = 0;
 const PROPERTY_DELETE = 1;
-/** how long an owner gets to answer a conversion (a hung owner must not hold up a paste) */
+/** how long an owner gets to answer a conversion, or to send the next INCR chunk (a hung owner must not hold up a paste) */
 const CONVERT_TIMEOUT_MS = 1000;
+/** the most a whole read may take, waiting for an earlier one included */
+const READ_DEADLINE_MS = 2000;
+/** the most text a read takes in (the clipboard restored after a paste is text; 16 MiB is a long book) */
+const READ_MAX_BYTES = 16 * 1024 * 1024;
+
+export interface ClipboardLimits {
+  /** default 2000 ms */
+  readDeadlineMs?: number;
+  /** default 16 MiB */
+  readMaxBytes?: number;
+  /** where a read given up is said (default: a process warning) */
+  log?: (line: string) => void;
+}
+
+/** A read that went past its deadline or its size cap. */
+class ReadGivenUp extends WhisperError {
+  constructor(message: string) {
+    super('PASTE_FAILED', message);
+  }
+}
 
 interface Atoms {
   CLIPBOARD: number;
@@ -53,19 +77,28 @@ export class X11Clipboard implements Clipboard {
   private reading: Promise<unknown> = Promise.resolve();
   /** SelectionRequests answered, for tests and status */
   readonly served = { requests: 0, incr: 0 };
+  /** reads given up (past the deadline or the size cap), for tests and status */
+  readonly givenUp = { deadline: 0, size: 0 };
+  private readonly deadlineMs: number;
+  private readonly maxBytes: number;
+  private readonly log: (line: string) => void;
 
   private constructor(
     private readonly d: XDisplay,
     private readonly a: Atoms,
+    limits: ClipboardLimits,
   ) {
+    this.deadlineMs = limits.readDeadlineMs ?? READ_DEADLINE_MS;
+    this.maxBytes = limits.readMaxBytes ?? READ_MAX_BYTES;
+    this.log = limits.log ?? ((line) => process.emitWarning(line));
     this.off = d.onEvent((ev) => this.handle(ev));
   }
 
-  static async create(d: XDisplay): Promise<X11Clipboard> {
+  static async create(d: XDisplay, limits: ClipboardLimits = {}): Promise<X11Clipboard> {
     const names = ['CLIPBOARD', 'TARGETS', 'UTF8_STRING', 'TEXT', 'TIMESTAMP', 'INCR', 'MULTIPLE', '_PRISM_SELECTION'] as const;
     const values = await Promise.all(names.map((n) => d.atom(n)));
     const a = Object.fromEntries(names.map((n, i) => [n === '_PRISM_SELECTION' ? 'PROP' : n, values[i]])) as unknown as Atoms;
-    return new X11Clipboard(d, a);
+    return new X11Clipboard(d, a, limits);
   }
 
   /** Whether we own CLIPBOARD now (a copy in another program takes it away). */
@@ -88,9 +121,34 @@ export class X11Clipboard implements Clipboard {
     this.ownedSince = time;
   }
 
+  /**
+   * The clipboard's text. Rejects (PASTE_FAILED) when the owner has not handed it over within the
+   * deadline (counted from this call, a wait behind an earlier read included) or sends more than the
+   * cap: the transfer is dropped at once, so the next read (and the paste waiting on it) never waits
+   * behind a hostile owner.
+   */
   read(): Promise<string> {
     if (this.text !== undefined) return Promise.resolve(this.text);
-    const next = this.reading.then(() => this.convert());
+    const ac = new AbortController();
+    const timer = setTimeout(
+      () => ac.abort(new ReadGivenUp(`the clipboard owner did not hand over its text within ${this.deadlineMs} ms: given up (the clipboard is not restored)`)),
+      this.deadlineMs,
+    );
+    const next = this.reading
+      .then(() => this.convert(ac.signal))
+      .catch((e: unknown) => {
+        const reason = ac.signal.aborted ? ac.signal.reason : e;
+        if (reason instanceof ReadGivenUp) {
+          if (ac.signal.aborted) this.givenUp.deadline++;
+          else this.givenUp.size++;
+          this.log(reason.message);
+        }
+        throw reason;
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        ac.abort(); // ends the transfer's waits, if something else ended it
+      });
     this.reading = next.catch(() => undefined);
     return next;
   }
@@ -109,41 +167,69 @@ export class X11Clipboard implements Clipboard {
 
   // ---- reading someone else's selection
 
-  private async convert(): Promise<string> {
+  private async convert(signal: AbortSignal): Promise<string> {
     const d = this.d;
-    const owner = await d.req<number>('GetSelectionOwner', (cb) => d.X.GetSelectionOwner(this.a.CLIPBOARD, cb));
+    const owner = await this.until(
+      d.req<number>('GetSelectionOwner', (cb) => d.X.GetSelectionOwner(this.a.CLIPBOARD, cb)),
+      signal,
+    );
     if (owner === 0) return '';
-    const utf8 = await this.convertTo(this.a.UTF8_STRING);
+    const utf8 = await this.convertTo(this.a.UTF8_STRING, signal);
     if (utf8 !== undefined) return utf8.toString('utf8');
-    const latin1 = await this.convertTo(XA_STRING);
+    const latin1 = await this.convertTo(XA_STRING, signal);
     return latin1 === undefined ? '' : latin1.toString('latin1');
   }
 
+  /** `p`, unless `signal` aborts first (then its reason); what `p` does later is ignored. */
+  private until<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const stop = (): void => reject(signal.reason);
+      signal.addEventListener('abort', stop, { once: true });
+      p.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+    });
+  }
+
+  private tooBig(bytes: number): ReadGivenUp {
+    return new ReadGivenUp(`the clipboard owner sent more than ${this.maxBytes} bytes (${bytes} so far): given up (the clipboard is not restored)`);
+  }
+
   /** The selection as `target`, or undefined when the owner refuses that target. */
-  private async convertTo(target: number): Promise<Buffer | undefined> {
+  private async convertTo(target: number, signal: AbortSignal): Promise<Buffer | undefined> {
     const d = this.d;
     const { CLIPBOARD, PROP, INCR } = this.a;
-    await d.req<void>('DeleteProperty', (cb) => d.X.DeleteProperty(d.window, PROP, cb));
+    await this.until(
+      d.req<void>('DeleteProperty', (cb) => d.X.DeleteProperty(d.window, PROP, cb)),
+      signal,
+    );
     const notified = d.waitEvent(
       (ev) => ev.name === 'SelectionNotify' && ev.requestor === d.window && ev.selection === CLIPBOARD,
       CONVERT_TIMEOUT_MS,
       'answer from the clipboard owner',
     );
     notified.catch(() => undefined); // awaited below; a request failing first must not leave it unhandled
-    const time = await d.serverTime();
-    await d.req<void>('ConvertSelection', (cb) => d.X.ConvertSelection(d.window, CLIPBOARD, target, PROP, time, cb));
-    const ev = await notified;
+    const time = await this.until(d.serverTime(), signal);
+    await this.until(
+      d.req<void>('ConvertSelection', (cb) => d.X.ConvertSelection(d.window, CLIPBOARD, target, PROP, time, cb)),
+      signal,
+    );
+    const ev = await this.until(notified, signal);
     if (!ev.property) return undefined;
-    const first = await this.takeProperty(false);
+    const first = await this.takeProperty(false, signal);
     if (first.type !== INCR) return first.data;
+    const announced = first.data.length >= 4 ? first.data.readUInt32LE(0) : 0;
+    if (announced > this.maxBytes) throw this.tooBig(announced);
     // INCR: each chunk arrives as a new value of the property (after we delete the last); a zero-length one ends it
     const chunks: Buffer[] = [];
+    let received = 0;
     let next = first.next;
     for (;;) {
-      await next;
-      const chunk = await this.takeProperty(true);
+      await this.until(next ?? Promise.resolve(), signal);
+      const chunk = await this.takeProperty(true, signal, received);
       next = chunk.next;
       if (chunk.data.length === 0) return Buffer.concat(chunks);
+      received += chunk.data.length;
+      if (received > this.maxBytes) throw this.tooBig(received);
       chunks.push(chunk.data);
     }
   }
@@ -153,20 +239,29 @@ export class X11Clipboard implements Clipboard {
    * INCR transfer (`incr`, or the INCR announcement itself) it also returns the wait for the next
    * chunk, subscribed before the delete so that a quick sender's chunk cannot slip past.
    */
-  private async takeProperty(incr: boolean): Promise<{ type: number; data: Buffer; next?: Promise<unknown> }> {
+  private async takeProperty(incr: boolean, signal: AbortSignal, before = 0): Promise<{ type: number; data: Buffer; next?: Promise<unknown> }> {
     const d = this.d;
     const { PROP } = this.a;
     const parts: Buffer[] = [];
     let offset = 0;
+    let bytes = before;
     for (;;) {
-      const p = await d.req<XPropertyReply>('GetProperty', (cb) => d.X.GetProperty(0, d.window, PROP, 0, offset, CHUNK / 4, cb));
+      const p = await this.until(
+        d.req<XPropertyReply>('GetProperty', (cb) => d.X.GetProperty(0, d.window, PROP, 0, offset, CHUNK / 4, cb)),
+        signal,
+      );
       parts.push(p.data);
       offset += p.data.length / 4;
+      bytes += p.data.length;
+      if (bytes > this.maxBytes || bytes + p.bytesAfter > this.maxBytes) throw this.tooBig(bytes + p.bytesAfter);
       if (p.bytesAfter !== 0) continue;
       const more = (incr || p.type === this.a.INCR) && !(incr && p.data.length === 0);
       const next = more ? d.waitEvent((e) => e.name === 'PropertyNotify' && e.wid === d.window && e.atom === PROP && e.state === 0, CONVERT_TIMEOUT_MS, 'INCR chunk') : undefined;
       next?.catch(() => undefined);
-      await d.req<void>('DeleteProperty', (cb) => d.X.DeleteProperty(d.window, PROP, cb));
+      await this.until(
+        d.req<void>('DeleteProperty', (cb) => d.X.DeleteProperty(d.window, PROP, cb)),
+        signal,
+      );
       return { type: p.type, data: Buffer.concat(parts), next };
     }
   }
