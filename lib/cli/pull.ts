@@ -35,7 +35,12 @@ export function downloadProgress(name: string, quiet?: boolean): { onProgress: (
   };
 }
 
-export const waitingFor = (name: string) => (): void => void process.stderr.write(`${name} is being pulled by another process; waiting for it to finish…\n`);
+export const waitingFor = (name: string) => (): void => {
+  const lock = modelSource(name)?.path;
+  process.stderr.write(
+    `${name} is being pulled by another process; waiting for it to finish… (Ctrl+C stops waiting${lock ? `; a pull that died leaves ${lock}.lock, taken over 10 s after its last refresh` : ''})\n`,
+  );
+};
 
 /** Pulls `name` into the cache with a progress bar and returns its path. */
 export async function pullWithProgress(name: string, o: { quiet?: boolean; force?: boolean; signal?: AbortSignal } = {}): Promise<string> {
