@@ -9,6 +9,7 @@
  * only its owner can create or replace a socket in a 0700 folder.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { lstat, mkdir } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -38,7 +39,7 @@ const SOCKET_PATH_MAX = 100;
 /** The per-user folder for sockets whose path in the home would be too long. */
 export function fallbackSocketDir(): string {
   const runtime = process.env.XDG_RUNTIME_DIR;
-  if (runtime && isAbsolute(runtime)) {
+  if (runtime && isAbsolute(runtime) && existsSync(runtime)) {
     const dir = join(runtime, 'prism-dictate');
     if (Buffer.byteLength(join(dir, `${'0'.repeat(12)}-service.sock`)) < SOCKET_PATH_MAX) return dir;
   }
