@@ -8,9 +8,11 @@
 //   WHISPER_CPP_DIR=/path        your own whisper.cpp checkout
 //   --force, --build-from-source compile even if a binary loads (npm install --build-from-source too)
 import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const force = process.argv.includes('--force');
@@ -31,6 +33,32 @@ function which(tool) {
     ? spawnSync('where', [tool], { stdio: 'ignore' }).status === 0
     : spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 }
+
+// Microphone: npm hides what install scripts print unless they fail, and an optional dependency's
+// failed build (naudiodon2 without a compiler) is silent; when neither PortAudio nor the sound server's
+// recorder (parec, arecord) is there, say so on the terminal itself (/dev/tty), where npm cannot hide it.
+async function warnNoMicrophone() {
+  if (process.platform !== 'linux' && process.platform !== 'darwin') return;
+  let portaudio = false;
+  try {
+    const main = createRequire(join(root, 'package.json')).resolve('naudiodon2');
+    portaudio = existsSync(join(dirname(main), 'build', 'Release', 'naudiodon.node'));
+  } catch {}
+  if (portaudio || (process.platform === 'linux' && (which('parec') || which('arecord')))) return;
+  let fix = 'prism-dictate doctor says how to get one';
+  try {
+    fix = (await import(pathToFileURL(join(root, 'dist', 'host', 'micAdvice.js')).href)).micFix();
+  } catch {}
+  const line = `prism-whisper: no microphone capture on this machine. ${fix}\n`;
+  process.stderr.write(line);
+  if (process.stderr.isTTY) return;
+  try {
+    const tty = openSync('/dev/tty', 'w');
+    writeSync(tty, `\n${line}`);
+    closeSync(tty);
+  } catch {} // no terminal (CI): the line is in npm's log of this script
+}
+await warnNoMicrophone();
 
 const fromSource = force || on('npm_config_build_from_source') || process.argv.includes('--build-from-source');
 const cuda = on('PRISM_CUDA');

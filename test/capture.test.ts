@@ -14,6 +14,7 @@ import { concatSamples, resample, StreamResampler } from '../lib/audio/resample.
 import { encodeWav } from '../lib/audio/wav.js';
 import { WhisperError } from '../lib/errors.js';
 import { listInputDevices, openCapture } from '../lib/host/capture.js';
+import { availability, type CaptureBackendKind, chooseBackend, naudiodonPath } from '../lib/host/captureBackend.js';
 import { type InputDevice, pickDevice } from '../lib/host/devices.js';
 import { listSoundSources } from '../lib/host/soundSources.js';
 import { type Desktop, desktopMissing, startDesktop } from './e2e/desktop.js';
@@ -140,6 +141,13 @@ describe('pickDevice', () => {
   });
 });
 
+/** Both ways to record, on the same virtual microphone: the same blocks, names and errors where they can. */
+const BACKENDS = ['portaudio', 'parec'] as const;
+const NAMES: Record<(typeof BACKENDS)[number], { desk: string; vmic: string }> = {
+  portaudio: { desk: 'Desk_USB_Microphone (desk, through pulse) via PortAudio', vmic: 'Virtual_Microphone (vmic, through pulse) via PortAudio' },
+  parec: { desk: "PulseAudio 'Desk_USB_Microphone' (desk) via parec", vmic: "PulseAudio 'Virtual_Microphone' (vmic) via parec" },
+};
+
 const missing = desktopMissing();
 if (missing) console.warn(`capture.test.ts: desktop tests skipped: ${missing}`);
 
@@ -167,13 +175,14 @@ describe.skipIf(missing)(`on a headless desktop${missing ? ` (skipped: ${missing
   }, 30_000);
 
   /** Opens a capture, lets `silenceMs` pass, plays the sentence, and returns what came out. */
-  async function captureSentence(rate?: number) {
+  async function captureSentence(backend: CaptureBackendKind, rate?: number) {
     const blocks: Float32Array[] = [];
     const arrivals: { at: number; samples: number }[] = [];
     const errors: WhisperError[] = [];
     let samples = 0;
     const opened = performance.now();
     const capture = await openCapture({
+      backend,
       ...(rate ? { rate } : {}),
       onData: (pcm) => {
         blocks.push(pcm);
@@ -246,179 +255,248 @@ describe.skipIf(missing)(`on a headless desktop${missing ? ` (skipped: ${missing
     return { perSecond, ...found, silenceRms: rms(silence), spokenRms: rms(spoken) };
   }
 
-  it("selects a microphone by the sound server's source name or description: each capture hears only its own source", async () => {
-    const sources = await listSoundSources();
-    expect(sources).toEqual(
-      expect.arrayContaining([
-        { name: 'vmic', description: 'Virtual_Microphone', isDefault: true, monitor: false },
-        { name: 'desk', description: 'Desk_USB_Microphone', isDefault: false, monitor: false },
-      ]),
-    );
-    const open = async (device: string) => {
-      const blocks: Float32Array[] = [];
-      const capture = await openCapture({ device, onData: (pcm) => blocks.push(pcm), onError: () => undefined });
-      capture.live(true);
-      return { capture, blocks };
-    };
-    const desk = await open('usb'); // a part of the description, any case
-    const vmic = await open('vmic'); // the source's name
-    try {
-      expect(desk.capture.device.name).toBe('Desk_USB_Microphone (desk, through pulse)');
-      expect(vmic.capture.device.name).toBe('Virtual_Microphone (vmic, through pulse)');
-      const deskFrom = concatSamples(desk.blocks).length;
-      const vmicFrom = concatSamples(vmic.blocks).length;
-      await desktop.play(speech, 'desk_sink');
-      await sleep(500);
-      const heardOnDesk = concatSamples(desk.blocks).subarray(deskFrom);
-      const heardOnVmic = concatSamples(vmic.blocks).subarray(vmicFrom);
-      expect(locate(heardOnDesk, speechPcm, 0).correlation).toBeGreaterThan(0.9);
-      expect(rms(heardOnDesk)).toBeGreaterThan(100 * rms(heardOnVmic) + 1e-3);
-    } finally {
-      await desk.capture.stop();
-      await vmic.capture.stop();
-    }
-  });
+  for (const backend of BACKENDS) {
+    describe.skipIf(backend === 'portaudio' && !naudiodonPath())(`through ${backend}`, () => {
+      it("selects a microphone by the sound server's source name or description: each capture hears only its own source", async () => {
+        const sources = await listSoundSources();
+        expect(sources).toEqual(
+          expect.arrayContaining([
+            { name: 'vmic', description: 'Virtual_Microphone', isDefault: true, monitor: false },
+            { name: 'desk', description: 'Desk_USB_Microphone', isDefault: false, monitor: false },
+          ]),
+        );
+        const open = async (device: string) => {
+          const blocks: Float32Array[] = [];
+          const capture = await openCapture({ backend, device, onData: (pcm) => blocks.push(pcm), onError: () => undefined });
+          capture.live(true);
+          return { capture, blocks };
+        };
+        const desk = await open('usb'); // a part of the description, any case
+        const vmic = await open('vmic'); // the source's name
+        try {
+          expect(desk.capture.device.name).toBe(NAMES[backend].desk);
+          expect(vmic.capture.device.name).toBe(NAMES[backend].vmic);
+          const deskFrom = concatSamples(desk.blocks).length;
+          const vmicFrom = concatSamples(vmic.blocks).length;
+          await desktop.play(speech, 'desk_sink');
+          await sleep(500);
+          const heardOnDesk = concatSamples(desk.blocks).subarray(deskFrom);
+          const heardOnVmic = concatSamples(vmic.blocks).subarray(vmicFrom);
+          expect(locate(heardOnDesk, speechPcm, 0).correlation).toBeGreaterThan(0.9);
+          expect(rms(heardOnDesk)).toBeGreaterThan(100 * rms(heardOnVmic) + 1e-3);
+        } finally {
+          await desk.capture.stop();
+          await vmic.capture.stop();
+        }
+      });
 
-  it("an input that matches nothing: MIC_UNAVAILABLE naming the PortAudio devices and the sound server's inputs", async () => {
-    await expect(openCapture({ device: 'no-such-mic', onData: () => undefined, onError: () => undefined })).rejects.toMatchObject({
-      code: 'MIC_UNAVAILABLE',
-      message: expect.stringMatching(
-        /No input device matching "no-such-mic".*the sound server's inputs are: "Virtual_Microphone" \(vmic, default\), "Desk_USB_Microphone" \(desk\)/,
-      ),
+      it("an input that matches nothing: MIC_UNAVAILABLE naming the PortAudio devices and the sound server's inputs", async () => {
+        await expect(openCapture({ backend, device: 'no-such-mic', onData: () => undefined, onError: () => undefined })).rejects.toMatchObject({
+          code: 'MIC_UNAVAILABLE',
+          message: expect.stringMatching(
+            /No input device matching "no-such-mic".*the sound server's inputs are: "Virtual_Microphone" \(vmic, default\), "Desk_USB_Microphone" \(desk\)/,
+          ),
+        });
+      });
+
+      it.skipIf(backend !== 'portaudio')('lists the PulseAudio devices', async () => {
+        const devices = await listInputDevices();
+        expect(devices.map((d) => d.name)).toEqual(expect.arrayContaining(['pulse', 'default']));
+        expect(devices.filter((d) => d.isDefault)).toHaveLength(1);
+        for (const d of devices) expect(d.maxInputChannels).toBeGreaterThan(0);
+      });
+
+      it('captures a played sentence at 16 kHz, in real time, sample for sample', async () => {
+        const r = await captureSentence(backend);
+        expect(r.capture.rate).toBe(16000);
+        expect(r.capture.device.isDefault).toBe(true);
+        const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+        // idle: ~1 s batches (four 250 ms periods of the idle stream)
+        expect(median(r.idleSizes)).toBeGreaterThanOrEqual(16_000);
+        expect(median(r.idleSizes)).toBeLessThanOrEqual(16_000 + 2 * 320);
+        expect(median(r.blockSizes)).toBe(320); // live: 20 ms blocks
+        const m = expectSentence(r, 0.95);
+        console.info(
+          `capture (${backend}): opened "${r.capture.device.name}" #${r.capture.device.id} at ${r.capture.rate} Hz in ${r.openMs.toFixed(0)} ms; ${m.perSecond.toFixed(0)} samples/s; correlation ${m.correlation.toFixed(4)}; rms ${m.spokenRms.toFixed(4)} vs silence ${m.silenceRms.toFixed(6)}`,
+        );
+      });
+
+      it('idle and live streams: a live stream joins and leaves mid-sound without losing or doubling a sample', async () => {
+        // 4 s of noise (every block unique) as 16-bit samples: the virtual microphone passes them through unchanged.
+        const played = noise(4 * 16000, 3).map((v) => Math.round(v * 16000) / 32768);
+        const wav = join(desktop.dir, 'noise.wav');
+        await writeFile(wav, encodeWav(played));
+        const blocks: Array<{ pcm: Float32Array; at: number }> = [];
+        const notes: string[] = [];
+        const capture = await openCapture({ backend, blockMs: 50, onData: (pcm) => blocks.push({ pcm, at: performance.now() }), onError: () => {}, onNote: (n) => notes.push(n) });
+        try {
+          expect(capture.streams).toBe(2);
+          await sleep(600);
+          const playing = desktop.play(wav);
+          await sleep(1000);
+          const liveFrom = blocks.length;
+          capture.live(true);
+          await sleep(1500);
+          capture.live(false);
+          const idleFrom = blocks.length;
+          await playing;
+          await sleep(700);
+          const pcm = concatSamples(blocks.map((b) => b.pcm));
+          const toInt = (x: Float32Array) => Int16Array.from(x, (v) => Math.round(v * 32768));
+          const got = Buffer.from(toInt(pcm).buffer);
+          const want = Buffer.from(toInt(played).buffer);
+          const at = got.indexOf(want.subarray(0, 1600));
+          expect(at).toBeGreaterThanOrEqual(0);
+          // The whole 4 s, sample for sample, through the idle stream, the join, the live stream and back.
+          expect(got.subarray(at, at + want.length).equals(want)).toBe(true);
+          // While live, 50 ms blocks arrived (800 samples), not only ~250 ms chunks.
+          const liveSizes = blocks.slice(liveFrom, idleFrom).map((b) => b.pcm.length);
+          expect(liveSizes.filter((n) => n === 800).length).toBeGreaterThan(15);
+          expect(blocks.slice(0, liveFrom).every((b) => b.pcm.length >= 4000)).toBe(true);
+          expect(notes).toEqual([]);
+        } finally {
+          await capture.stop();
+        }
+      });
+
+      it('idle, the two-stream capture process wakes far less often than one short-block stream', async () => {
+        /** voluntary context switches of the capture process over 3 s of idle */
+        const wakeups = async (idlePeriodMs: number) => {
+          const before = new Set(children());
+          const capture = await openCapture({ backend, blockMs: 50, idlePeriodMs, onData: () => {}, onError: () => {} });
+          try {
+            const pid = children().find((p) => !before.has(p));
+            if (!pid) throw new Error('no capture process');
+            await sleep(1000);
+            const a = switches(pid);
+            await sleep(3000);
+            return { streams: capture.streams, perSecond: (switches(pid) - a) / 3 };
+          } finally {
+            await capture.stop();
+          }
+        };
+        const one = await wakeups(0);
+        const two = await wakeups(250);
+        console.info(`idle capture process (${backend}): ${two.perSecond.toFixed(0)} wake-ups/s (idle + live streams) vs ${one.perSecond.toFixed(0)} (one 50 ms stream)`);
+        expect([one.streams, two.streams]).toEqual([1, 2]);
+        expect(two.perSecond).toBeLessThan(one.perSecond / 2);
+      });
+
+      it('resamples a device opened at 44.1 kHz to 16 kHz', async () => {
+        const r = await captureSentence(backend, 44100);
+        expect(r.capture.rate).toBe(44100);
+        const m = expectSentence(r, 0.9);
+        console.info(
+          `capture (${backend}) at 44.1 kHz: ${m.perSecond.toFixed(0)} samples/s; correlation ${m.correlation.toFixed(4)}; rms ${m.spokenRms.toFixed(4)} vs silence ${m.silenceRms.toFixed(6)}`,
+        );
+      });
+
+      it('MIC_UNAVAILABLE for a device that does not exist, naming those that do', async () => {
+        const opening = openCapture({ backend, device: 'no such microphone', onData: () => {}, onError: () => {} });
+        await expect(opening).rejects.toMatchObject({
+          code: 'MIC_UNAVAILABLE',
+          message: expect.stringMatching(backend === 'portaudio' ? /"no such microphone".*"pulse"/ : /"no such microphone".*"Virtual_Microphone" \(vmic, default\)/),
+        });
+      });
+
+      it('MIC_LOST when the sound server dies', async () => {
+        const errors: WhisperError[] = [];
+        const capture = await openCapture({ backend, onData: () => {}, onError: (e) => errors.push(e) });
+        try {
+          const gone = performance.now();
+          await desktop.stopAudio();
+          while (!errors.length && performance.now() - gone < 8000) await sleep(50);
+          expect(errors.map((e) => e.code)).toEqual(['MIC_LOST']);
+          console.info(`${backend}: MIC_LOST after ${(performance.now() - gone).toFixed(0)} ms: ${errors[0]?.message}`);
+        } finally {
+          await capture.stop();
+          await desktop.startAudio();
+        }
+        // And the microphone is back once the server is.
+        const again = await openCapture({ backend, onData: () => {}, onError: (e) => errors.push(e) });
+        await again.stop();
+        expect(errors).toHaveLength(1);
+      });
+
+      it('keeps capturing when the source is removed (PulseAudio moves the stream to another source)', async () => {
+        const errors: WhisperError[] = [];
+        let samples = 0;
+        const capture = await openCapture({ backend, onData: (pcm) => (samples += pcm.length), onError: (e) => errors.push(e) });
+        try {
+          await desktop.pactl('unload-module', 'module-remap-source');
+          const before = samples;
+          await sleep(4000); // past the watchdog's 3 s (audio comes in ~1 s batches)
+          expect(errors).toEqual([]);
+          expect(samples - before).toBeGreaterThan(16000 * 2);
+        } finally {
+          await capture.stop();
+          await desktop.pactl('load-module', 'module-remap-source', 'master=vmic_sink.monitor', 'source_name=vmic', 'source_properties=device.description=Virtual_Microphone');
+          await desktop.pactl('set-default-source', 'vmic');
+        }
+      });
     });
-  });
+  }
 
-  it('lists the PulseAudio devices', async () => {
-    const devices = await listInputDevices();
-    expect(devices.map((d) => d.name)).toEqual(expect.arrayContaining(['pulse', 'default']));
-    expect(devices.filter((d) => d.isDefault)).toHaveLength(1);
-    for (const d of devices) expect(d.maxInputChannels).toBeGreaterThan(0);
-  });
+  describe('parec, the recorder a global install without a compiler has', () => {
+    /** This process's parec children. */
+    const recorders = () => children().filter((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'parec');
+    const running = (pids: number[]) =>
+      pids.filter((pid) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
 
-  it('captures a played sentence at 16 kHz, in real time, sample for sample', async () => {
-    const r = await captureSentence();
-    expect(r.capture.rate).toBe(16000);
-    expect(r.capture.device.isDefault).toBe(true);
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    // idle: ~1 s batches (four 250 ms periods of the idle stream)
-    expect(median(r.idleSizes)).toBeGreaterThanOrEqual(16_000);
-    expect(median(r.idleSizes)).toBeLessThanOrEqual(16_000 + 2 * 320);
-    expect(median(r.blockSizes)).toBe(320); // live: 20 ms blocks
-    const m = expectSentence(r, 0.95);
-    console.info(
-      `capture: opened "${r.capture.device.name}" #${r.capture.device.id} at ${r.capture.rate} Hz in ${r.openMs.toFixed(0)} ms; ${m.perSecond.toFixed(0)} samples/s; correlation ${m.correlation.toFixed(4)}; rms ${m.spokenRms.toFixed(4)} vs silence ${m.silenceRms.toFixed(6)}`,
-    );
-  });
-
-  it('idle and live streams: a live stream joins and leaves mid-sound without losing or doubling a sample', async () => {
-    // 4 s of noise (every block unique) as 16-bit samples: the virtual microphone passes them through unchanged.
-    const played = noise(4 * 16000, 3).map((v) => Math.round(v * 16000) / 32768);
-    const wav = join(desktop.dir, 'noise.wav');
-    await writeFile(wav, encodeWav(played));
-    const blocks: Array<{ pcm: Float32Array; at: number }> = [];
-    const notes: string[] = [];
-    const capture = await openCapture({ blockMs: 50, onData: (pcm) => blocks.push({ pcm, at: performance.now() }), onError: () => {}, onNote: (n) => notes.push(n) });
-    try {
-      expect(capture.streams).toBe(2);
-      await sleep(600);
-      const playing = desktop.play(wav);
-      await sleep(1000);
-      const liveFrom = blocks.length;
-      capture.live(true);
-      await sleep(1500);
-      capture.live(false);
-      const idleFrom = blocks.length;
-      await playing;
-      await sleep(700);
-      const pcm = concatSamples(blocks.map((b) => b.pcm));
-      const toInt = (x: Float32Array) => Int16Array.from(x, (v) => Math.round(v * 32768));
-      const got = Buffer.from(toInt(pcm).buffer);
-      const want = Buffer.from(toInt(played).buffer);
-      const at = got.indexOf(want.subarray(0, 1600));
-      expect(at).toBeGreaterThanOrEqual(0);
-      // The whole 4 s, sample for sample, through the idle stream, the join, the live stream and back.
-      expect(got.subarray(at, at + want.length).equals(want)).toBe(true);
-      // While live, 50 ms blocks arrived (800 samples), not only ~250 ms chunks.
-      const liveSizes = blocks.slice(liveFrom, idleFrom).map((b) => b.pcm.length);
-      expect(liveSizes.filter((n) => n === 800).length).toBeGreaterThan(15);
-      expect(blocks.slice(0, liveFrom).every((b) => b.pcm.length >= 4000)).toBe(true);
-      expect(notes).toEqual([]);
-    } finally {
-      await capture.stop();
-    }
-  });
-
-  it('idle, the two-stream capture process wakes far less often than one short-block stream', async () => {
-    /** voluntary context switches of the capture process over 3 s of idle */
-    const wakeups = async (idlePeriodMs: number) => {
-      const before = new Set(children());
-      const capture = await openCapture({ blockMs: 50, idlePeriodMs, onData: () => {}, onError: () => {} });
+    it('is chosen where the sound server answers, with naudiodon2 installed or not', async () => {
+      expect(chooseBackend(await availability()).kind).toBe('parec');
+      const withoutPortAudio = chooseBackend(await availability({ naudiodon: () => undefined }));
+      expect(withoutPortAudio.kind).toBe('parec');
+      expect(withoutPortAudio.why).toBe('PulseAudio via parec; naudiodon2 (PortAudio) not installed');
+      const capture = await openCapture({ onData: () => {}, onError: () => {} });
       try {
-        const pid = children().find((p) => !before.has(p));
-        if (!pid) throw new Error('no capture process');
-        await sleep(1000);
-        const a = switches(pid);
-        await sleep(3000);
-        return { streams: capture.streams, perSecond: (switches(pid) - a) / 3 };
+        expect(capture.backend).toBe('parec (PulseAudio client)');
+        expect(capture.device.name).toBe(NAMES.parec.vmic);
       } finally {
         await capture.stop();
       }
-    };
-    const one = await wakeups(0);
-    const two = await wakeups(250);
-    console.info(`idle capture process: ${two.perSecond.toFixed(0)} wake-ups/s (idle + live streams) vs ${one.perSecond.toFixed(0)} (one 50 ms stream)`);
-    expect([one.streams, two.streams]).toEqual([1, 2]);
-    expect(two.perSecond).toBeLessThan(one.perSecond / 2);
-  });
+    });
 
-  it('resamples a device opened at 44.1 kHz to 16 kHz', async () => {
-    const r = await captureSentence(44100);
-    expect(r.capture.rate).toBe(44100);
-    const m = expectSentence(r, 0.9);
-    console.info(
-      `capture at 44.1 kHz: ${m.perSecond.toFixed(0)} samples/s; correlation ${m.correlation.toFixed(4)}; rms ${m.spokenRms.toFixed(4)} vs silence ${m.silenceRms.toFixed(6)}`,
-    );
-  });
-
-  it('MIC_UNAVAILABLE for a device that does not exist, naming those that do', async () => {
-    const opening = openCapture({ device: 'no such microphone', onData: () => {}, onError: () => {} });
-    await expect(opening).rejects.toMatchObject({ code: 'MIC_UNAVAILABLE', message: expect.stringMatching(/"no such microphone".*"pulse"/) });
-  });
-
-  it('MIC_LOST when the sound server dies', async () => {
-    const errors: WhisperError[] = [];
-    const capture = await openCapture({ onData: () => {}, onError: (e) => errors.push(e) });
-    try {
-      const gone = performance.now();
-      await desktop.stopAudio();
-      while (!errors.length && performance.now() - gone < 8000) await sleep(50);
-      expect(errors.map((e) => e.code)).toEqual(['MIC_LOST']);
-      console.info(`MIC_LOST after ${(performance.now() - gone).toFixed(0)} ms: ${errors[0]?.message}`);
-    } finally {
+    it('stop() ends the recorder processes, the idle one and the live one', async () => {
+      const before = new Set(recorders());
+      let liveBlock!: () => void;
+      const live = new Promise<void>((resolve) => {
+        liveBlock = resolve;
+      });
+      const capture = await openCapture({ backend: 'parec', onData: (pcm) => pcm.length === 320 && liveBlock(), onError: () => {} });
+      capture.live(true);
+      await live; // a 20 ms block: the live recorder runs
+      const mine = recorders().filter((pid) => !before.has(pid));
+      expect(mine).toHaveLength(2);
       await capture.stop();
-      await desktop.startAudio();
-    }
-    // And the microphone is back once the server is.
-    const again = await openCapture({ onData: () => {}, onError: (e) => errors.push(e) });
-    await again.stop();
-    expect(errors).toHaveLength(1);
-  });
+      expect(running(mine)).toEqual([]);
+    });
 
-  it('keeps capturing when the source is removed (PulseAudio moves the stream to another source)', async () => {
-    const errors: WhisperError[] = [];
-    let samples = 0;
-    const capture = await openCapture({ onData: (pcm) => (samples += pcm.length), onError: (e) => errors.push(e) });
-    try {
-      await desktop.pactl('unload-module', 'module-remap-source');
-      const before = samples;
-      await sleep(4000); // past the watchdog's 3 s (audio comes in ~1 s batches)
-      expect(errors).toEqual([]);
-      expect(samples - before).toBeGreaterThan(16000 * 2);
-    } finally {
+    it('a recorder killed from outside is MIC_LOST at once, naming how it ended', async () => {
+      const before = new Set(recorders());
+      let lost!: (e: WhisperError) => void;
+      const error = new Promise<WhisperError>((resolve) => {
+        lost = resolve;
+      });
+      const capture = await openCapture({ backend: 'parec', onData: () => {}, onError: (e) => lost(e) });
+      const [pid] = recorders().filter((p) => !before.has(p));
+      if (!pid) throw new Error('no parec process');
+      const killedAt = performance.now();
+      process.kill(pid, 'SIGKILL');
+      const e = await error;
+      expect(e.code).toBe('MIC_LOST');
+      expect(e.message).toMatch(/^Lost the microphone "PulseAudio 'Virtual_Microphone' \(vmic\) via parec": parec ended \(killed by SIGKILL\)/);
+      console.info(`parec killed: MIC_LOST after ${(performance.now() - killedAt).toFixed(0)} ms`);
       await capture.stop();
-      await desktop.pactl('load-module', 'module-remap-source', 'master=vmic_sink.monitor', 'source_name=vmic');
-      await desktop.pactl('set-default-source', 'vmic');
-    }
+      expect(running(recorders().filter((p) => !before.has(p)))).toEqual([]);
+    });
   });
 
   describe('the desktop harness', () => {

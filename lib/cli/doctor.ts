@@ -9,7 +9,8 @@ import { concatSamples, WHISPER_RATE } from '../audio/resample.js';
 import { parseCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { WhisperError } from '../errors.js';
-import { listInputDevices, openCapture } from '../host/capture.js';
+import { captureBackend, listInputDevices, openCapture } from '../host/capture.js';
+import { naudiodonPath } from '../host/captureBackend.js';
 import { hasXdotool } from '../host/keys.js';
 import { systemClipboard } from '../host/output.js';
 import { listSoundSources } from '../host/soundSources.js';
@@ -88,12 +89,12 @@ async function heard(pcm: Float32Array, c: Config): Promise<string> {
 }
 
 /** The microphone check that asks the person to speak: level, how much was speech, and the words. */
-async function listenCheck(c: Config, seconds: number, inputs: number): Promise<Omit<Check, 'name'>> {
+async function listenCheck(c: Config, seconds: number, inputs: number, backend: string): Promise<Omit<Check, 'name'>> {
   process.stderr.write(`doctor: say a sentence now (recording ${seconds} s)…\n`);
   const level = await liveLevel(c.audio.device, seconds);
   const voiced = await speechMs(level.pcm, c);
   const db = Number.isFinite(level.dbfs) ? level.dbfs.toFixed(1) : '-inf';
-  const head = `${inputs} input(s); ${level.name}: ${level.seconds.toFixed(1)} s recorded, level ${db} dBFS, speech ${(voiced / 1000).toFixed(1)} s`;
+  const head = `${backend}; ${inputs} input(s); ${level.name}: ${level.seconds.toFixed(1)} s recorded, level ${db} dBFS, speech ${(voiced / 1000).toFixed(1)} s`;
   if (voiced < 300) return { ok: 'warn', detail: `${head}: no speech heard (muted, too far, or the wrong input? prism-dictate devices, then audio.device)` };
   const text = await heard(level.pcm, c).catch((e: Error) => `(could not transcribe: ${e.message})`);
   return { ok: true, detail: `${head}; heard: "${text}"` };
@@ -146,14 +147,15 @@ export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}
   );
   checks.push(
     await check('microphone', async () => {
-      const inputs = await listInputDevices();
-      if (inputs.length === 0) return { ok: false, detail: 'no input device found' };
-      if (o.listenSeconds) return listenCheck(c, o.listenSeconds, inputs.length);
+      const backend = await captureBackend(); // MIC_UNAVAILABLE saying how to get one, for this install
+      const inputs = backend.kind === 'portaudio' ? (await listInputDevices()).length : (backend.sources?.filter((x) => !x.monitor).length ?? 1);
+      if (inputs === 0) return { ok: false, detail: `${backend.why}: no input device found` };
+      if (o.listenSeconds) return listenCheck(c, o.listenSeconds, inputs, backend.why);
       const level = await liveLevel(c.audio.device);
       const quiet = !(level.dbfs > -70);
       return {
         ok: quiet ? 'warn' : true,
-        detail: `${inputs.length} input(s); ${level.name}: ${level.seconds.toFixed(1)} s read, level ${Number.isFinite(level.dbfs) ? level.dbfs.toFixed(1) : '-inf'} dBFS${quiet ? ' (silent: muted or the wrong input?)' : ''}`,
+        detail: `${backend.why}; ${inputs} input(s); ${level.name}: ${level.seconds.toFixed(1)} s read, level ${Number.isFinite(level.dbfs) ? level.dbfs.toFixed(1) : '-inf'} dBFS${quiet ? ' (silent: muted or the wrong input?)' : ''}`,
       };
     }),
   );
@@ -237,21 +239,25 @@ export function doctorCommands(program: Command): void {
 
   program
     .command('devices')
-    .description("list the audio inputs: PortAudio devices and the sound server's sources")
+    .description("list the audio inputs: the sound server's sources and PortAudio devices, and which way the microphone is recorded")
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       try {
-        const [inputs, sources] = await Promise.all([listInputDevices(), listSoundSources()]);
+        const [backend, sources] = await Promise.all([captureBackend(), listSoundSources()]);
+        const inputs = naudiodonPath() ? await listInputDevices() : undefined;
         if (o.json) {
-          process.stdout.write(`${JSON.stringify({ devices: inputs, sources: sources ?? null }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ backend: backend.kind, via: backend.why, devices: inputs ?? null, sources: sources ?? null }, null, 2)}\n`);
           return;
         }
-        process.stdout.write('PortAudio inputs (audio.device: the number, or the name):\n');
-        if (inputs.length === 0) process.stdout.write('  none found\n');
-        for (const d of inputs)
-          process.stdout.write(
-            `${String(d.id).padStart(3)}${d.isDefault ? '*' : ' '} ${d.name} (${d.maxInputChannels} ch, ${d.defaultSampleRate} Hz${d.hostApi ? `, ${d.hostApi}` : ''})\n`,
-          );
+        process.stdout.write(`microphone recorded through ${backend.why}\n`);
+        if (inputs) {
+          process.stdout.write('PortAudio inputs (audio.device: the number, or the name):\n');
+          if (inputs.length === 0) process.stdout.write('  none found\n');
+          for (const d of inputs)
+            process.stdout.write(
+              `${String(d.id).padStart(3)}${d.isDefault ? '*' : ' '} ${d.name} (${d.maxInputChannels} ch, ${d.defaultSampleRate} Hz${d.hostApi ? `, ${d.hostApi}` : ''})\n`,
+            );
+        }
         if (sources) {
           process.stdout.write('sound server sources (PulseAudio/PipeWire; audio.device: the name or a part of the description):\n');
           for (const src of sources.filter((x) => !x.monitor)) process.stdout.write(`  ${src.isDefault ? '*' : ' '} ${src.description}  [${src.name}]\n`);
