@@ -52,9 +52,9 @@ describe('reserved keys are unknown settings', () => {
     expect(() => validateConfig(merged)).toThrow(/__proto__: Unrecognized key/);
   });
 
-  it('a plain file still loads', async () => {
-    expect(await load('{ "model": "tiny.en", "transcription": { "replacements": { "new line": "\\n" } } }')).toMatchObject({
-      config: { model: 'tiny.en', transcription: { replacements: { 'new line': '\n' } } },
+  it('a plain file still loads, and "constructor" is a phrase like any other among the replacements', async () => {
+    expect(await load('{ "model": "tiny.en", "transcription": { "replacements": { "new line": "\\n", "constructor": "ctor" } } }')).toMatchObject({
+      config: { model: 'tiny.en', transcription: { replacements: { 'new line': '\n', constructor: 'ctor' } } },
     });
   });
 });

@@ -34,9 +34,16 @@ function isObject(v: unknown): v is ConfigInput {
 /**
  * Names that are no setting anywhere and that JavaScript treats specially: `obj["__proto__"] = v`
  * replaces the object's prototype instead of adding a key (so the strict schema never sees it, and
- * the prototype's values read as settings). Refused wherever they appear, as unknown settings.
+ * the prototype's values read as settings). Refused wherever they appear, as unknown settings —
+ * except that a record of the user's own words (replacements: held in a Map) may have a phrase
+ * "constructor" or "prototype"; never "__proto__".
  */
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const WORD_RECORDS = new Set(['transcription.replacements']);
+
+function reserved(path: readonly (string | number)[], key: string): boolean {
+  return key === '__proto__' || (RESERVED_KEYS.has(key) && !WORD_RECORDS.has(path.join('.')));
+}
 
 /** Sets an own key, even one named __proto__ (which plain assignment would turn into a prototype). */
 function setOwn(o: ConfigInput, k: string, v: unknown): void {
@@ -64,7 +71,7 @@ function reservedPaths(v: unknown, path: string[] = [], out: string[] = []): str
     const proto = Object.getPrototypeOf(v) as unknown;
     if (proto !== Object.prototype && proto !== null) out.push([...path, '__proto__'].join('.'));
     for (const k of Object.keys(v)) {
-      if (RESERVED_KEYS.has(k)) out.push([...path, k].join('.'));
+      if (reserved(path, k)) out.push([...path, k].join('.'));
       else reservedPaths((v as ConfigInput)[k], [...path, k], out);
     }
   }
@@ -78,7 +85,8 @@ function reservedInText(text: string): string[] {
     text,
     {
       onObjectProperty: (name, _offset, _length, _line, _column, pathSupplier) => {
-        if (RESERVED_KEYS.has(name)) found.push([...pathSupplier().map(String), name].join('.'));
+        const path = pathSupplier();
+        if (reserved(path, name)) found.push([...path, name].join('.'));
       },
     },
     { allowTrailingComma: true, disallowComments: false },
