@@ -42,17 +42,44 @@ export function apiErrorFrom(e: unknown): ApiError {
   return new ApiError(500, `internal error: ${(e as Error)?.message ?? String(e)}`);
 }
 
+/** How much of an unread request body is read and dropped after an early answer, and for how long. */
+export const DRAIN_BYTES = 8 * 1024 * 1024;
+export const DRAIN_MS = 10_000;
+
 /**
- * Sends a complete answer. When the request body was not read to its end (an early 401 or 413), the
- * connection is closed after the answer, and what the client still sends is read and dropped until
- * then: closing with unread bytes makes TCP reset the connection, and the client would lose the answer.
+ * Reads and drops what is left of a request body after it was answered early (401, 413, 429…),
+ * up to `DRAIN_BYTES` and `DRAIN_MS`, then closes. Closing a socket with bytes unread makes TCP
+ * reset the connection, and a client still sending (Node's fetch, hence the OpenAI SDK) then
+ * loses the answer to EPIPE; such clients stop sending once they have the answer. A body that
+ * ends in bounds leaves the connection usable for the next request.
+ */
+function drain(req: IncomingMessage): void {
+  const socket = req.socket;
+  let seen = 0;
+  const stop = (): void => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  const timer = setTimeout(stop, DRAIN_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DRAIN_BYTES) stop();
+  });
+  req.on('error', () => {}); // a client gone meanwhile: nothing left to do
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
+}
+
+/**
+ * Sends a complete answer. When the request body was not read to its end (an early 401 or 413),
+ * the answer goes out at once and the rest of the body is drained, within bounds (`drain`).
  */
 export function send(req: IncomingMessage, res: ServerResponse, status: number, body: string, headers: Record<string, string | number>): void {
   if (res.headersSent || res.destroyed) return;
-  const unread = !req.complete;
-  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body), ...(unread ? { connection: 'close' } : {}) });
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
   res.end(body);
-  if (unread) req.resume();
+  if (!req.complete && !req.destroyed) drain(req);
 }
 
 export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, json: unknown, headers: Record<string, string | number> = {}): void {
