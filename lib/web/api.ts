@@ -13,6 +13,7 @@ import type { TranscribeOptions } from '../model.js';
 import type { ServiceHealth } from '../service/serviceEngine.js';
 import { decodeUpload } from './audio.js';
 import { RESPONSE_FORMATS, type ResponseFormat, render } from './formats.js';
+import { foreignRequest } from './origin.js';
 import { ApiError, apiErrorFrom, sendError, sendJson } from './reply.js';
 import { readUpload } from './upload.js';
 
@@ -23,7 +24,10 @@ export interface ApiOptions {
   engine: Engine;
   /** how /health learns the engine's state; rejecting means the engine is unreachable */
   health: () => Promise<ApiHealth> | ApiHealth;
-  /** when set, every /v1 request needs `Authorization: Bearer <token>` */
+  /**
+   * when set, every /v1 request needs `Authorization: Bearer <token>`; without one, only this
+   * machine may ask: other peers, foreign Host names (DNS rebinding) and foreign Origins get 403
+   */
   token?: string;
   /** largest request body, bytes (default 25 MiB, OpenAI's limit) */
   maxBytes?: number;
@@ -37,7 +41,11 @@ export interface ApiOptions {
   log?: (line: string) => void;
   /** an upload that sends nothing for this long is answered 408 (default 30 s) */
   uploadStallMs?: number;
+  /** aborting it stops every running request (answered 503) and refuses new ones: the server is stopping */
+  signal?: AbortSignal;
 }
+
+const shuttingDown = (): ApiError => new ApiError(503, 'the server is shutting down', 'server_error', null, 'shutting_down');
 
 const ROUTES: Record<string, string> = {
   '/health': 'GET',
@@ -106,19 +114,15 @@ export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerRes
     sendJson(req, res, 200, { object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'prism-whisper' })) });
   }
 
-  async function transcribe(req: IncomingMessage, res: ServerResponse, translate: boolean): Promise<void> {
+  /** `signal`: the client hung up; decoding and transcription stop, and the slot is free again. */
+  async function transcribe(req: IncomingMessage, res: ServerResponse, translate: boolean, signal: AbortSignal): Promise<void> {
     const upload = await readUpload(req, maxBytes, o.uploadStallMs);
     if (!upload.file)
       throw new ApiError(400, "the request has no 'file' field: send the audio as multipart/form-data field 'file'", 'invalid_request_error', 'file', 'missing_file');
     const { format, options } = parseFields(upload.fields, language, translate);
-    const pcm = await decodeUpload(upload.file.bytes, upload.file.filename, maxSeconds);
-    // A client that hangs up stops its transcription instead of leaving it to run for nobody.
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
+    const pcm = await decodeUpload(upload.file.bytes, upload.file.filename, maxSeconds, signal);
     // uploads queue behind every dictation (the scheduler's priority lane)
-    const t = await o.engine.transcribe(pcm, { ...options, priority: 'batch', signal: abort.signal });
+    const t = await o.engine.transcribe(pcm, { ...options, priority: 'batch', signal });
     const { body, type } = render(t, format, translate ? 'translate' : 'transcribe');
     res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'x-prism-backend': t.backend });
     res.end(body);
@@ -128,6 +132,17 @@ export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerRes
     const path = (req.url ?? '/').split('?')[0] as string;
     const method = ROUTES[path];
     void (async () => {
+      if (o.signal?.aborted) throw shuttingDown();
+      const foreign = o.token === undefined ? foreignRequest(req) : undefined;
+      if (foreign) {
+        throw new ApiError(
+          403,
+          `this server has no token, so it answers only requests from this machine to localhost, 127.0.0.1 or [::1]: ${foreign}; give it a token to reach it otherwise`,
+          'invalid_request_error',
+          null,
+          'forbidden_host',
+        );
+      }
       if (!method) throw new ApiError(404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', null, 'not_found');
       const get = method === 'GET' && req.method === 'HEAD';
       if (req.method !== method && !get) {
@@ -143,13 +158,28 @@ export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerRes
       if (path === '/v1/models') return models(req, res);
       if (pending >= maxPending) throw new ApiError(429, `the server is busy (${pending} requests in progress); retry shortly`, 'rate_limit_error', null, 'too_many_requests');
       pending++;
+      // Listening before anything else runs: a client that hangs up during the upload, the
+      // decoding or the transcription stops it, instead of leaving it to run (and hold its slot) for nobody.
+      const hangUp = new AbortController();
+      const gone = (): void => {
+        if (!res.writableFinished) hangUp.abort();
+      };
+      res.once('close', gone);
+      const stopping = (): void => hangUp.abort();
+      o.signal?.addEventListener('abort', stopping);
       try {
-        await transcribe(req, res, path.endsWith('/translations'));
+        await transcribe(req, res, path.endsWith('/translations'), hangUp.signal);
       } finally {
         pending--;
+        res.off('close', gone);
+        o.signal?.removeEventListener('abort', stopping);
       }
     })().catch((e: unknown) => {
-      if ((e as Error)?.name === 'AbortError') return; // the client is gone: nobody to answer
+      if ((e as Error)?.name === 'AbortError') {
+        // the client is gone (nobody to answer), or the server is stopping
+        if (o.signal?.aborted) sendError(req, res, shuttingDown());
+        return;
+      }
       const err = apiErrorFrom(e);
       if (err.status >= 500) o.log?.(`${req.method} ${path}: ${err.status} ${(e as Error)?.message ?? err.message}`);
       sendError(req, res, err);
@@ -161,12 +191,32 @@ export interface RunningApi {
   /** the base URL, e.g. http://127.0.0.1:8178 */
   url: string;
   server: Server;
-  /** stops accepting, lets running requests finish (up to graceMs), then closes every connection */
+  /**
+   * Stops accepting and lets running requests finish for up to `graceMs`; then aborts what still
+   * runs (its client gets 503 where it is still there) and closes every connection.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
+/** How long aborted requests get to send their 503 before their connections are cut. */
+const ANSWER_MS = 1000;
+
 export async function listenApi(o: ApiOptions & { host?: string; port?: number }): Promise<RunningApi> {
-  const server = createServer(apiHandler(o));
+  const stop = new AbortController();
+  const handle = apiHandler({ ...o, signal: stop.signal });
+  let answering = 0;
+  let closingStarted = false;
+  let idle: (() => void) | undefined;
+  const server = createServer((req, res) => {
+    answering++;
+    res.once('close', () => {
+      answering--;
+      // while closing, a connection whose answer is out is not kept alive for another request
+      if (closingStarted) setImmediate(() => server.closeIdleConnections());
+      if (answering === 0) idle?.();
+    });
+    handle(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port ?? 8178, o.host ?? '127.0.0.1', () => {
@@ -182,9 +232,19 @@ export async function listenApi(o: ApiOptions & { host?: string; port?: number }
     server,
     close: (graceMs = 10_000) => {
       closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        let cut: NodeJS.Timeout | undefined;
+        const abort = (): void => {
+          stop.abort();
+          // once every aborted request has answered (or could not), nothing is left to wait for
+          idle = () => server.closeAllConnections();
+          cut = setTimeout(idle, ANSWER_MS);
+          if (answering === 0) idle();
+        };
+        closingStarted = true;
+        const grace = setTimeout(abort, graceMs);
         server.close(() => {
-          clearTimeout(force);
+          clearTimeout(grace);
+          clearTimeout(cut);
           resolve();
         });
         server.closeIdleConnections();
