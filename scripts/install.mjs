@@ -45,11 +45,11 @@ async function warnNoMicrophone() {
     portaudio = existsSync(join(dirname(main), 'build', 'Release', 'naudiodon.node'));
   } catch {}
   if (portaudio || (process.platform === 'linux' && (which('parec') || which('arecord')))) return;
-  let fix = 'prism-dictate doctor says how to get one';
+  let fix = 'Microphone capture needs parec (pulseaudio-utils) or naudiodon2 (PortAudio), and this machine has neither: prism-dictate doctor says how to get one.';
   try {
     fix = (await import(pathToFileURL(join(root, 'dist', 'host', 'micAdvice.js')).href)).micFix();
   } catch {}
-  const line = `prism-whisper: no microphone capture on this machine. ${fix}\n`;
+  const line = `prism-whisper: ${fix}\n`;
   process.stderr.write(line);
   if (process.stderr.isTTY) return;
   try {

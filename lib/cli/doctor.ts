@@ -10,7 +10,7 @@ import { parseCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { WhisperError } from '../errors.js';
 import { captureBackend, listInputDevices, openCapture } from '../host/capture.js';
-import { naudiodonPath } from '../host/captureBackend.js';
+import { portAudioInstalled } from '../host/captureBackend.js';
 import { hasXdotool } from '../host/keys.js';
 import { systemClipboard } from '../host/output.js';
 import { listSoundSources } from '../host/soundSources.js';
@@ -244,7 +244,7 @@ export function doctorCommands(program: Command): void {
     .action(async (o: { json?: boolean }) => {
       try {
         const [backend, sources] = await Promise.all([captureBackend(), listSoundSources()]);
-        const inputs = naudiodonPath() ? await listInputDevices() : undefined;
+        const inputs = portAudioInstalled() ? await listInputDevices() : undefined;
         if (o.json) {
           process.stdout.write(`${JSON.stringify({ backend: backend.kind, via: backend.why, devices: inputs ?? null, sources: sources ?? null }, null, 2)}\n`);
           return;

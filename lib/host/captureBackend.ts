@@ -53,6 +53,12 @@ export function backendOrder(env: NodeJS.ProcessEnv = process.env): CaptureBacke
   return names as CaptureBackendKind[];
 }
 
+/** naudiodon2's main file when it is installed and PRISM_CAPTURE does not leave PortAudio out. */
+export function portAudioInstalled(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const order = backendOrder(env);
+  return !order || order.includes('portaudio') ? naudiodonPath() : undefined;
+}
+
 /** What there is to record with; `only`: just that backend is looked for (PRISM_CAPTURE aside). */
 export async function availability(o: { env?: NodeJS.ProcessEnv; naudiodon?: () => string | undefined; only?: CaptureBackendKind } = {}): Promise<Availability> {
   const env = o.env ?? process.env;
