@@ -132,22 +132,16 @@ async function waitReady(child: ReturnType<typeof spawn>, timeoutMs: number, wit
       return '';
     }
   })();
-  // the error it reported ("… [MODEL_INVALID]") is this start's error too: the same code, the same exit status
+  // the error it reported ("… [MODEL_INVALID]") is this start's error too: the same code, so the same
+  // exit status as a foreground start (which exits by that code)
   const tagged = /^(.*) \[([A-Z_]+)\]$/.exec(said);
   const code = tagged && isErrorCode(tagged[2]) ? tagged[2] : undefined;
-  const e = new WhisperError(
+  throw new WhisperError(
     code ?? 'SERVICE_UNAVAILABLE',
     said
       ? `the service exited while starting (code ${exitCode}): ${code ? tagged?.[1] : said} (${log})`
       : `the service exited while starting (code ${exitCode}) and wrote nothing to ${log}: is the disk full? (df -h ${servicePaths().home})`,
   );
-  throw Object.assign(e, { childExit: exitCode });
-}
-
-/** The exit status of a detached start that failed: the one its foreground run exited with (the child's own). */
-function detachedExit(e: unknown): number | undefined {
-  const code = (e as { childExit?: unknown })?.childExit;
-  return typeof code === 'number' && code > 0 ? code : undefined;
 }
 
 /** The dictation host's part of `status`: its state, microphone, counts and per-stage latency. */
@@ -235,7 +229,6 @@ export function serviceCommands(program: Command): void {
         });
       } catch (e) {
         report(e);
-        process.exitCode = detachedExit(e) ?? process.exitCode;
       }
     });
 
