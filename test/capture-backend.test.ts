@@ -13,6 +13,7 @@ import { WhisperError } from '../lib/errors.js';
 import { openCapture } from '../lib/host/capture.js';
 import { type Availability, backendOrder, chooseBackend } from '../lib/host/captureBackend.js';
 import { type AdviceContext, installKind, micFix, missingBackend } from '../lib/host/micAdvice.js';
+import { int16ToFloat, Pcm16Joiner } from '../lib/host/pcm16.js';
 import { recorderInput } from '../lib/host/recorderCapture.js';
 import type { SoundSource } from '../lib/host/soundSources.js';
 
@@ -110,6 +111,16 @@ describe('the fix for how the package was installed', () => {
     expect(micFix({ platform: 'darwin', install: 'global', root: '/opt/homebrew/lib/node_modules/prism-whisper' })).toBe(
       'Microphone capture needs naudiodon2 (PortAudio), which is not installed: install build tools (xcode-select --install), then npm install -g prism-whisper to build naudiodon2 (PortAudio).',
     );
+  });
+});
+
+describe('Pcm16Joiner', () => {
+  it('a pipe that splits a sample between reads: the odd byte waits for the next chunk', () => {
+    const j = new Pcm16Joiner();
+    const bytes = Buffer.from(Int16Array.from([1, -2, 300, -32768]).buffer);
+    const parts = [j.push(bytes.subarray(0, 3)), j.push(bytes.subarray(3, 4)), j.push(bytes.subarray(4, 5)), j.push(bytes.subarray(5))];
+    expect(parts.map((p) => p?.length ?? 0)).toEqual([2, 2, 0, 4]);
+    expect(Array.from(int16ToFloat(Buffer.concat(parts.filter((p) => p !== undefined))), (v) => v * 32768)).toEqual([1, -2, 300, -32768]);
   });
 });
 

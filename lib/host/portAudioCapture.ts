@@ -32,6 +32,7 @@ import { packageRoot } from '../native.js';
 import type { Capture, CaptureOptions } from './capture.js';
 import type { FromChild, ToChild } from './captureChild.js';
 import { chooseInput, FIX_HINT, type InputDevice } from './devices.js';
+import { adviceContext, rebuildCommand } from './micAdvice.js';
 import { int16ToFloat } from './pcm16.js';
 
 /** How a PortAudio capture names itself. */
@@ -46,7 +47,8 @@ const STOP_GRACE_MS = 1500;
 /** PortAudio-side queue of blocks: the callback thread blocks (and the device overruns) when it is full. */
 const MAX_QUEUE = 100;
 
-const LOAD_HINT = 'reinstall it (`npm rebuild naudiodon2`); on Linux it needs libasound2.';
+/** What to do when naudiodon2 is there but does not load: rebuild it where this package lives. */
+const loadHint = (): string => `reinstall it (${rebuildCommand(adviceContext())}); on Linux it needs libasound2.`;
 
 /** Lists the input devices PortAudio sees (devices with at least one input channel). */
 export async function listPortAudioInputs(naudiodonPath: string): Promise<InputDevice[]> {
@@ -180,7 +182,7 @@ class CaptureChild {
     });
     this.devices = this.next(['devices', 'failed'], CHILD_READY_TIMEOUT_MS).then((m) => {
       if (m.type === 'devices') return m.devices.map((d) => ({ ...d, isDefault: d.id === m.defaultInput }));
-      throw new WhisperError('MIC_UNAVAILABLE', `naudiodon2 did not load (${m.type === 'failed' ? m.message : m.type}): ${LOAD_HINT}`);
+      throw new WhisperError('MIC_UNAVAILABLE', `naudiodon2 did not load (${m.type === 'failed' ? m.message : m.type}): ${loadHint()}`);
     });
     this.devices.catch(() => {}); // awaited by the callers; never an unhandled rejection
   }
@@ -272,7 +274,7 @@ class CaptureChild {
   }
 
   private exitError(): WhisperError {
-    const hint = this.listed ? FIX_HINT : `naudiodon2 did not load: ${LOAD_HINT}`;
+    const hint = this.listed ? FIX_HINT : `naudiodon2 did not load: ${loadHint()}`;
     return new WhisperError('MIC_UNAVAILABLE', `The PortAudio process ended (${this.exitWhy})${this.stderrSummary()}. ${hint}`);
   }
 }
