@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WhisperError } from '../lib/errors.js';
 import { openCapture } from '../lib/host/capture.js';
@@ -278,6 +279,26 @@ describe.skipIf(process.platform !== 'linux')('the recorder backend, with a stan
     });
     expect(started().at(-1)?.args).toMatch(/--device=usb mic$/);
   });
+
+  for (const how of ['exits without stop()', 'is killed (SIGKILL)'] as const) {
+    it(`a process that ${how}: its recorder ends too`, async () => {
+      const before = started().length;
+      const script = `const m = await import(${JSON.stringify(pathToFileURL(join(process.cwd(), 'dist/host/capture.js')).href)});
+        await m.openCapture({ backend: 'parec', onData() {}, onError() {} });
+        process.stdout.write('open\\n');
+        ${how === 'exits without stop()' ? 'process.exit(0);' : 'setInterval(() => {}, 1000);'}`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      const mine = started().slice(before);
+      expect(mine).toHaveLength(1);
+      if (how === 'is killed (SIGKILL)') child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('close', resolve));
+      // killed outright, it leaves the recorder a broken pipe: its next write (within 250 ms) ends it
+      const deadline = Date.now() + 10_000;
+      while (mine.some((p) => alive(p.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(mine.filter((p) => alive(p.pid))).toEqual([]);
+    });
+  }
 
   it('the CLI with neither naudiodon2 nor a recorder: devices fails with the fix (exit 8)', async () => {
     const env = { ...process.env, PATH: join(dir, 'empty'), PRISM_CAPTURE: 'parec,arecord' }; // nothing on PATH
