@@ -359,7 +359,7 @@ describe('prism-dictate start --detach', () => {
       expect(foreground.code).toBe(4);
       expect(foreground.stderr).toMatch(/\[MODEL_INVALID\]\n$/);
       const detached = await cli([...args, '--detach'], { PRISM_DICTATE_HOME: own });
-      expect(detached.code).toBe(4);
+      expect(detached.code, detached.stderr).toBe(4);
       expect(detached.stderr).toMatch(/the service exited while starting \(code 4\): .*bad\.bin is not a usable whisper\.cpp model.* \[MODEL_INVALID\]\n$/);
       expect(detached.stderr).not.toMatch(/SERVICE_UNAVAILABLE/);
     } finally {
