@@ -94,6 +94,11 @@ export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerRes
   const maxPending = o.maxPending ?? 32;
   const language = o.language ?? 'en';
   let pending = 0;
+  // the requests running now: stopping the server aborts each of them
+  const running = new Set<AbortController>();
+  o.signal?.addEventListener('abort', () => {
+    for (const r of running) r.abort();
+  });
 
   async function health(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
@@ -165,14 +170,13 @@ export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerRes
         if (!res.writableFinished) hangUp.abort();
       };
       res.once('close', gone);
-      const stopping = (): void => hangUp.abort();
-      o.signal?.addEventListener('abort', stopping);
+      running.add(hangUp);
       try {
         await transcribe(req, res, path.endsWith('/translations'), hangUp.signal);
       } finally {
         pending--;
         res.off('close', gone);
-        o.signal?.removeEventListener('abort', stopping);
+        running.delete(hangUp);
       }
     })().catch((e: unknown) => {
       if ((e as Error)?.name === 'AbortError') {
