@@ -21,16 +21,33 @@ export function checkPcmShape(pcm: unknown, maxSeconds: number): Float32Array {
   return pcm;
 }
 
-/** checkPcmShape, then every sample: finite and within ±MAX_SAMPLE. */
+/**
+ * checkPcmShape, then every sample: finite and within ±MAX_SAMPLE. The loop (firstBadSample) only
+ * compares: NaN and ±Infinity fail `x >= -MAX && x <= MAX`. The message is written apart
+ * (badSample): with a template formatting the sample in each of its throws, V8's optimised loop kept
+ * every sample as a heap number, 30–48 ms for jfk's 11 s in the engine process where a plain loop
+ * takes 0.2 ms (vitest's module transform hid it: there the loop was fast).
+ */
 export function checkPcm(given: unknown, maxSeconds: number): Float32Array {
   const pcm = checkPcmShape(given, maxSeconds);
+  const bad = firstBadSample(pcm);
+  if (bad >= 0) throw badSample(pcm, bad);
+  return pcm;
+}
+
+/** The index of the first sample that is not finite or beyond ±MAX_SAMPLE; -1 when none. */
+function firstBadSample(pcm: Float32Array): number {
   for (let i = 0; i < pcm.length; i++) {
     const x = pcm[i] as number;
-    if (!Number.isFinite(x)) throw new WhisperError('BAD_AUDIO', `audio contains ${x} at sample ${i}: samples must be finite`);
-    if (Math.abs(x) > MAX_SAMPLE)
-      throw new WhisperError('BAD_AUDIO', `audio contains ${x} at sample ${i}: samples must be in [-1, 1]${Math.abs(x) <= 32768 ? ' (16-bit PCM? divide by 32768)' : ''}`);
+    if (!(x >= -MAX_SAMPLE && x <= MAX_SAMPLE)) return i;
   }
-  return pcm;
+  return -1;
+}
+
+function badSample(pcm: Float32Array, i: number): WhisperError {
+  const x = pcm[i] as number;
+  if (!Number.isFinite(x)) return new WhisperError('BAD_AUDIO', `audio contains ${x} at sample ${i}: samples must be finite`);
+  return new WhisperError('BAD_AUDIO', `audio contains ${x} at sample ${i}: samples must be in [-1, 1]${Math.abs(x) <= 32768 ? ' (16-bit PCM? divide by 32768)' : ''}`);
 }
 
 /** Peak level in dBFS (−Infinity for digital silence). */
