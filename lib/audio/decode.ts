@@ -1,5 +1,6 @@
 /**
- * Audio bytes in any common format → channels of float samples at the file's rate.
+ * Audio bytes in any common format → float samples: 16 kHz mono, except a WAV already at 16 kHz
+ * with one channel, returned as read, and ffmpeg's output.
  *
  * WAV is read here (wav.ts); MP3, Ogg (Vorbis, Opus, FLAC) and FLAC through WebAssembly decoders
  * (eshaz's wasm-audio-decoders: mpg123, libvorbis, libopus, libFLAC — no system library, no tool);
@@ -9,16 +10,20 @@
  * samples.
  */
 import { WhisperError } from '../errors.js';
+import { MAX_AUDIO_SECONDS } from './check.js';
 import { decodeFfmpeg } from './ffmpeg.js';
-import { concatSamples, WHISPER_RATE } from './resample.js';
+import { WHISPER_RATE } from './resample.js';
+import { tooLong, type WasmFormat } from './wasm.js';
 import { decodeWav } from './wav.js';
+import { runInWorker } from './worker.js';
 
 export interface DecodedAudio {
   channels: Float32Array[];
   sampleRate: number;
   /** wav, mp3, ogg-vorbis, ogg-opus, ogg-flac, flac, or ffmpeg */
   format: string;
-  /** a WAV whose data chunk is shorter than its header says */
+  /** cut short: a WAV whose data chunk is shorter than its header says, a FLAC with fewer samples
+   * than its STREAMINFO gives, an Ogg stream that ends inside a page */
   truncated: boolean;
 }
 
@@ -51,73 +56,13 @@ export function sniffFormat(b: Uint8Array): 'wav' | 'mp3' | 'flac' | 'ogg-vorbis
   return undefined;
 }
 
-interface WasmResult {
-  channelData: Float32Array[];
-  samplesDecoded: number;
-  sampleRate: number;
-  errors: Array<{ message: string }>;
-}
-
-interface WasmDecoder {
-  ready: Promise<void>;
-  decode(data: Uint8Array): WasmResult | Promise<WasmResult>;
-  flush?: () => Promise<WasmResult>;
-  free(): void;
-}
-
-async function wasmDecoder(format: string): Promise<WasmDecoder> {
-  switch (format) {
-    case 'mp3':
-      return new (await import('mpg123-decoder')).MPEGDecoder() as unknown as WasmDecoder;
-    case 'flac':
-    case 'ogg-flac':
-      return new (await import('@wasm-audio-decoders/flac')).FLACDecoder() as unknown as WasmDecoder;
-    case 'ogg-vorbis':
-      return new (await import('@wasm-audio-decoders/ogg-vorbis')).OggVorbisDecoder() as unknown as WasmDecoder;
-    default:
-      return new (await import('ogg-opus-decoder')).OggOpusDecoder() as unknown as WasmDecoder;
-  }
-}
-
-const CHUNK = 64 * 1024;
-
-/** `whole`: the full length is known (a WAV header); otherwise decoding stopped at the limit. */
-function tooLong(name: string, seconds: number, max: number, whole = false): WhisperError {
-  const how = whole ? `is ${seconds.toFixed(1)} s long` : `is longer than ${max} s (${seconds.toFixed(1)} s decoded when it stopped)`;
-  return new WhisperError('BAD_AUDIO', `${name} ${how}; at most ${max} s per request`, { reason: 'too-long' });
-}
-
 /** Whether a BAD_AUDIO error is about the length limit. */
 export const isTooLong = (e: WhisperError): boolean => e.reason === 'too-long';
 
-/** Feeds the decoder in chunks and stops as soon as the decoded audio passes the limit. */
-async function decodeWasm(bytes: Uint8Array, format: string, name: string, maxSeconds: number): Promise<DecodedAudio> {
-  const decoder = await wasmDecoder(format);
-  await decoder.ready;
-  const parts: Float32Array[][] = [];
-  let rate = 0;
-  let samples = 0;
-  let firstError: string | undefined;
-  const take = (r: WasmResult): void => {
-    if (r.errors.length > 0) firstError ??= r.errors[0]?.message;
-    if (r.samplesDecoded === 0) return;
-    rate = r.sampleRate;
-    parts.push(r.channelData.map((c) => c.slice(0, r.samplesDecoded)));
-    samples += r.samplesDecoded;
-    if (samples / rate > maxSeconds) throw tooLong(name, samples / rate, maxSeconds);
-  };
-  try {
-    for (let at = 0; at < bytes.length; at += CHUNK) take(await decoder.decode(bytes.subarray(at, at + CHUNK)));
-    if (decoder.flush) take(await decoder.flush());
-  } finally {
-    decoder.free();
-  }
-  if (samples === 0) {
-    throw new WhisperError('BAD_AUDIO', `${name} looks like ${format.toUpperCase()} but holds no audio that decodes${firstError ? ` (${firstError})` : ''}`);
-  }
-  const nChannels = Math.min(...parts.map((p) => p.length));
-  const channels = Array.from({ length: nChannels }, (_, c) => concatSamples(parts.map((p) => p[c] as Float32Array)));
-  return { channels, sampleRate: rate, format, truncated: false };
+/** MP3, Ogg and FLAC: decoded, downmixed and resampled to 16 kHz mono in a worker (wasm.ts, worker.ts). */
+async function decodeWasm(bytes: Uint8Array, format: WasmFormat, name: string, maxSeconds: number, signal: AbortSignal | undefined): Promise<DecodedAudio> {
+  const { pcm, truncated } = await runInWorker({ kind: 'decode', bytes, format, name, maxSeconds }, signal);
+  return { channels: [pcm], sampleRate: WHISPER_RATE, format, truncated };
 }
 
 /** Text where audio was expected: printable ASCII/UTF-8 and whitespace in the first bytes. */
@@ -129,7 +74,7 @@ export function looksLikeText(b: Uint8Array): boolean {
 /** Decodes WAV, MP3, Ogg (Vorbis/Opus/FLAC) and FLAC here; anything else through ffmpeg. Throws BAD_AUDIO. */
 export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedAudio> {
   const name = options.name ?? 'the audio';
-  const maxSeconds = options.maxSeconds ?? Number.POSITIVE_INFINITY;
+  const maxSeconds = options.maxSeconds ?? MAX_AUDIO_SECONDS;
   if (bytes.length === 0) throw new WhisperError('BAD_AUDIO', `${name} is empty`);
   const format = sniffFormat(bytes);
   if (format === undefined && looksLikeText(bytes)) throw new WhisperError('BAD_AUDIO', `${name} is text, not audio`);
@@ -143,10 +88,14 @@ export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}
     }
     const seconds = (wav.data[0]?.length ?? 0) / wav.sampleRate;
     if (seconds > maxSeconds) throw tooLong(name, seconds, maxSeconds, true);
-    return { channels: wav.data, sampleRate: wav.sampleRate, format: 'wav', truncated: wav.truncated };
+    if ((wav.sampleRate === WHISPER_RATE && wav.data.length === 1) || seconds === 0)
+      return { channels: wav.data, sampleRate: wav.sampleRate, format: 'wav', truncated: wav.truncated };
+    // Another rate or several channels: downmixed and resampled in a worker, off the event loop.
+    const { pcm } = await runInWorker({ kind: 'resample', channels: wav.data, rate: wav.sampleRate, name, maxSeconds }, options.signal);
+    return { channels: [pcm], sampleRate: WHISPER_RATE, format: 'wav', truncated: wav.truncated };
   }
   if (format === 'mp3' || format === 'flac' || format === 'ogg-flac' || format === 'ogg-vorbis' || format === 'ogg-opus') {
-    return decodeWasm(bytes, format, name, maxSeconds);
+    return decodeWasm(bytes, format, name, maxSeconds, options.signal);
   }
   // the rest through ffmpeg, pinned to the container sniffed (lib/audio/ffmpeg.ts); unknown bytes are refused
   const { samples } = await decodeFfmpeg(bytes, { sniffed: format, name, maxSeconds, signal: options.signal });
