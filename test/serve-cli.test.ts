@@ -1,10 +1,12 @@
 /** `prism-dictate serve` as a person runs it: the built CLI in a child process, isolated by PRISM_DICTATE_HOME. */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { JFK, models, root, SCRIPT_25 } from './helpers.js';
+import { alive, JFK, models, root, SCRIPT_25 } from './helpers.js';
 
 const bin = join(root, 'bin', 'prism-dictate.js');
 let home: string;
@@ -12,6 +14,24 @@ let home: string;
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'prism-serve-cli-'));
 });
+
+/** The pids a stand-in ffmpeg recorded in `dir`. */
+function pidsIn(dir: string): number[] {
+  try {
+    return readdirSync(dir).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Alive and not a zombie waiting for whoever adopted it to reap it. */
+function running(pid: number): boolean {
+  try {
+    return alive(pid) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 const env = () => ({ ...process.env, PRISM_DICTATE_HOME: home, PRISM_DICTATE_API_TOKEN: '' });
 
@@ -55,5 +75,65 @@ describe('prism-dictate serve', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).toMatch(/serving on http:\/\/127\.0\.0\.1:\d+ \(token required\); 25 MiB \/ 600 s per request\nprism-dictate: stopping…\n/);
+  });
+
+  it('SIGTERM with an upload being decoded: answers it 503, exits promptly, leaves no process behind (issue 25, item 2)', async () => {
+    // an ffmpeg that never ends (what a live HLS playlist made the real one do), recording its pid
+    const pids = join(home, 'ffmpeg-pids');
+    const script = join(home, 'ffmpeg');
+    await writeFile(script, `#!/bin/sh\nmkdir -p '${pids}'\necho $$ > '${pids}'/$$\nexec sleep 1000\n`);
+    await chmod(script, 0o755);
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--model', models().tiny, '--gpu', 'cpu', '--states', '1'], {
+      env: { ...env(), PRISM_FFMPEG: script },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+          if (out.includes('\n')) resolve(out.trim());
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+      });
+      const boundary = 'prismCli';
+      const m4a = Buffer.concat([Buffer.from('\x00\x00\x00\x18ftypM4A \x00\x00\x00\x00M4A isom', 'latin1'), Buffer.alloc(4000, 0x11)]);
+      const body = Buffer.concat([
+        Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="memo.m4a"\r\n\r\n`),
+        m4a,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const status = new Promise<number | 'gone'>((resolve) => {
+        const req = request(url, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': body.length } });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', () => resolve('gone'));
+        req.end(body);
+      });
+      await expect.poll(() => pidsIn(pids), { timeout: 60_000 }).toHaveLength(1);
+      // everything serve started: its service's engine, and the ffmpeg decoding the upload
+      const descendants = execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+      expect(descendants).toContain(pidsIn(pids)[0]);
+      child.kill('SIGTERM');
+      let deadline: NodeJS.Timeout | undefined;
+      const code = await Promise.race([exited, new Promise<string>((r) => (deadline = setTimeout(() => r('still running after 30 s'), 30_000)))]);
+      clearTimeout(deadline);
+      expect(code).toBe(0);
+      expect(await status).toBe(503);
+      for (const pid of descendants) await expect.poll(() => running(pid), { timeout: 10_000 }).toBe(false);
+      expect(stderr).toMatch(/prism-dictate: stopping…\n/);
+    } finally {
+      child.kill('SIGKILL');
+      for (const pid of pidsIn(pids)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 });

@@ -6,8 +6,9 @@ import { WhisperError } from '../errors.js';
 import { ServiceEngine } from '../service/serviceEngine.js';
 import { type RunningService, startService } from '../service/start.js';
 import { type ApiHealth, listenApi } from '../web/api.js';
+import { isLoopback } from '../web/origin.js';
 import { configFor } from './config.js';
-import { report } from './exit.js';
+import { EXIT, report } from './exit.js';
 
 interface ServeOptions {
   host: string;
@@ -21,10 +22,8 @@ interface ServeOptions {
   threads?: string;
 }
 
-/** Loopback only: anything else is reachable from other machines, where a token is required. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
+/** How long stopping may take (the service's own stop included) before serve exits anyway. */
+const STOP_DEADLINE_MS = 10_000;
 
 function positive(flag: string, value: string | undefined, integer = false): number | undefined {
   if (value === undefined) return undefined;
@@ -100,16 +99,28 @@ export function serveCommand(program: Command): void {
         );
         process.stdout.write(`${api.url}/v1/audio/transcriptions\n`);
         log(`serving on ${api.url}${token ? ' (token required)' : ''}; ${o.maxMb} MiB / ${maxSeconds} s per request`);
+        // Stopping aborts what is running (ffmpeg, transcriptions; their clients get 503) instead of
+        // waiting for it: a service manager's SIGTERM, or Ctrl+C, ends serve within moments.
         await new Promise<void>((resolve) => {
-          const stop = (): void => {
+          let stopping = false;
+          const stop = (signal: NodeJS.Signals): void => {
+            if (stopping) {
+              log(`${signal} again: exiting now`);
+              process.exit(EXIT.failure);
+            }
+            stopping = true;
             log('stopping…');
+            setTimeout(() => {
+              log(`still stopping after ${STOP_DEADLINE_MS / 1000} s: exiting`);
+              process.exit(EXIT.failure);
+            }, STOP_DEADLINE_MS).unref();
             void api
-              .close()
+              .close(0)
               .then(() => back.stop())
               .then(resolve);
           };
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
         });
       } catch (e) {
         report(e);
