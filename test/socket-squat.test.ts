@@ -134,6 +134,12 @@ describe.skipIf(process.platform === 'win32')('the per-user socket folder', () =
         expect(start.stderr).toMatch(refused);
         expect(start.stderr).not.toMatch(/already running/);
         expect(start.code).toBe(7);
+        // the commands that talk to a running daemon say the same, never "not running"
+        for (const command of ['status', 'stop', 'toggle', 'dashboard']) {
+          const said = await cli([command]);
+          expect(said.stderr, command).toMatch(refused);
+          expect(said.stderr, command).not.toMatch(/not running/);
+        }
         const transcribe = await cli(['transcribe', '--gpu', 'cpu', '--model', models().tiny, JFK]);
         expect(transcribe.code, transcribe.stderr).toBe(0);
         expect(squat.connections).toBe(0);

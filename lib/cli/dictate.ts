@@ -9,7 +9,7 @@ import { WhisperError } from '../errors.js';
 import { History } from '../host/history.js';
 import { HOST_ACTIONS } from '../host/start.js';
 import { ServiceClient } from '../service/client.js';
-import { servicePaths } from '../service/home.js';
+import { isUnsafeSocket, servicePaths } from '../service/home.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
 import { localTime } from './localTime.js';
@@ -26,7 +26,8 @@ const WHAT: Record<(typeof HOST_ACTIONS)[number], string> = {
 async function daemon(): Promise<ServiceClient> {
   try {
     return await ServiceClient.connect(servicePaths().socket, 1000);
-  } catch {
+  } catch (e) {
+    if (isUnsafeSocket(e)) throw e;
     throw new WhisperError('SERVICE_UNAVAILABLE', `prism-dictate is not running for ${servicePaths().home} (start it: prism-dictate start)`);
   }
 }

@@ -7,7 +7,7 @@ import type { ConfigInput } from '../config/load.js';
 import { startDaemon } from '../daemon.js';
 import { isErrorCode, WhisperError } from '../errors.js';
 import { ServiceClient } from '../service/client.js';
-import { servicePaths } from '../service/home.js';
+import { isUnsafeSocket, servicePaths } from '../service/home.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
 import { localTime } from './localTime.js';
@@ -83,6 +83,7 @@ async function servicePid(): Promise<number> {
     client.close();
     return pid;
   } catch (e) {
+    if (isUnsafeSocket(e)) throw e;
     const file = servicePaths().pidFile;
     const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
     const alive = pid > 0 && isRunning(pid);
@@ -95,7 +96,8 @@ async function servicePid(): Promise<number> {
 async function connectOrExplain(): Promise<ServiceClient> {
   try {
     return await ServiceClient.connect(servicePaths().socket, 1000);
-  } catch {
+  } catch (e) {
+    if (isUnsafeSocket(e)) throw e;
     throw new WhisperError('SERVICE_UNAVAILABLE', `no prism-dictate service is running for ${servicePaths().home} (start one: prism-dictate start --detach)`);
   }
 }

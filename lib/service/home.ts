@@ -91,10 +91,14 @@ export async function checkSocketDir(socketPath: string, o: { create: boolean })
       'SERVICE_UNAVAILABLE',
       `refusing the socket folder ${dir}: ${why}. Someone else may have made it to stand in for the service and receive what is sent to it; ` +
         `have it removed (by its owner or an administrator), or give prism-dictate a private folder for its socket: set XDG_RUNTIME_DIR, or a PRISM_DICTATE_HOME shorter than ${SOCKET_PATH_MAX - 13} bytes`,
+      { reason: 'unsafe-socket' },
     );
   }
   return true;
 }
+
+/** A socket, or its folder, that is not the user's own: said as it is, never as "not running". */
+export const isUnsafeSocket = (e: unknown): boolean => e instanceof WhisperError && e.reason === 'unsafe-socket';
 
 /**
  * Before a client connects: the socket's folder is checked (checkSocketDir), and the socket itself must
@@ -110,6 +114,7 @@ export async function checkSocketOwner(socketPath: string): Promise<boolean> {
     throw new WhisperError(
       'SERVICE_UNAVAILABLE',
       `refusing to connect to ${socketPath}: it belongs to uid ${st.uid}, not to you (uid ${uid}); it is not your prism-dictate service`,
+      { reason: 'unsafe-socket' },
     );
   }
   return true;
