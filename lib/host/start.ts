@@ -46,7 +46,7 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
   let x11: X11Session | undefined;
   const noX11 = x11Unavailable();
   if (!noX11) {
-    x11 = await X11Session.open().catch((e: Error) => {
+    x11 = await X11Session.open(process.env.DISPLAY, log).catch((e: Error) => {
       notify(`${e.message}: falling back to xsel/xdotool and uiohook`);
       return undefined;
     });

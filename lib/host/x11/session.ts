@@ -37,11 +37,11 @@ export class X11Session {
     readonly clipboard: X11Clipboard,
   ) {}
 
-  /** Connects to $DISPLAY; rejects (HOTKEY_UNAVAILABLE) when there is no X server to talk to. */
-  static async open(name = process.env.DISPLAY): Promise<X11Session> {
+  /** Connects to $DISPLAY; rejects (HOTKEY_UNAVAILABLE) when there is no X server to talk to. `log`: what the clipboard gave up on. */
+  static async open(name = process.env.DISPLAY, log?: (line: string) => void): Promise<X11Session> {
     const display = await XDisplay.open(name);
     try {
-      const clipboard = await X11Clipboard.create(display);
+      const clipboard = await X11Clipboard.create(display, { log });
       const keys = await X11Keys.create(display).catch((e: Error) => e);
       const s = new X11Session(display, keys instanceof Error ? undefined : keys, keys instanceof Error ? keys.message : undefined, clipboard);
       s.exitHook = () => s.handOffSync();
