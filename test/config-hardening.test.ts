@@ -85,3 +85,12 @@ describe('durations are bounded', () => {
     }
   });
 });
+
+describe('tokens', () => {
+  it('a dashboard or remote token outside printable ASCII (which an Authorization header cannot carry) is refused; + & # % are fine', () => {
+    expect(() => validateConfig({ dashboard: { token: 'ünïcødé-token-0123456789' } })).toThrow(/dashboard\.token: printable ASCII/);
+    expect(() => validateConfig({ dashboard: { token: 'with a space 0123456789' } })).toThrow(/dashboard\.token: printable ASCII/);
+    expect(() => validateConfig({ remote: { url: 'http://127.0.0.1:1', token: 'tab\there' } })).toThrow(/remote\.token: printable ASCII/);
+    expect(() => validateConfig({ dashboard: { token: 'a+b&c#d%e-0123456789' } })).not.toThrow();
+  });
+});

@@ -124,7 +124,11 @@ export const dashboardSchema = z
     /** a fixed port, so the URL survives restarts (taken: a free one instead, said in the log); 0 picks a free port */
     port: z.number().int().min(0).max(65535).default(8179),
     /** a fixed token (16+ characters); otherwise one is made at the first start and kept in dashboard-token in the home */
-    token: z.string().min(16).optional(),
+    token: z
+      .string()
+      .min(16)
+      .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces (it travels in an Authorization header)')
+      .optional(),
     /** show dictated text on the page (it can be hidden there too) */
     showText: z.boolean().default(true),
   })
@@ -140,7 +144,11 @@ export const remoteSchema = z
         if (u !== undefined && !/^https?:\/\/[^/\s]+/.test(u)) ctx.addIssue({ code: 'custom', message: `"${u}" is not an http(s)://host:port address` });
       }),
     /** its bearer token */
-    token: z.string().min(1).optional(),
+    token: z
+      .string()
+      .min(1)
+      .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces (it travels in an Authorization header)')
+      .optional(),
     /** when the remote engine fails, transcribe on the local service instead (which then loads the model too) */
     fallback: z.boolean().default(true),
     timeoutMs: ms(1000, 600_000, 30_000),
