@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPcm } from '../lib/audio/check.js';
 import { decodeAudio } from '../lib/audio/decode.js';
+import { runInWorker } from '../lib/audio/worker.js';
 import { readAudio } from '../lib/index.js';
 import { ffmpegInstalled, JFK, root } from './helpers.js';
 
@@ -107,7 +108,7 @@ describe.skipIf(!hasFfmpeg)('decoding compressed audio within bounds', () => {
   });
 
   it('an abort terminates the decode at once (AbortError) and frees its slot', async () => {
-    const mp3 = readFileSync(join(dir, 'long.mp3'));
+    const mp3 = readFileSync(ffmpeg('abort.mp3', '-f', 'lavfi', '-i', 'sine=r=44100', '-t', '300', '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '32k'));
     const controller = new AbortController();
     const decoding = decodeAudio(mp3, { maxSeconds: 700, signal: controller.signal });
     setImmediate(() => controller.abort());
@@ -117,6 +118,17 @@ describe.skipIf(!hasFfmpeg)('decoding compressed audio within bounds', () => {
     const stereo = ffmpeg('short.mp3', '-i', JFK, '-ar', '44100', '-ac', '2', '-c:a', 'libmp3lame');
     const all = await Promise.all(Array.from({ length: availableParallelism() + 1 }, () => decodeAudio(readFileSync(stereo))));
     for (const a of all) expect(Math.abs((a.channels[0]?.length ?? 0) - (jfk.length - 44) / 2)).toBeLessThan(0.1 * 16000);
+  });
+});
+
+describe.skipIf(!hasFfmpeg)('decoding time', () => {
+  it('a decode that runs past its time limit is stopped (reason timeout), as ffmpeg is', async () => {
+    const mp3 = readFileSync(ffmpeg('slow.mp3', '-f', 'lavfi', '-i', 'sine=r=44100', '-t', '120', '-c:a', 'libmp3lame', '-b:a', '32k'));
+    await expect(runInWorker({ kind: 'decode', bytes: mp3, format: 'mp3', name: 'slow.mp3', maxSeconds: 600 }, undefined, 1)).rejects.toMatchObject({
+      code: 'BAD_AUDIO',
+      reason: 'timeout',
+      message: expect.stringMatching(/slow\.mp3 took longer than 0 s to decode; stopped/),
+    });
   });
 });
 

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AbortError, WhisperError, type WhisperErrorCode } from '../errors.js';
 import { packageRoot } from '../native.js';
+import { ffmpegTimeoutMs } from './ffmpeg.js';
 import type { Pcm16k, WasmFormat } from './wasm.js';
 
 export type Job =
@@ -64,8 +65,11 @@ function transferable(job: Job): { data: Job; transfer: ArrayBuffer[] } {
   return { data: { ...job, channels }, transfer: channels.map((c) => c.buffer as ArrayBuffer) };
 }
 
-/** Runs `job` in a worker; rejects with its WhisperError, or an AbortError when `signal` fires. */
-export async function runInWorker(job: Job, signal?: AbortSignal): Promise<Pcm16k> {
+/**
+ * Runs `job` in a worker; rejects with its WhisperError, an AbortError when `signal` fires, or
+ * BAD_AUDIO (reason 'timeout') past `timeoutMs` of running (ffmpeg's limit: ≥ 20× real time).
+ */
+export async function runInWorker(job: Job, signal?: AbortSignal, timeoutMs = ffmpegTimeoutMs(job.maxSeconds)): Promise<Pcm16k> {
   if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
   await acquire(signal);
   try {
@@ -81,9 +85,15 @@ export async function runInWorker(job: Job, signal?: AbortSignal): Promise<Pcm16
       const settle = (f: () => void): void => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         signal?.removeEventListener('abort', abort);
         f();
       };
+      const timer = setTimeout(() => {
+        const took = `took longer than ${(timeoutMs / 1000).toFixed(0)} s to decode; stopped`;
+        settle(() => reject(new WhisperError('BAD_AUDIO', `${job.name} ${took}`, { reason: 'timeout' })));
+        void worker.terminate();
+      }, timeoutMs);
       const abort = (): void => {
         settle(() => reject(new AbortError(undefined, { cause: signal?.reason })));
         void worker.terminate();
