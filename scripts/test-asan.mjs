@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const TESTS = ['test/model.test.ts', 'test/worker-threads.test.ts', 'test/lifetime.test.ts', 'test/leak.test.ts', 'test/patches.test.ts'];
+const TESTS = ['test/model.test.ts', 'test/worker-threads.test.ts', 'test/lifetime.test.ts', 'test/leak.test.ts', 'test/patches.test.ts', 'test/whisper-fixes.test.ts'];
 
 function run(cmd, args, env = process.env) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
