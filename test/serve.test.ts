@@ -174,6 +174,16 @@ describe.skipIf(!hasFfmpeg)('what browsers, phones and OpenAI clients send: MP3,
     expect(t.text).toBe(local.text);
   });
 
+  it('a truncated FLAC or Ogg is refused as a truncated WAV is (issue 25, item 9): 400 saying so', async () => {
+    const flac = made['jfk.flac'] as Buffer;
+    const e = await apiError(await post(api.url, form(flac.subarray(0, Math.floor(flac.length * 0.6)), {}, 'jfk.flac')));
+    expect(e).toMatchObject({ status: 400, error: { param: 'file', code: 'invalid_audio' } });
+    expect(e.error.message).toBe("'jfk.flac' is a truncated FLAC: it ends before the end its headers give (an incomplete upload?)");
+    const ogg = made['jfk.ogg'] as Buffer;
+    const o = await apiError(await post(api.url, form(ogg.subarray(0, Math.floor(ogg.length * 0.6)), {}, 'jfk.ogg')));
+    expect(o.error.message).toBe("'jfk.ogg' is a truncated Ogg: it ends before the end its headers give (an incomplete upload?)");
+  });
+
   it('the length limit applies to the decoded audio: an 11 s MP3 of 90 KB on a 5 s server is refused', async () => {
     const e = await apiError(await post(small.url, form(made['jfk.mp3'] as Buffer, {}, 'jfk.mp3'), { token: null }));
     expect(made['jfk.mp3']?.length).toBeLessThan(1024 * 1024);
@@ -193,6 +203,13 @@ describe('bad requests get OpenAI-shaped errors', () => {
         code: 'unsupported_format',
       },
     });
+  });
+
+  it('binary bytes in no container read here: 400 unsupported_format, naming the formats (issue 25, item 1)', async () => {
+    const junk = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 151 + 7) % 256));
+    const e = await apiError(await post(api.url, form(junk, {}, 'blob.bin')));
+    expect(e).toMatchObject({ status: 400, error: { param: 'file', code: 'unsupported_format' } });
+    expect(e.error.message).toMatch(/^'blob\.bin' is not in a format read here: WAV, MP3, Ogg, FLAC/);
   });
 
   it('an MP3 header over garbage: 400, names MP3', async () => {

@@ -38,10 +38,13 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
-const TRUNCATED: Record<string, string> = {
-  wav: 'a truncated WAV: its data is shorter than its header says',
-  flac: 'a truncated FLAC: it ends before the length its header gives',
-};
+const CONTAINERS: Record<string, string> = { wav: 'WAV', flac: 'FLAC', mp3: 'MP3', 'ogg-flac': 'Ogg', 'ogg-opus': 'Ogg', 'ogg-vorbis': 'Ogg' };
+
+/** What a cut-off file is told: a WAV's data is shorter than its header says; others end before their headers' length or inside a page. */
+function truncated(name: string, format: string): string {
+  const what = format === 'wav' ? 'its data is shorter than its header says' : 'it ends before the end its headers give';
+  return `${name} is a truncated ${CONTAINERS[format] ?? format}: ${what} (an incomplete upload?)`;
+}
 
 /** `signal`: the client hung up (or the server is stopping): decoding stops, and this rejects with an AbortError at once. */
 export async function decodeUpload(bytes: Buffer, filename: string | undefined, maxSeconds: number, signal?: AbortSignal): Promise<Float32Array> {
@@ -56,7 +59,7 @@ export async function decodeUpload(bytes: Buffer, filename: string | undefined, 
     throw e;
   }
   // A cut-off upload would be transcribed as if the speaker had stopped: say so instead.
-  if (audio.truncated) throw invalid(`${name} is ${TRUNCATED[audio.format] ?? `truncated ${audio.format}`} (an incomplete upload?)`, 'invalid_audio');
+  if (audio.truncated) throw invalid(truncated(name, audio.format), 'invalid_audio');
   if ((audio.channels[0]?.length ?? 0) === 0) throw invalid(`${name} holds no audio`, 'invalid_audio');
   return resample(downmix(audio.channels), audio.sampleRate, WHISPER_RATE);
 }
