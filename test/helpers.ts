@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { inject } from 'vitest';
@@ -23,13 +24,20 @@ export function tone(seconds: number, hz = 440, amplitude = 0.3): Float32Array {
   return out;
 }
 
-/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+/**
+ * Whether a process with this pid exists (signal 0 checks without sending anything) and has not
+ * exited: a zombie (an orphan waiting for init to collect it, which can take seconds) has.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)?.[0] !== 'Z';
+  } catch {
+    return process.platform !== 'linux'; // no /proc here; on Linux, gone since the signal
   }
 }
 

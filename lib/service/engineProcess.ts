@@ -4,10 +4,11 @@
  * channel when it is ready or why it failed.
  *   node dist/service/engineProcess.js '<json EngineConfig>'
  */
-import { closeSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { WhisperError } from '../errors.js';
 import { loadModel, type WhisperModel } from '../model.js';
+import { endOrphan, watchParent } from './orphan.js';
 import { ServiceServer } from './server.js';
 
 export interface EngineConfig {
@@ -68,36 +69,62 @@ function withGpuFaultHook(model: WhisperModel): WhisperModel {
   return model;
 }
 
+/**
+ * Test hook: with PRISM_TEST_ENGINE_LOG set, every transcription that ends writes a line to that file
+ * ("done", or "failed CODE"), and so does the end of an orphaned engine (orphan.ts): what a test reads
+ * to know which calls ran to their end.
+ */
+function withCallLog(model: WhisperModel, logFile: string | undefined): WhisperModel {
+  if (!logFile) return model;
+  const transcribe = model.transcribe.bind(model);
+  model.transcribe = async (pcm, options) => {
+    try {
+      const t = await transcribe(pcm, options);
+      appendFileSync(logFile, 'done\n');
+      return t;
+    } catch (e) {
+      appendFileSync(logFile, `failed ${(e as { code?: string }).code ?? (e as Error).name}\n`);
+      throw e;
+    }
+  };
+  return model;
+}
+
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as EngineConfig;
   const started = performance.now();
-  // The supervisor gone at any point — also while the model loads — ends this process: an engine is
-  // never left running (and holding hundreds of MiB) under init.
-  let stop: (() => Promise<void>) | undefined;
-  process.on('disconnect', () => (stop ? void stop() : process.exit(0)));
-  let model: WhisperModel;
+  // The supervisor gone at any point — while the model loads, while calls run or wait — ends this
+  // process at once: an engine is never left running (and holding hundreds of MiB) under init, and
+  // never works on answers nobody can receive. The main thread hears 'disconnect' when it is free; the
+  // watch thread sees the parent pid change when it is not (orphan.ts).
+  const orphan = { socketPath: config.socketPath, logFile: process.env.PRISM_TEST_ENGINE_LOG || undefined };
+  let model: WhisperModel | undefined;
+  if (process.send) watchParent(orphan);
+  process.on('disconnect', () => endOrphan(orphan, `the supervisor disconnected (${model ? `${model.busy} running, ${model.queued} queued` : 'while loading'})`));
+  // gone before the listener was there (the channel closed while this process was starting): no event comes
+  if (process.send && !process.connected) endOrphan(orphan, 'the supervisor went before this engine started');
   try {
-    model = withGpuFaultHook(withHangHook(await loadModel(config.model, { gpu: config.gpu, states: config.states, threads: config.threads })));
+    model = withCallLog(withGpuFaultHook(withHangHook(await loadModel(config.model, { gpu: config.gpu, states: config.states, threads: config.threads }))), orphan.logFile);
   } catch (e) {
     const err = e as Error & { code?: string };
     await send({ type: 'failed', code: err.code ?? 'MODEL_LOAD_FAILED', message: err.message });
     process.exit(2);
   }
-  const server = await ServiceServer.listen({ socketPath: config.socketPath, model, maxQueue: 1024 });
-  const stopNow = async (): Promise<void> => {
+  const loaded = model;
+  const server = await ServiceServer.listen({ socketPath: config.socketPath, model: loaded, maxQueue: 1024 });
+  // SIGTERM (the supervisor stops or replaces this engine): running calls end, then it goes
+  process.on('SIGTERM', async () => {
     await server.close();
-    await model.close();
+    await loaded.close();
     process.exit(0);
-  };
-  stop = stopNow;
-  process.on('SIGTERM', () => void stopNow());
-  if (process.send && !process.connected) await stopNow(); // it went while the server was being set up
+  });
+  if (process.send && !process.connected) endOrphan(orphan, 'the supervisor went while the server was being set up');
   await send({
     type: 'ready',
-    backend: model.info.backend,
-    path: resolve(model.info.path), // absolute: clients compare it with the model they ask for from their own folders
-    states: model.info.states,
-    fallback: model.info.fallback,
+    backend: loaded.info.backend,
+    path: resolve(loaded.info.path), // absolute: clients compare it with the model they ask for from their own folders
+    states: loaded.info.states,
+    fallback: loaded.info.fallback,
     loadMs: performance.now() - started,
     pid: process.pid,
   });
