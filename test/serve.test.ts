@@ -1,10 +1,10 @@
 /** The OpenAI-compatible API on a real warm model, over real loopback HTTP: formats, the official client, bad uploads, auth. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../lib/audio/wav.js';
@@ -182,6 +182,16 @@ describe.skipIf(!hasFfmpeg)('what browsers, phones and OpenAI clients send: MP3,
     const ogg = made['jfk.ogg'] as Buffer;
     const o = await apiError(await post(api.url, form(ogg.subarray(0, Math.floor(ogg.length * 0.6)), {}, 'jfk.ogg')));
     expect(o.error.message).toBe("'jfk.ogg' is a truncated Ogg: it ends before the end its headers give (an incomplete upload?)");
+  });
+
+  it("an HLS playlist sent as .m4a never makes ffmpeg read the server's files (issue 25, item 1): 400, nothing transcribed", async () => {
+    const local = join(mkdtempSync(join(tmpdir(), 'prism-serve-hls-')), 'memo.wav');
+    writeFileSync(local, jfkWav);
+    const playlist = `#EXTM3U\n#\x7f\n#EXT-X-TARGETDURATION:11\n#EXTINF:11,\nfile://${local}\n#EXT-X-ENDLIST\n`;
+    const r = await post(api.url, form(Buffer.from(playlist, 'latin1'), { response_format: 'verbose_json' }, 'memo.m4a'));
+    const body = await r.text();
+    rmSync(dirname(local), { recursive: true, force: true });
+    expect([r.status, body]).toEqual([400, expect.stringContaining('unsupported_format')]);
   });
 
   it('the length limit applies to the decoded audio: an 11 s MP3 of 90 KB on a 5 s server is refused', async () => {
