@@ -130,7 +130,9 @@ describe('prism-dictate serve', () => {
       expect(code).toBe(0);
       expect(await status).toBe(503);
       for (const pid of descendants) await expect.poll(() => running(pid), { timeout: 10_000 }).toBe(false);
-      expect(stderr).toMatch(/prism-dictate: stopping…\n/);
+      expect(stderr).toMatch(
+        /serving on http:\/\/127\.0\.0\.1:\d+ \(no token: this machine only, as localhost, 127\.0\.0\.1 or \[::1\]\); 25 MiB \/ 600 s per request\n[\s\S]*prism-dictate: stopping…\n/,
+      );
     } finally {
       child.kill('SIGKILL');
       for (const pid of pidsIn(pids)) if (alive(pid)) process.kill(pid, 'SIGKILL');

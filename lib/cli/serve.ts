@@ -98,7 +98,7 @@ export function serveCommand(program: Command): void {
           },
         );
         process.stdout.write(`${api.url}/v1/audio/transcriptions\n`);
-        log(`serving on ${api.url}${token ? ' (token required)' : ''}; ${o.maxMb} MiB / ${maxSeconds} s per request`);
+        log(`serving on ${api.url} (${token ? 'token required' : 'no token: this machine only, as localhost, 127.0.0.1 or [::1]'}); ${o.maxMb} MiB / ${maxSeconds} s per request`);
         // Stopping aborts what is running (ffmpeg, transcriptions; their clients get 503) instead of
         // waiting for it: a service manager's SIGTERM, or Ctrl+C, ends serve within moments.
         await new Promise<void>((resolve) => {
