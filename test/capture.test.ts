@@ -430,7 +430,9 @@ describe.skipIf(missing)(`on a headless desktop${missing ? ` (skipped: ${missing
           expect(samples - before).toBeGreaterThan(16000 * 2);
         } finally {
           await capture.stop();
+          // both microphones as the desktop made them (unload-module took every remapped source), for the next backend's tests
           await desktop.pactl('load-module', 'module-remap-source', 'master=vmic_sink.monitor', 'source_name=vmic', 'source_properties=device.description=Virtual_Microphone');
+          await desktop.pactl('load-module', 'module-remap-source', 'master=desk_sink.monitor', 'source_name=desk', 'source_properties=device.description=Desk_USB_Microphone');
           await desktop.pactl('set-default-source', 'vmic');
         }
       });
