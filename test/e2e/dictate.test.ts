@@ -14,6 +14,8 @@ import { joinPhrases } from '../../lib/host/phrases.js';
 import { XDisplay } from '../../lib/host/x11/display.js';
 import type { XTestExt } from '../../lib/host/x11/types.js';
 import { loadModel, type WhisperModel } from '../../lib/model.js';
+import { ServiceClient } from '../../lib/service/client.js';
+import { servicePaths } from '../../lib/service/home.js';
 import { models, SCRIPT_25 } from '../helpers.js';
 import { bin, type Daemon, moduleMissing, type Rec, startDaemon } from './daemon.js';
 import { type Desktop, desktopMissing, startDesktop, type Target } from './desktop.js';
@@ -474,18 +476,27 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
   }, 60_000);
 
   it(`toggle: a latched dictation that ${LATCH_SILENCE_MS / 1000} s of silence ends`, async () => {
+    // What holds however loaded the machine: the order of events and what was kept. When the phrase is
+    // pasted (before or after the silence ends the dictation) depends on the speed; the bench measures it.
     await tk.focus();
     const before = (await tk.text()).length;
     expect(String(daemon.cli('toggle').stdout)).toMatch(/recording/);
     await desktop.play(speech[2] as string);
     const spoken = performance.now();
-    await tk.waitFor((t) => t.length > before && t.endsWith(' '), 30_000); // pasted at the pause
-    expect(status(daemon).host.state).toBe('recording');
-    await idle(LATCH_SILENCE_MS + 5000);
-    const after = performance.now() - spoken;
-    expect(after).toBeGreaterThan(LATCH_SILENCE_MS - 300);
-    await logged(daemon, /\(socket, ended by silence\): 1 phrase,/);
-  }, 30_000);
+    // the end of the sentence does not end a latched dictation: asked over the socket at once, before
+    // the daemon can have heard seconds of silence, it is recording still
+    const client = await ServiceClient.connect(servicePaths(daemon.home).socket);
+    const host = ((await client.status()) as unknown as { host: HostStatus }).host;
+    client.close();
+    expect(host.state).toBe('recording');
+    expect(host.dictation).toMatchObject({ latched: true });
+    const text = await tk.waitFor((t) => t.length > before && t.endsWith(' '), 60_000);
+    await idle();
+    // the silence ended it, not sooner than it lasted; its one phrase was pasted, as its record says
+    expect(performance.now() - spoken).toBeGreaterThan(LATCH_SILENCE_MS - 300);
+    await logged(daemon, /\(socket, ended by silence\): 1 phrase,/, 30_000);
+    expect(text.slice(before)).toBe(history(daemon)[0]?.text);
+  }, 120_000);
 
   it('cancel in the middle of a latched dictation: what was pasted stays, the rest is dropped', async () => {
     await tk.focus();
