@@ -39,6 +39,7 @@ describe('prism-dictate bench --quick', () => {
       expect(e.encodeMs.n).toBe(3);
       expect(e.encodeMs.p50).toBeGreaterThan(0);
       expect(e.msPerToken).toBeGreaterThan(0);
+      expect(e.loopGapMs).toBeGreaterThanOrEqual(0);
     }
     expect(tiny?.concurrency.map((c) => c.streams)).toEqual([1, 2]);
     expect(tiny?.priority).toMatchObject({ clients: 16, states: 2, interactiveQueueMs: { n: 3 }, batchQueueMs: { n: 3 } });

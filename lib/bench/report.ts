@@ -28,12 +28,12 @@ export function renderReport(r: BenchResult): string {
       '',
       '**Engine breakdown of a warm call**',
       '',
-      '| window | decoding | audio_ctx | total | mel | encode | decode | tokens | ms/token |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| window | decoding | audio_ctx | total | mel | encode | decode | tokens | ms/token | longest event-loop gap |',
+      '|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const e of s.engine) {
       out.push(
-        `| ${e.window} | ${e.decoding} | ${e.audioCtx} | ${fmt(e.totalMs)} | ${f1(e.melMs.p50)} | ${f1(e.encodeMs.p50)} | ${f1(e.decodeMs.p50)} | ${e.tokens} | ${e.msPerToken.toFixed(2)} |`,
+        `| ${e.window} | ${e.decoding} | ${e.audioCtx} | ${fmt(e.totalMs)} | ${f1(e.melMs.p50)} | ${f1(e.encodeMs.p50)} | ${f1(e.decodeMs.p50)} | ${e.tokens} | ${e.msPerToken.toFixed(2)} | ${f1(e.loopGapMs)} ms |`,
       );
     }
     out.push('', '**Concurrency** (N streams on N states, jfk, auto window)', '', '| streams | audio s / wall s | × one | latency per request |', '|---|---|---|---|');
@@ -69,8 +69,11 @@ export function renderReport(r: BenchResult): string {
     );
   }
   if (r.alternatives.length > 0) {
-    out.push('', '### The alternatives a user would install (tiny, jfk)', '', '| what | wall | × prism warm | note |', '|---|---|---|---|');
-    for (const a of r.alternatives) out.push(`| ${a.what} | ${a.wallMs ? fmt(a.wallMs) : '–'} | ${a.ratioToPrism ? `${a.ratioToPrism.toFixed(1)}×` : '–'} | ${a.note ?? ''} |`);
+    out.push('', '### The alternatives a user would install (tiny, jfk)', '', '| what | wall | × prism warm | longest event-loop gap | note |', '|---|---|---|---|---|');
+    for (const a of r.alternatives)
+      out.push(
+        `| ${a.what} | ${a.wallMs ? fmt(a.wallMs) : '–'} | ${a.ratioToPrism ? `${a.ratioToPrism.toFixed(1)}×` : '–'} | ${a.loopGapMs === undefined ? '–' : `${f1(a.loopGapMs)} ms`} | ${a.note ?? ''} |`,
+      );
   }
   return out.join('\n');
 }
