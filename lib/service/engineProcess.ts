@@ -99,7 +99,6 @@ async function main(): Promise<void> {
   // watch thread sees the parent pid change when it is not (orphan.ts).
   const orphan = { socketPath: config.socketPath, logFile: process.env.PRISM_TEST_ENGINE_LOG || undefined };
   let model: WhisperModel | undefined;
-  if (process.send) watchParent(orphan);
   process.on('disconnect', () => endOrphan(orphan, `the supervisor disconnected (${model ? `${model.busy} running, ${model.queued} queued` : 'while loading'})`));
   // gone before the listener was there (the channel closed while this process was starting): no event comes
   if (process.send && !process.connected) endOrphan(orphan, 'the supervisor went before this engine started');
@@ -128,6 +127,9 @@ async function main(): Promise<void> {
     loadMs: performance.now() - started,
     pid: process.pid,
   });
+  // from now on calls come, and with them long synchronous steps (while loading, the main thread is
+  // free to hear 'disconnect'); started after 'ready', the thread's own start costs the load nothing
+  if (process.send) watchParent(orphan);
 }
 
 void main();
