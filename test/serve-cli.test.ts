@@ -6,6 +6,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { servicePaths } from '../lib/service/home.js';
+import { ServiceServer } from '../lib/service/server.js';
 import { alive, JFK, models, root, SCRIPT_25 } from './helpers.js';
 
 const bin = join(root, 'bin', 'prism-dictate.js');
@@ -44,6 +46,28 @@ describe('prism-dictate serve', () => {
       'prism-dictate: refusing to serve on 0.0.0.0 without a token: anyone on the network could use it; pass --token (or PRISM_DICTATE_API_TOKEN) or --host 127.0.0.1 [BAD_ARGUMENT]\n',
     );
   });
+
+  it.skipIf(process.platform === 'win32')(
+    "--model of another model than the running service runs: refused naming both, never served on the service's model (issue 25, item 10)",
+    async () => {
+      const own = await mkdtemp(join(tmpdir(), 'prism-serve-which-'));
+      const never = () => Promise.reject(new Error('the service was asked to transcribe'));
+      const engine = { info: { backend: 'cpu', path: models().tiny, states: 1 }, busy: 0, queued: 0, transcribe: never };
+      const service = await ServiceServer.listen({ socketPath: servicePaths(own).socket, model: engine });
+      try {
+        const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--model', models().tinyEn], { env: { ...env(), PRISM_DICTATE_HOME: own } });
+        let stderr = '';
+        child.stderr.on('data', (d) => {
+          stderr += d;
+        });
+        const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+        expect(stderr).toContain(`--model ${models().tinyEn}: the running service (pid ${process.pid}) has another model, ${models().tiny}`);
+        expect(code).toBe(2);
+      } finally {
+        await service.close();
+      }
+    },
+  );
 
   it('refuses a bad --max-mb (exit 2)', () => {
     const r = spawnSync(process.execPath, [bin, 'serve', '--max-mb', 'lots'], { env: env(), encoding: 'utf8' });

@@ -42,11 +42,19 @@ interface Backing {
 /** The running service when one answers (no second model in memory), else a service started here. */
 async function backing(o: ServeOptions, cmd: Command, log: (line: string) => void): Promise<Backing> {
   const c = configFor(cmd, { model: o.model, gpu: o.gpu, states: positive('--states', o.states, true), threads: positive('--threads', o.threads, true) });
-  const engine = await ServiceEngine.running();
+  const { engine, other } = await ServiceEngine.find({ model: o.model });
+  if (other) {
+    // this home's socket is the running service's: a second one cannot start here, and answering on a
+    // model other than the one asked for would be a silent lie
+    throw new WhisperError(
+      'BAD_ARGUMENT',
+      `--model ${o.model}: the running service (pid ${other.pid}) has another model, ${other.model}; leave out --model to serve it, or stop it first (prism-dictate stop)`,
+    );
+  }
   if (engine) {
     const { pid, backend, model } = engine.welcome;
     log(`using the running service (pid ${pid}, ${backend}, ${model})`);
-    if (o.model || o.gpu || o.states || o.threads) log('--model, --gpu, --states and --threads are ignored: the running service keeps its own');
+    if (o.gpu || o.states || o.threads) log('--gpu, --states and --threads are ignored: the running service keeps its own');
     return { engine, health: () => engine.health(), language: c.transcription.language, stop: () => engine.close() };
   }
   log(`loading ${c.model} (${c.gpu})…`);
