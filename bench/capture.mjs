@@ -94,8 +94,14 @@ function lines(stream) {
 
 async function measure(backend, seconds, serverPid) {
   const device = values.device ? ['--device', values.device] : [];
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--run', backend, ...device], { stdio: ['pipe', 'pipe', 'ignore'] });
-  const next = lines(child.stdout);
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--run', backend, ...device], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (s) => {
+    stderr += s;
+  });
+  const failed = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`${backend}: the capture process ended (${code}): ${stderr.trim()}`))));
+  const read = lines(child.stdout);
+  const next = () => Promise.race([read(), failed]);
   const ready = JSON.parse(await next());
   await new Promise((r) => setTimeout(r, 2000)); // settle
   const pids = descendants(child.pid);
@@ -126,7 +132,11 @@ async function main() {
   const rows = [];
   for (let r = 0; r < Number(values.rounds); r++) {
     for (const backend of backends) {
-      const row = await measure(backend, seconds, serverPid);
+      const row = await measure(backend, seconds, serverPid).catch((e) => {
+        console.log(e.message.split('\n')[0]);
+        return undefined;
+      });
+      if (!row) continue;
       rows.push(row);
       const server = row.serverCpu === undefined ? '' : `, server ${row.serverCpu.toFixed(2)} %`;
       console.log(
@@ -138,6 +148,7 @@ async function main() {
   console.log('\nmedians:');
   for (const backend of backends) {
     const mine = rows.filter((x) => x.backend === backend);
+    if (!mine.length) continue;
     const server = serverPid ? `; server ${median(mine.map((x) => x.serverCpu)).toFixed(2)} %` : '';
     console.log(
       `${backend.padEnd(9)} first block ${median(mine.map((x) => x.firstMs)).toFixed(0)} ms; idle CPU daemon+capture ${median(mine.map((x) => x.daemonCpu + x.childCpu)).toFixed(2)} % of a core${server}`,

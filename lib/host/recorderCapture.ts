@@ -3,11 +3,13 @@
  * contract without any native code of ours, for installs where naudiodon2 could not be built.
  *
  * The recorder is a child process writing raw 16-bit mono at the asked rate (the server resamples)
- * to a pipe this process reads. With parec, as with PortAudio on ALSA, two streams of the same source
- * keep an idle daemon cheap: the one that always runs asks the server for idlePeriodMs fragments (a
- * few wake-ups a second for the server, parec and this process), and while an utterance records a
- * second parec with blockMs fragments runs beside it, joined in by content (splice.ts). arecord, or
- * idlePeriodMs 0, runs one stream of blockMs blocks. Idle audio is handed on in ~1 s batches, live
+ * to a pipe this process reads. As with PortAudio on ALSA, two streams of the same source keep an
+ * idle daemon cheap: the one that always runs asks for idlePeriodMs fragments (a few wake-ups a second
+ * for the server, the recorder and this process; one arecord of 20 ms periods through ALSA's pulse
+ * plugin cost ~10 % of a core here, with the server), and while an utterance records a second recorder
+ * with blockMs fragments runs beside it, joined in by content (splice.ts). Where the second cannot
+ * open (an ALSA hw device held by the first) the idle stream carries on alone and a note says so;
+ * idlePeriodMs 0 runs one stream of blockMs blocks. Idle audio is handed on in ~1 s batches, live
  * audio block by block.
  *
  * A recorder that ends (the server went away, the device is gone for good) is MIC_LOST at once, with
@@ -178,8 +180,7 @@ export function recorderInput(recorder: Recorder, want: number | string | undefi
 /** Opens the recorder; resolves once its first block has arrived. */
 export async function openRecorderCapture(o: CaptureOptions, recorder: Recorder, input: RecorderInput, blockMs: number, idleMs: number): Promise<Capture> {
   const rate = o.rate ?? WHISPER_RATE;
-  const twoStreams = recorder.tool === 'parec' && idleMs > 0;
-  const capture = new RecorderCapture(o, recorder, input, rate, blockMs, twoStreams ? idleMs : 0);
+  const capture = new RecorderCapture(o, recorder, input, rate, blockMs, idleMs);
   try {
     await capture.started;
     return capture;
