@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { inject } from 'vitest';
+import type { Transcript } from '../lib/index.js';
 
 const require = createRequire(import.meta.url);
 export const root = join(import.meta.dirname, '..');
@@ -87,3 +88,17 @@ export class ManualClock {
     return this.timers.length;
   }
 }
+
+/** What a stand-in engine answers: one short text, no segments (the API's tests need no model). */
+export const STUB_TRANSCRIPT: Transcript = {
+  text: 'hello',
+  segments: [],
+  language: 'en',
+  timings: { queueMs: 0, melMs: 0, encodeMs: 0, decodeMs: 0, totalMs: 0, tokens: 0, windows: 0 },
+  backend: 'stub',
+  audioMs: 1000,
+  audioCtx: 1500,
+};
+
+/** The API's health of a stand-in engine. */
+export const stubHealth = () => ({ state: 'ready', backend: 'stub', model: '/models/tiny.bin' });

@@ -9,20 +9,11 @@ import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../lib/audio/wav.js';
 import type { Engine } from '../lib/engine/contract.js';
-import type { Transcript } from '../lib/index.js';
 import { listenApi, type RunningApi } from '../lib/web/api.js';
-import { tone } from './helpers.js';
+import { STUB_TRANSCRIPT, stubHealth, tone } from './helpers.js';
 
 const TOKEN = 'early-token';
-const transcript: Transcript = {
-  text: 'hello',
-  segments: [],
-  language: 'en',
-  timings: { queueMs: 0, melMs: 0, encodeMs: 0, decodeMs: 0, totalMs: 0, tokens: 0, windows: 0 },
-  backend: 'stub',
-  audioMs: 1000,
-  audioCtx: 1500,
-};
+const transcript = STUB_TRANSCRIPT;
 
 /** Every transcription waits here until the test lets it go; `started` counts the ones waiting. */
 let release: () => void = () => {};
@@ -37,7 +28,7 @@ const engine: Engine = {
     return transcript;
   },
 };
-const health = () => ({ state: 'ready', backend: 'stub', model: '/models/tiny.bin' });
+const health = stubHealth;
 
 let api: RunningApi;
 const wav = encodeWav(tone(11)); // 352 KB, the size of the jfk clip

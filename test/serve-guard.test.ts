@@ -8,21 +8,12 @@ import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../lib/audio/wav.js';
 import type { Engine } from '../lib/engine/contract.js';
-import type { Transcript } from '../lib/index.js';
 import { listenApi, type RunningApi } from '../lib/web/api.js';
-import { tone } from './helpers.js';
+import { STUB_TRANSCRIPT, stubHealth, tone } from './helpers.js';
 
-const transcript: Transcript = {
-  text: 'hello',
-  segments: [],
-  language: 'en',
-  timings: { queueMs: 0, melMs: 0, encodeMs: 0, decodeMs: 0, totalMs: 0, tokens: 0, windows: 0 },
-  backend: 'stub',
-  audioMs: 1000,
-  audioCtx: 1500,
-};
+const transcript = STUB_TRANSCRIPT;
 const engine: Engine = { transcribe: async () => transcript };
-const health = () => ({ state: 'ready', backend: 'stub', model: '/models/tiny.bin' });
+const health = stubHealth;
 const wav = encodeWav(tone(1));
 const boundary = 'prismGuard';
 const body = Buffer.concat([
