@@ -9,7 +9,7 @@ import { WhisperError } from '../lib/errors.js';
 import { cues } from '../lib/host/cue.js';
 import { History } from '../lib/host/history.js';
 import { xdotoolCombo } from '../lib/host/keys.js';
-import { type Clipboard, Output } from '../lib/host/output.js';
+import { type Clipboard, clipboardTool, comboLabel, Output } from '../lib/host/output.js';
 import { dictationLine, joinPhrases, phrasePrompt, spaced } from '../lib/host/phrases.js';
 import { applyReplacements, finishText } from '../lib/host/text.js';
 import { TriggerMachine } from '../lib/host/trigger.js';
@@ -291,6 +291,55 @@ describe('Output (paste and clipboard restore; time on a manual clock)', () => {
     await out.flush();
     expect(cb.text).toBe('before');
     expect(clock.pending).toBe(0); // flush() put the restore through and cleared its timer
+  });
+});
+
+describe('Output where the keystroke fails: the text is copied and stays (issue 26, item 2)', () => {
+  it('a paste whose chord cannot be sent leaves the whole dictation on the clipboard and drops the pending restore', async () => {
+    const cb = new FakeClipboard('what the user had');
+    let broken = false;
+    const keys = {
+      name: 'breaks',
+      press: async () => {
+        if (broken) throw new WhisperError('PASTE_FAILED', 'xdotool exited 1');
+      },
+      type: async () => undefined,
+    };
+    const clock = new ManualClock();
+    const out = new Output(
+      { method: 'paste', restoreClipboard: true, restoreDelayMs: 50, trailingSpace: true },
+      { modifiers: ['ctrl'], key: 'v' },
+      cb,
+      keys,
+      () => undefined,
+      clock,
+    );
+    await out.deliver('first ');
+    expect(clock.pending).toBe(1); // its restore is pending
+    broken = true;
+    const d = await out.deliver('second ', { before: '' });
+    expect(d).toMatchObject({ method: 'clipboard', copied: true, fellBack: 'xdotool exited 1' });
+    expect(cb.text).toBe('second ');
+    expect(clock.pending).toBe(0); // the first paste's restore would have taken the text away
+    await out.flush();
+    expect(cb.text).toBe('second ');
+    expect(out.restores).toEqual({ done: 0, skipped: 0 });
+  });
+
+  it('a copy holds what the same dictation copied before', async () => {
+    const cb = new FakeClipboard('old');
+    const out = new Output({ method: 'clipboard', restoreClipboard: true, restoreDelayMs: 50, trailingSpace: true }, { modifiers: ['ctrl'], key: 'v' }, cb, undefined);
+    expect(await out.deliver('One. ')).toMatchObject({ method: 'clipboard', copied: true });
+    await out.deliver('Two. ', { before: 'One. ' });
+    expect(cb.text).toBe('One. Two. ');
+    expect(out.pasteLabel).toBe('Ctrl+V');
+  });
+
+  it('names the clipboard tool clipboardy uses, and the chord as people write it', () => {
+    expect(clipboardTool({ WAYLAND_DISPLAY: 'wayland-1', DISPLAY: ':0' }, 'linux')).toMatch(/^wl-copy/);
+    expect(clipboardTool({ XDG_SESSION_TYPE: 'wayland' }, 'linux')).toMatch(/^wl-copy/);
+    expect(clipboardTool({ DISPLAY: ':0' }, 'linux')).toMatch(/^xsel/);
+    expect(comboLabel(parseCombo('ctrl+shift+v') as never)).toBe('Ctrl+Shift+V');
   });
 });
 

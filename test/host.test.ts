@@ -52,13 +52,17 @@ class FakeEngine {
   }
 }
 
-async function makeHost(overrides: Record<string, unknown> = {}) {
+/** builds the output the host delivers through; the default writes to `delivered` (stdout) */
+type MakeOutput = (config: ReturnType<typeof validateConfig>, delivered: string[]) => Output;
+
+async function makeHost(overrides: Record<string, unknown> = {}, makeOutput?: MakeOutput) {
   const dir = await mkdtemp(join(tmpdir(), 'prism-host-'));
   dirs.push(dir);
   const config = validateConfig({ hotkey: { mode: 'toggle' }, vad: { mode: 2 }, ...overrides });
   const engine = new FakeEngine();
   const delivered: string[] = [];
-  const output = new Output({ ...config.output, method: 'stdout' }, { modifiers: ['ctrl'], key: 'v' }, undefined, undefined, (l) => delivered.push(l));
+  const output =
+    makeOutput?.(config, delivered) ?? new Output({ ...config.output, method: 'stdout' }, { modifiers: ['ctrl'], key: 'v' }, undefined, undefined, (l) => delivered.push(l));
   const history = new History(join(dir, 'history'), config.history);
   const vad = await Vad.create({ mode: config.vad.mode, frameMs: config.vad.frameMs });
   const notes: string[] = [];
@@ -354,6 +358,101 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     await h.host.drain();
     expect(seen).toEqual(['listening', 'transcribing', 'pasted']);
     expect(Math.max(...levels)).toBeGreaterThan(0.01);
+  });
+});
+
+describe.skipIf(!wav)('DictationHost where no keystroke can be sent: nothing is lost (issue 26, item 2)', async () => {
+  const speech = wav ? await readAudio(wav) : new Float32Array();
+  /** a clipboard that keeps what is written; `fail` makes writes throw */
+  const clipboardOf = (o: { fail?: boolean } = {}) => {
+    const cb = {
+      name: 'fake-copy',
+      text: 'what the user had',
+      writes: [] as string[],
+      read: async () => cb.text,
+      write: async (t: string) => {
+        if (o.fail) throw new Error('the clipboard tool is gone');
+        cb.writes.push(t);
+        cb.text = t;
+      },
+    };
+    return cb;
+  };
+  const noTyping = {
+    name: 'cannot type',
+    press: async () => {
+      throw new WhisperError('PASTE_FAILED', 'no virtual keyboard on this compositor');
+    },
+    type: async () => {
+      throw new WhisperError('PASTE_FAILED', 'no virtual keyboard on this compositor');
+    },
+  };
+  /** a latched dictation of two phrases, ended by the second press */
+  async function twoPhrases(h: Awaited<ReturnType<typeof makeHost>>) {
+    h.engine.texts = ['One sentence said first.', 'Then a second one.'];
+    h.host.hotkeyDown();
+    h.clock.advance(120);
+    h.host.hotkeyUp(); // a tap: latched
+    for (let i = 0; i < 2; i++) {
+      h.feed(speech);
+      h.feed(silence(1.5));
+      await h.reported(i + 1);
+    }
+    h.host.hotkeyDown();
+    h.host.hotkeyUp();
+    await h.host.drain();
+    return (await h.history.list(10)).reverse();
+  }
+
+  it('paste without a key sender: the whole latched dictation stays on the clipboard, history says copied, the user is told', async () => {
+    const cb = clipboardOf();
+    const h = await makeHost(
+      { hotkey: { mode: 'hybrid' } },
+      (c) => new Output({ ...c.output, method: 'paste', restoreClipboard: true }, { modifiers: ['ctrl'], key: 'v' }, cb, undefined),
+    );
+    const recs = await twoPhrases(h);
+    expect(cb.text).toBe('One sentence said first. Then a second one. '); // both phrases, in order: none overwrote the other
+    expect(recs.map((r) => r.state)).toEqual(['copied', 'copied']);
+    expect(recs.map((r) => r.delivered)).toEqual(['clipboard', 'clipboard']);
+    expect(h.notes.join('\n')).toMatch(/copied 43 characters to the clipboard — press Ctrl\+V to paste \(no way to send the paste keystroke here\)/);
+    expect(await h.host.repaste()).toBe('Then a second one. ');
+  });
+
+  it('type that cannot type falls back to the clipboard the same way, and says why', async () => {
+    const cb = clipboardOf();
+    const h = await makeHost({ hotkey: { mode: 'hybrid' } }, (c) => new Output({ ...c.output, method: 'type' }, { modifiers: ['ctrl'], key: 'v' }, cb, noTyping));
+    const recs = await twoPhrases(h);
+    expect(cb.text).toBe('One sentence said first. Then a second one. ');
+    expect(recs.map((r) => r.state)).toEqual(['copied', 'copied']);
+    expect(h.notes.join('\n')).toMatch(/copied 43 characters .*press Ctrl\+V to paste \(no virtual keyboard on this compositor\)/);
+  });
+
+  it('output.method clipboard: the phrases accumulate on the clipboard and it is not restored', async () => {
+    const cb = clipboardOf();
+    const h = await makeHost(
+      { hotkey: { mode: 'hybrid' } },
+      (c) => new Output({ ...c.output, method: 'clipboard', restoreClipboard: true }, { modifiers: ['ctrl'], key: 'v' }, cb, undefined),
+    );
+    const recs = await twoPhrases(h);
+    expect(cb.writes).toEqual(['One sentence said first. ', 'One sentence said first. Then a second one. ']);
+    expect(recs.map((r) => r.state)).toEqual(['copied', 'copied']);
+  });
+
+  it('neither typed nor copied: an error in the log and the history (state failed, the text kept), and repaste is still possible', async () => {
+    const h = await makeHost(
+      { hotkey: { mode: 'hybrid' } },
+      (c) => new Output({ ...c.output, method: 'type' }, { modifiers: ['ctrl'], key: 'v' }, clipboardOf({ fail: true }), noTyping),
+    );
+    const recs = await twoPhrases(h);
+    expect(recs.map((r) => r.state)).toEqual(['failed', 'failed']);
+    expect(recs.map((r) => r.text)).toEqual(['One sentence said first. ', 'Then a second one. ']);
+    expect(recs[0]?.error).toMatchObject({
+      code: 'PASTE_FAILED',
+      message: expect.stringMatching(/could not copy the text \(fake-copy\): the clipboard tool is gone; and no virtual keyboard/),
+    });
+    expect(h.logs.join('\n')).toMatch(/dictation 1: the text was neither typed nor copied: .*repaste/);
+    expect(h.notes.join('\n')).not.toMatch(/copied \d+ characters/);
+    await expect(h.host.repaste()).rejects.toMatchObject({ code: 'PASTE_FAILED' }); // tried again, through the same (broken) output
   });
 });
 

@@ -74,6 +74,10 @@ interface Session {
   previousText: Promise<string>;
   /** what has been delivered so far, for the spacing of the next paste */
   deliveredText: string;
+  /** what of it was copied (no keystroke could deliver it): the clipboard holds all of it */
+  copiedText: string;
+  /** why keystrokes were asked for but the text was copied (said once, at the end) */
+  fellBack?: string;
   /** deliveries made (one per group of phrases pasted together) */
   pastes: number;
   controller: AbortController;
@@ -278,6 +282,7 @@ export class DictationHost extends EventEmitter {
       undelivered: [],
       previousText: Promise.resolve(''),
       deliveredText: '',
+      copiedText: '',
       pastes: 0,
       controller: new AbortController(),
     };
@@ -458,17 +463,27 @@ export class DictationHost extends EventEmitter {
     const texts = results.map((r) => r.text).filter((t): t is string => !!t?.trim());
     const text = spaced(s.deliveredText, joinPhrases(texts));
     let delivered: string | undefined;
+    let copied = false;
     let pasteMs: number | undefined;
+    let deliveryError: { code: string; message: string } | undefined;
     if (text.trim() && !aborted) {
       try {
-        const d = await this.d.output.deliver(text);
+        const d = await this.d.output.deliver(text, { before: s.copiedText });
         pasteMs = d.ms;
         delivered = d.method;
+        if (d.copied) {
+          copied = true;
+          s.copiedText = s.copiedText ? s.copiedText + text : text.trimStart();
+          s.fellBack ??= d.fellBack;
+        }
         s.deliveredText += text;
         s.pastes++;
       } catch (e) {
+        const err = e as Error & { code?: string };
         this.counts.failed++;
-        this.d.notify?.(`could not deliver the text: ${(e as Error).message} (prism-dictate repaste tries again)`);
+        deliveryError = { code: err.code ?? 'PASTE_FAILED', message: err.message };
+        this.d.log(`dictation ${s.seq}: the text was neither typed nor copied: ${err.message} (kept in the history: prism-dictate repaste)`);
+        this.d.notify?.(`could not deliver the text: ${err.message} (prism-dictate repaste tries again)`);
       }
     }
     if (last && !aborted) this.counts.dictations++; // before the events below, which carry the counts
@@ -495,16 +510,23 @@ export class DictationHost extends EventEmitter {
       }
       this.counts.phrases++;
       this.stages.add(p.times);
-      await this.saveRecord(r.record, { state: 'done', text: r.text, timings: p.times, ...(delivered ? { delivered } : {}) });
+      const state = deliveryError ? 'failed' : copied ? 'copied' : 'done';
+      await this.saveRecord(r.record, { state, text: r.text, timings: p.times, ...(delivered ? { delivered } : {}), ...(deliveryError ? { error: deliveryError } : {}) });
       this.lastRecord = r.record;
       this.emit('dictation', { record: r.record, times: p.times } satisfies DictationEvent);
     }
     if (delivered && this.session === s) this.emit('indicator', 'listening', `hands-free·${s.pastes}`);
+    else if (copied) this.emit('indicator', 'pasted', `copied ${s.copiedText.trim().length} characters`);
     else if (delivered) this.emit('indicator', 'pasted', `pasted ${s.deliveredText.trim().length} characters`);
+    else if (deliveryError) this.emit('indicator', 'error', 'not delivered');
     if (!last) return;
+    if (s.copiedText && !aborted) {
+      const why = s.fellBack ? ` (${s.fellBack})` : '';
+      this.d.notify?.(`copied ${s.copiedText.trim().length} characters to the clipboard — press ${this.d.output.pasteLabel} to paste${why}`);
+    }
     this.inFlight.delete(s.seq);
     const failed = results.some((r) => r.record.state === 'failed');
-    if (!s.deliveredText && !aborted) this.emit('indicator', failed ? 'error' : 'no-speech', failed ? 'transcription failed' : 'no speech');
+    if (!s.deliveredText && !aborted && !deliveryError) this.emit('indicator', failed ? 'error' : 'no-speech', failed ? 'transcription failed' : 'no speech');
     void this.d.history.prune(s.phrases.length ? results.map((r) => r.record.id) : []).catch(() => undefined);
     const all = await Promise.all(s.phrases.map((p) => p.result));
     const audioSeconds = all.reduce((sum, r) => sum + r.record.seconds, 0);

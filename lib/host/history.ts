@@ -15,7 +15,8 @@ import { encodeWav } from '../audio/wav.js';
 import type { Config } from '../config/schema.js';
 import { WhisperError } from '../errors.js';
 
-export type DictationState = 'captured' | 'done' | 'failed' | 'no-speech' | 'cancelled';
+/** done: typed or pasted; copied: on the clipboard for the user to paste (no keystroke could deliver it) */
+export type DictationState = 'captured' | 'done' | 'copied' | 'failed' | 'no-speech' | 'cancelled';
 
 export interface DictationRecord {
   id: string;

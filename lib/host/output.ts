@@ -1,6 +1,11 @@
 /**
  * Delivering the text: clipboard + paste keystroke (then the previous clipboard put back, unless the
  * user copied something meanwhile), typed keystrokes, the clipboard only, or standard output.
+ *
+ * Nothing is lost: where no keystroke can be sent (no key sender, or the one there fails), the text is
+ * copied instead, together with what the same dictation copied before (`before`), and the delivery says
+ * `copied`. A copied text stays on the clipboard (it is there to be pasted): only a paste whose keystroke
+ * was sent puts the previous clipboard back.
  */
 
 import { type Clock, systemClock } from '../clock.js';
@@ -10,24 +15,47 @@ import { WhisperError } from '../errors.js';
 import type { KeySender } from './keys.js';
 
 export interface Clipboard {
+  /** the tool or connection it goes through, for the start message and doctor */
+  readonly name?: string;
   read(): Promise<string>;
   write(text: string): Promise<void>;
 }
 
+/** The tool clipboardy uses on this desktop (it picks wl-clipboard in a Wayland session, xsel on X11). */
+export function clipboardTool(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'darwin') return 'pbcopy/pbpaste';
+  if (platform === 'win32') return 'the Windows clipboard';
+  if (env.WAYLAND_DISPLAY || env.XDG_SESSION_TYPE === 'wayland') return 'wl-copy/wl-paste (Wayland clipboard)';
+  return 'xsel (X11 CLIPBOARD)';
+}
+
 export async function systemClipboard(): Promise<Clipboard> {
   const { default: clipboardy } = await import('clipboardy');
-  return { read: () => clipboardy.read(), write: (t) => clipboardy.write(t) };
+  return { name: clipboardTool(), read: () => clipboardy.read(), write: (t) => clipboardy.write(t) };
+}
+
+/** A combo as people write it: Ctrl+V, Ctrl+Shift+V, Meta+V. */
+export function comboLabel(c: KeyCombo): string {
+  const cap = (k: string) => (k.length === 1 ? k.toUpperCase() : k[0]?.toUpperCase() + k.slice(1));
+  return [...c.modifiers, c.key].map(cap).join('+');
 }
 
 export interface Delivery {
+  /** how the text went out: 'clipboard' when it was copied for the user to paste (asked for, or the fallback) */
   method: Config['output']['method'];
   /** ms from the call to the keystroke sent (or the text written) */
   ms: number;
+  /** the text is on the clipboard for the user to paste (no keystroke delivered it) */
+  copied?: boolean;
+  /** why it was copied although keystrokes were asked for */
+  fellBack?: string;
 }
 
 export interface DeliverOptions {
   /** 'last': into the window the previous paste or typing went to (a re-paste from the dashboard) */
   into?: 'focused' | 'last';
+  /** what the same dictation copied before: a copy holds it and the new text, so no phrase is lost */
+  before?: string;
 }
 
 export class Output {
@@ -49,6 +77,11 @@ export class Output {
     private readonly clock: Clock = systemClock,
   ) {}
 
+  /** the paste chord as people write it (Ctrl+V), for "copied: press Ctrl+V" */
+  get pasteLabel(): string {
+    return comboLabel(this.pasteKeys);
+  }
+
   private prepared: Promise<string | undefined> | undefined;
 
   /**
@@ -64,7 +97,7 @@ export class Output {
   deliver(text: string, o: DeliverOptions = {}): Promise<Delivery> {
     const next = this.chain.then(async () => {
       if (o.into === 'last') await this.refocus();
-      return this.deliverNow(text);
+      return this.deliverNow(text, o.before ?? '');
     });
     this.chain = next.catch(() => undefined);
     return next;
@@ -91,7 +124,29 @@ export class Output {
       .catch(() => undefined);
   }
 
-  private async deliverNow(text: string): Promise<Delivery> {
+  /**
+   * Puts `before` + `text` on the clipboard, to stay there (a pending restore is dropped: it would take
+   * the text away). `why`: the keystrokes that could not be sent; without a clipboard that is the error.
+   */
+  private async copy(text: string, before: string, t0: number, why?: Error): Promise<Delivery> {
+    if (!this.clipboard) {
+      const message = why ? `${why.message}, and there is no clipboard to copy the text to` : 'no clipboard here';
+      throw new WhisperError('PASTE_FAILED', message, why ? { cause: why } : undefined);
+    }
+    if (this.saved) this.clock.clearTimeout(this.saved.timer);
+    this.saved = undefined;
+    this.prepared = undefined;
+    const whole = before ? before + text : text.trimStart();
+    try {
+      await this.clipboard.write(whole);
+    } catch (e) {
+      const message = `could not copy the text (${this.clipboard.name ?? 'clipboard'}): ${(e as Error).message}${why ? `; and ${why.message}` : ''}`;
+      throw new WhisperError('PASTE_FAILED', message, { cause: e });
+    }
+    return { method: 'clipboard', ms: this.clock.now() - t0, copied: true, ...(why ? { fellBack: why.message } : {}) };
+  }
+
+  private async deliverNow(text: string, before: string): Promise<Delivery> {
     const t0 = this.clock.now();
     const method = this.o.method;
     if (method === 'stdout') {
@@ -99,18 +154,19 @@ export class Output {
       return { method, ms: this.clock.now() - t0 };
     }
     if (method === 'type') {
-      if (!this.keys) throw new WhisperError('PASTE_FAILED', 'no way to send keystrokes here');
-      await this.keys.type(text);
+      if (!this.keys) return this.copy(text, before, t0, new WhisperError('PASTE_FAILED', 'no way to send keystrokes here'));
+      try {
+        await this.keys.type(text);
+      } catch (e) {
+        return this.copy(text, before, t0, e as Error);
+      }
       this.noteWindow();
       return { method, ms: this.clock.now() - t0 };
     }
     const clipboard = this.clipboard;
     if (!clipboard) throw new WhisperError('PASTE_FAILED', 'no clipboard here');
-    if (method === 'clipboard') {
-      await clipboard.write(text);
-      return { method, ms: this.clock.now() - t0 };
-    }
-    if (!this.keys) throw new WhisperError('PASTE_FAILED', 'no way to send the paste keystroke here');
+    if (method === 'clipboard') return this.copy(text, before, t0);
+    if (!this.keys) return this.copy(text, before, t0, new WhisperError('PASTE_FAILED', 'no way to send the paste keystroke here'));
     // paste: keep what the user had (unless an earlier paste's restore is still pending: that one saved it)
     let previous: string | undefined;
     if (this.saved) {
@@ -121,7 +177,11 @@ export class Output {
     }
     this.prepared = undefined;
     await clipboard.write(text);
-    await this.keys.press(this.pasteKeys);
+    try {
+      await this.keys.press(this.pasteKeys);
+    } catch (e) {
+      return this.copy(text, before, t0, e as Error); // the previous clipboard is not put back: the text stays there
+    }
     const ms = this.clock.now() - t0;
     this.noteWindow();
     if (this.o.restoreClipboard) {

@@ -101,7 +101,7 @@ export class DashboardMetrics {
   dictation(e: DictationEvent): void {
     const state = e.record.state;
     this.dictations.inc({ state });
-    if (state !== 'done') {
+    if (state !== 'done' && state !== 'copied') {
       if (state === 'failed' || state === 'cancelled') this.requests.inc({ outcome: state });
       return;
     }

@@ -22,7 +22,7 @@ export const PAGE_JS = `(function () {
   function ms(v) { return typeof v === 'number' && isFinite(v) ? (v < 10 ? v.toFixed(1) : v.toFixed(0)) : '–'; }
   function mib(b) { return typeof b === 'number' ? b / 1048576 : null; }
   function pct(v) { return typeof v === 'number' ? v : null; }
-  function done() { return items.filter(function (d) { return d.state === 'done'; }); }
+  function done() { return items.filter(function (d) { return d.state === 'done' || d.state === 'copied'; }); }
   /** the same percentile as the daemon's status: the value at rank ceil(p/100 * n) */
   function percentile(xs, p) {
     var s = xs.slice().sort(function (a, b) { return a - b; });
