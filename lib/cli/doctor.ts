@@ -12,7 +12,7 @@ import { WhisperError } from '../errors.js';
 import { captureBackend, listInputDevices, openCapture } from '../host/capture.js';
 import { portAudioInstalled } from '../host/captureBackend.js';
 import { hasXdotool } from '../host/keys.js';
-import { systemClipboard } from '../host/output.js';
+import { clipboardTool, systemClipboard } from '../host/output.js';
 import { listSoundSources } from '../host/soundSources.js';
 import { hookProblem } from '../host/uiohook.js';
 import { Vad } from '../host/vad.js';
@@ -163,17 +163,24 @@ export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}
     await check('clipboard', async () => {
       const cb = await systemClipboard();
       const text = await cb.read();
-      return { ok: true, detail: `readable (${text.length} characters now)` };
+      const daemon = x11Unavailable() ? (cb.name ?? 'the system clipboard') : 'the X connection (X11 CLIPBOARD), else xsel';
+      return { ok: true, detail: `readable through ${cb.name ?? 'the system clipboard'} (${text.length} characters now); the daemon uses ${daemon}` };
     }),
   );
   checks.push(
     await check('paste', async () => {
       if (c.output.method === 'stdout' || c.output.method === 'clipboard') return { ok: true, detail: `output.method is ${c.output.method}: no keystrokes needed` };
       if (process.platform !== 'linux') return { ok: !hookProblem(), detail: hookProblem() ?? 'native key taps (uiohook)' };
-      if (!process.env.DISPLAY) return { ok: false, detail: 'no X display to send keystrokes to (Wayland: use output.method "clipboard")' };
-      const fallback = hasXdotool() ? 'xdotool (XTest) and xsel, a process each per paste' : 'uiohook synthetic events, which many X clients drop (apt install xdotool)';
+      if (!process.env.DISPLAY) {
+        return {
+          ok: 'warn',
+          detail: `no X display to send keystrokes to: each dictation is copied through ${clipboardTool()} instead, to paste with ${c.output.pasteKeys ?? 'Ctrl+V'}`,
+        };
+      }
       const noX11 = x11Unavailable();
-      if (noX11) return { ok: hasXdotool() ? true : 'warn', detail: `${fallback} (${noX11})` };
+      const tool = noX11 ? clipboardTool() : 'xsel';
+      const fallback = hasXdotool() ? `xdotool (XTest) and ${tool}, a process each per paste` : 'uiohook synthetic events, which many X clients drop (apt install xdotool)';
+      if (noX11) return { ok: hasXdotool() ? true : 'warn', detail: `${fallback} (${noX11}; xdotool reaches X11 windows only)` };
       const x11 = await X11Session.open().catch((e: Error) => e);
       if (x11 instanceof Error) return { ok: hasXdotool() ? 'warn' : false, detail: `${x11.message}; falling back to ${fallback}` };
       const problem = x11.keysProblem;

@@ -54,20 +54,24 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
 
   let keys: KeySender | undefined;
   let clipboard: Clipboard | undefined;
+  let noKeys: string | undefined;
   if (c.output.method === 'paste' || c.output.method === 'type') {
     try {
       keys = x11?.keys ?? keySender();
     } catch (e) {
-      notify(`${(e as Error).message}: the text goes to the clipboard only`);
+      noKeys = (e as Error).message;
     }
   }
   if (c.output.method !== 'stdout') clipboard = x11?.clipboard ?? (await systemClipboard());
   const pasteKeys = parseCombo(c.output.pasteKeys ?? defaultPasteKeys()) as KeyCombo;
-  const method = c.output.method === 'paste' && !keys ? 'clipboard' : c.output.method;
+  // No keystrokes: the whole dictation goes to the clipboard, to stay there until the user pastes it.
+  const method = (c.output.method === 'paste' || c.output.method === 'type') && !keys ? 'clipboard' : c.output.method;
   const output = new Output({ ...c.output, method }, pasteKeys, clipboard, keys);
-  const clipboardName = x11 ? 'the X connection' : 'xsel/OS clipboard';
+  if (noKeys) notify(`${noKeys}: ${c.output.method} is not possible here, each dictation is copied to the clipboard (press ${output.pasteLabel} to paste it)`);
+  const clipboardName = x11 ? 'the X connection (X11 CLIPBOARD)' : (clipboard?.name ?? 'the clipboard');
   const via = method === 'stdout' ? '' : ` via ${keys && method !== 'clipboard' ? `${keys.name}, clipboard through ${clipboardName}` : clipboardName}`;
-  report.push(`output     ${method}${via}${method === 'paste' ? ` (${c.output.pasteKeys ?? defaultPasteKeys()})` : ''}`);
+  const instead = method !== c.output.method ? ` instead of ${c.output.method} (${noKeys}; press ${output.pasteLabel} to paste)` : '';
+  report.push(`output     ${method}${via}${method === 'paste' ? ` (${c.output.pasteKeys ?? defaultPasteKeys()})` : ''}${instead}`);
 
   const host = new DictationHost({ config: c, engine: o.engine, history, output, vad, log, notify });
   // The microphone: opened once, kept open; while it is missing, tried again after 3 s, backing off to 30 s.
