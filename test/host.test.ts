@@ -454,6 +454,21 @@ describe.skipIf(!wav)('DictationHost where no keystroke can be sent: nothing is 
     expect(h.notes.join('\n')).not.toMatch(/copied \d+ characters/);
     await expect(h.host.repaste()).rejects.toMatchObject({ code: 'PASTE_FAILED' }); // tried again, through the same (broken) output
   });
+
+  it('retry() says copied when its text could only be copied', async () => {
+    const cb = clipboardOf();
+    const h = await makeHost({}, (c) => new Output({ ...c.output, method: 'paste' }, { modifiers: ['ctrl'], key: 'v' }, cb, undefined));
+    h.engine.fail = new WhisperError('SERVICE_UNAVAILABLE', 'the engine died twice');
+    h.host.begin();
+    h.feed(speech);
+    h.host.end();
+    await h.host.drain();
+    h.engine.fail = undefined;
+    h.engine.texts = [undefined as never, 'recovered'];
+    expect(await h.host.retry()).toBe('recovered ');
+    expect(cb.text).toBe('recovered ');
+    expect((await h.history.list(1))[0]).toMatchObject({ state: 'copied', text: 'recovered ', delivered: 'clipboard' });
+  });
 });
 
 describe('DictationHost fed the way idle capture delivers (batches of up to 1 s)', () => {

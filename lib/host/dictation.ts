@@ -587,8 +587,18 @@ export class DictationHost extends EventEmitter {
     const c = this.d.config;
     const t = await this.d.engine.transcribe(pcm, { language: c.transcription.language, prompt: c.transcription.prompt, audioCtx: 'auto', priority: 'interactive' });
     const text = finishText(t.text, { replacements: c.transcription.replacements, trailingSpace: c.output.trailingSpace });
-    await this.saveRecord(last, { state: 'done', text, error: undefined });
-    if (text.trim()) await this.d.output.deliver(text);
+    if (!text.trim()) {
+      await this.saveRecord(last, { state: 'done', text, error: undefined });
+      return text;
+    }
+    try {
+      const d = await this.d.output.deliver(text);
+      await this.saveRecord(last, { state: d.copied ? 'copied' : 'done', text, error: undefined, delivered: d.method });
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      await this.saveRecord(last, { state: 'failed', text, error: { code: err.code ?? 'PASTE_FAILED', message: err.message } });
+      throw e;
+    }
     return text;
   }
 
