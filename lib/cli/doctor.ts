@@ -126,6 +126,29 @@ async function grabCheck(keys: string, mode: string): Promise<Omit<Check, 'name'
   }
 }
 
+/** How the daemon would send the paste chord or type here, with the tools it would really use. `xdotool`: whether it works (default: asked). */
+export async function pasteCheck(c: Config, o: { xdotool?: boolean } = {}): Promise<Omit<Check, 'name'>> {
+  const xdotool = o.xdotool ?? hasXdotool();
+  if (c.output.method === 'stdout' || c.output.method === 'clipboard') return { ok: true, detail: `output.method is ${c.output.method}: no keystrokes needed` };
+  if (process.platform !== 'linux') return { ok: !hookProblem(), detail: hookProblem() ?? 'native key taps (uiohook)' };
+  if (!process.env.DISPLAY) {
+    return {
+      ok: 'warn',
+      detail: `no X display to send keystrokes to: each dictation is copied through ${clipboardTool()} instead, to paste with ${c.output.pasteKeys ?? 'Ctrl+V'}`,
+    };
+  }
+  const noX11 = x11Unavailable();
+  const tool = clipboardTool(); // what the daemon's fallback writes through (clipboardy: wl-copy in a Wayland session)
+  const fallback = xdotool ? `xdotool (XTest) and ${tool}, a process each per paste` : 'uiohook synthetic events, which many X clients drop (apt install xdotool)';
+  if (noX11) return { ok: xdotool ? true : 'warn', detail: `${fallback} (${noX11}; xdotool reaches X11 windows only)` };
+  const x11 = await X11Session.open().catch((e: Error) => e);
+  if (x11 instanceof Error) return { ok: xdotool ? 'warn' : false, detail: `${x11.message}; falling back to ${fallback}` };
+  const problem = x11.keysProblem;
+  await x11.close();
+  if (problem) return { ok: xdotool ? 'warn' : false, detail: `${problem}; falling back to ${fallback}` };
+  return { ok: true, detail: `the daemon's X connection: CLIPBOARD owner + XTest, no processes (fallback: ${fallback})` };
+}
+
 export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}): Promise<Check[]> {
   const c = configFor(cmd);
   const checks: Check[] = [];
@@ -163,32 +186,11 @@ export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}
     await check('clipboard', async () => {
       const cb = await systemClipboard();
       const text = await cb.read();
-      const daemon = x11Unavailable() ? (cb.name ?? 'the system clipboard') : 'the X connection (X11 CLIPBOARD), else xsel';
+      const daemon = x11Unavailable() ? (cb.name ?? 'the system clipboard') : `the X connection (X11 CLIPBOARD), else ${cb.name}`;
       return { ok: true, detail: `readable through ${cb.name ?? 'the system clipboard'} (${text.length} characters now); the daemon uses ${daemon}` };
     }),
   );
-  checks.push(
-    await check('paste', async () => {
-      if (c.output.method === 'stdout' || c.output.method === 'clipboard') return { ok: true, detail: `output.method is ${c.output.method}: no keystrokes needed` };
-      if (process.platform !== 'linux') return { ok: !hookProblem(), detail: hookProblem() ?? 'native key taps (uiohook)' };
-      if (!process.env.DISPLAY) {
-        return {
-          ok: 'warn',
-          detail: `no X display to send keystrokes to: each dictation is copied through ${clipboardTool()} instead, to paste with ${c.output.pasteKeys ?? 'Ctrl+V'}`,
-        };
-      }
-      const noX11 = x11Unavailable();
-      const tool = noX11 ? clipboardTool() : 'xsel';
-      const fallback = hasXdotool() ? `xdotool (XTest) and ${tool}, a process each per paste` : 'uiohook synthetic events, which many X clients drop (apt install xdotool)';
-      if (noX11) return { ok: hasXdotool() ? true : 'warn', detail: `${fallback} (${noX11}; xdotool reaches X11 windows only)` };
-      const x11 = await X11Session.open().catch((e: Error) => e);
-      if (x11 instanceof Error) return { ok: hasXdotool() ? 'warn' : false, detail: `${x11.message}; falling back to ${fallback}` };
-      const problem = x11.keysProblem;
-      await x11.close();
-      if (problem) return { ok: hasXdotool() ? 'warn' : false, detail: `${problem}; falling back to ${fallback}` };
-      return { ok: true, detail: `the daemon's X connection: CLIPBOARD owner + XTest, no processes (fallback: ${fallback})` };
-    }),
-  );
+  checks.push(await check('paste', () => pasteCheck(c)));
   checks.push(
     await check('model', async () => {
       const path = resolveModel(c.model);
