@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineStatus } from '../lib/engine/contract.js';
 import { WhisperError } from '../lib/errors.js';
-import type { DictationEvent } from '../lib/host/dictation.js';
+import type { DictationEvent, Repasted } from '../lib/host/dictation.js';
 import type { StageTimes } from '../lib/metrics/stages.js';
 import { GpuProbe, parseNvidiaSmi } from '../lib/web/dashboard/gpu.js';
 import { type RunningDashboard, startDashboard } from '../lib/web/dashboard/server.js';
@@ -23,14 +23,16 @@ class FakeHost extends EventEmitter {
   state = 'idle';
   repasted = 0;
   repasteError: Error | undefined;
+  /** what the next repaste() says it did */
+  repasteAnswer: Repasted = { text: 'the last words', outcome: 'pasted' };
   counts = { dictations: 0, noSpeech: 0, tooShort: 0, cancelled: 0, failed: 0, historyErrors: 0 };
   status(): Record<string, unknown> {
     return { state: 'idle', counts: { ...this.counts }, latency: { total: { p50: 720, p95: 720, n: this.counts.dictations } }, microphone: 'ok' };
   }
-  async repaste(): Promise<string> {
+  async repaste(): Promise<Repasted> {
     this.repasted++;
     if (this.repasteError) throw this.repasteError;
-    return 'the last words';
+    return this.repasteAnswer;
   }
 }
 
@@ -368,7 +370,7 @@ describe('dashboard server', () => {
     expect((await got).item).not.toHaveProperty('text');
     expect(JSON.stringify(stream.events)).not.toContain('private words');
     const r = await call(s.port, '/api/repaste', { method: 'POST', headers: fromPage(s.token) });
-    expect(JSON.parse(r.body.toString())).toEqual({ pasted: true });
+    expect(JSON.parse(r.body.toString())).toEqual({ pasted: true, outcome: 'pasted' });
     stream.close();
   });
 
@@ -376,7 +378,7 @@ describe('dashboard server', () => {
     const s = await start();
     const ok = await call(s.port, '/api/repaste', { method: 'POST', headers: fromPage(s.token, s.port) });
     expect(ok.status).toBe(200);
-    expect(JSON.parse(ok.body.toString())).toEqual({ pasted: true, text: 'the last words' });
+    expect(JSON.parse(ok.body.toString())).toEqual({ pasted: true, outcome: 'pasted', text: 'the last words' });
     expect(s.host.repasted).toBe(1);
     expect((await call(s.port, `/api/repaste?token=${s.token}`)).status).toBe(405);
     expect(s.host.repasted).toBe(1);
@@ -384,6 +386,19 @@ describe('dashboard server', () => {
     const failed = await call(s.port, '/api/repaste', { method: 'POST', headers: fromPage(s.token) });
     expect(failed.status).toBe(409);
     expect(JSON.parse(failed.body.toString())).toEqual({ error: 'there is no dictated text to paste again', code: 'HISTORY_FAILED' });
+  });
+
+  it('POST /api/repaste says copied (not pasted) when no keystroke could be sent, and how to paste it (issue 26)', async () => {
+    const s = await start();
+    s.host.repasteAnswer = { text: 'the last words', outcome: 'copied', hint: 'press Ctrl+V to paste (no way to send the paste keystroke here)' };
+    const r = await call(s.port, '/api/repaste', { method: 'POST', headers: fromPage(s.token) });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body.toString())).toEqual({
+      pasted: false,
+      outcome: 'copied',
+      hint: 'press Ctrl+V to paste (no way to send the paste keystroke here)',
+      text: 'the last words',
+    });
   });
 
   it('without a host (--no-host): a service-only view, and nothing to re-paste', async () => {

@@ -239,6 +239,29 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     for (const r of recs) expect(exactly(await h.history.audio(r), speech)).toBeGreaterThanOrEqual(0);
   });
 
+  it('50 repeated begins during one dictation (a key auto-repeat) are harmless: one dictation, one record, the text once (issue 26, item 4b)', async () => {
+    const h = await makeHost({ hotkey: { mode: 'hybrid' } });
+    const states: string[] = [];
+    h.host.on('state', (st: string) => states.push(st));
+    expect(h.host.begin()).toBe('recording');
+    const id = (h.host.status().dictation as { id: string }).id;
+    const step = Math.ceil(speech.length / 50);
+    for (let i = 0; i < 50; i++) {
+      h.feed(speech.subarray(i * step, Math.min(speech.length, (i + 1) * step)));
+      expect(h.host.begin()).toBe('already recording'); // no error, nothing restarted
+      expect((h.host.status().dictation as { id: string }).id).toBe(id);
+    }
+    h.feed(silence(0.2));
+    expect(h.host.end()).toBe('transcribing');
+    expect(h.host.end()).toBe('not recording');
+    await h.host.drain();
+    expect(states.filter((st) => st === 'recording')).toHaveLength(1);
+    expect(h.engine.calls).toHaveLength(1); // no model work for the repeats
+    expect(h.delivered).toEqual(['text 0 ']);
+    expect(await h.history.list(10)).toHaveLength(1);
+    expect(h.host.counts.dictations).toBe(1);
+  });
+
   it('release → the audio in hand is one block at most: the end does not wait for silence', async () => {
     const h = await makeHost({ hotkey: { mode: 'hold' } });
     h.host.hotkeyDown();
@@ -323,7 +346,7 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     h.engine.texts = [undefined as never, 'recovered'];
     expect(await h.host.retry()).toBe('recovered ');
     expect(h.delivered).toEqual(['recovered ']);
-    expect(await h.host.repaste()).toBe('recovered ');
+    expect(await h.host.repaste()).toEqual({ text: 'recovered ', outcome: 'written' });
   });
 
   it('a microphone lost mid-utterance: what was captured is still kept and transcribed', async () => {
@@ -415,7 +438,26 @@ describe.skipIf(!wav)('DictationHost where no keystroke can be sent: nothing is 
     expect(recs.map((r) => r.state)).toEqual(['copied', 'copied']);
     expect(recs.map((r) => r.delivered)).toEqual(['clipboard', 'clipboard']);
     expect(h.notes.join('\n')).toMatch(/copied 43 characters to the clipboard — press Ctrl\+V to paste \(no way to send the paste keystroke here\)/);
-    expect(await h.host.repaste()).toBe('Then a second one. ');
+    // the re-paste says what it did: copied, not pasted (issue 26, item 2)
+    expect(await h.host.repaste()).toEqual({
+      text: 'Then a second one. ',
+      outcome: 'copied',
+      hint: 'press Ctrl+V to paste (no way to send the paste keystroke here)',
+    });
+    expect(cb.text).toBe('Then a second one. ');
+  });
+
+  it('a re-paste whose paste keystroke went out says pasted', async () => {
+    const cb = clipboardOf();
+    const pressed: string[] = [];
+    const keys = { name: 'keys', press: async () => void pressed.push('ctrl+v'), type: async () => undefined };
+    const h = await makeHost(
+      { hotkey: { mode: 'hybrid' } },
+      (c) => new Output({ ...c.output, method: 'paste', restoreClipboard: false }, { modifiers: ['ctrl'], key: 'v' }, cb, keys),
+    );
+    await twoPhrases(h);
+    expect(await h.host.repaste()).toEqual({ text: 'Then a second one. ', outcome: 'pasted' });
+    expect(pressed.length).toBeGreaterThanOrEqual(1);
   });
 
   it('type that cannot type falls back to the clipboard the same way, and says why', async () => {

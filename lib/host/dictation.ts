@@ -103,6 +103,13 @@ export interface DictationEvent {
   times: StageTimes;
 }
 
+/** What a re-paste did: pasted or typed into a window, copied for the user to paste (hint: how), written to stdout. */
+export interface Repasted {
+  text: string;
+  outcome: 'pasted' | 'typed' | 'copied' | 'written';
+  hint?: string;
+}
+
 export class DictationHost extends EventEmitter {
   readonly ring: AudioRing;
   readonly trigger: TriggerMachine;
@@ -571,12 +578,17 @@ export class DictationHost extends EventEmitter {
     return (await this.d.history.list(50)).find(pred);
   }
 
-  /** Delivers the last dictated text again: into the focused window, or (the dashboard) into the one it went to. */
-  async repaste(o: { intoLastWindow?: boolean } = {}): Promise<string> {
+  /**
+   * Delivers the last dictated text again: into the focused window, or (the dashboard) into the one it
+   * went to; says what happened (pasted, typed, copied for the user to paste, written). A text neither
+   * delivered nor copied throws.
+   */
+  async repaste(o: { intoLastWindow?: boolean } = {}): Promise<Repasted> {
     const last = await this.lastWith((r) => !!r.text?.trim());
     if (!last?.text) throw new WhisperError('HISTORY_FAILED', 'there is no dictated text to paste again');
-    await this.d.output.deliver(last.text, { into: o.intoLastWindow ? 'last' : 'focused' });
-    return last.text;
+    const d = await this.d.output.deliver(last.text, { into: o.intoLastWindow ? 'last' : 'focused' });
+    if (d.copied) return { text: last.text, outcome: 'copied', hint: `press ${this.d.output.pasteLabel} to paste${d.fellBack ? ` (${d.fellBack})` : ''}` };
+    return { text: last.text, outcome: d.method === 'type' ? 'typed' : d.method === 'stdout' ? 'written' : 'pasted' };
   }
 
   /** Transcribes the newest kept audio again and delivers the text. */

@@ -179,8 +179,10 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
       if (!HOST_ACTIONS.includes(action as HostAction)) return undefined;
       return (async () => {
         let result: string;
-        if (action === 'repaste') result = `pasted: ${await host.repaste()}`;
-        else if (action === 'retry') result = `transcribed: ${await host.retry()}`;
+        if (action === 'repaste') {
+          const r = await host.repaste();
+          result = `${r.outcome}${r.hint ? ` (${r.hint})` : ''}: ${r.text}`;
+        } else if (action === 'retry') result = `transcribed: ${await host.retry()}`;
         else result = host[action as 'toggle' | 'begin' | 'end' | 'cancel']();
         return { result, host: host.status(), hotkey: hotkeyState };
       })();

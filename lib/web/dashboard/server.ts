@@ -126,8 +126,10 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
       if (req.method !== 'POST') return send(res, 405, 'text/plain; charset=utf-8', 'POST only\n', { allow: 'POST' });
       if (!o.host) return json(res, 409, { error: 'this daemon was started with --no-host: it does not dictate' });
       try {
-        const text = await o.host.repaste({ intoLastWindow: true });
-        return json(res, 200, o.showText ? { pasted: true, text } : { pasted: true });
+        const r = await o.host.repaste({ intoLastWindow: true });
+        // pasted: keystrokes put it into the window; copied: it is on the clipboard, the user pastes it (hint)
+        const answer = { pasted: r.outcome !== 'copied', outcome: r.outcome, ...(r.hint ? { hint: r.hint } : {}) };
+        return json(res, 200, o.showText ? { ...answer, text: r.text } : answer);
       } catch (e) {
         const err = e as WhisperError;
         return json(res, 409, { error: err.message, code: err.code });

@@ -3,7 +3,7 @@
  * the supervisor. Tests pass EventEmitter-based fakes; the daemon passes the real ones.
  */
 import type { WatchedEngine as Engine, EngineInfo } from '../../engine/contract.js';
-import type { DictationEvent } from '../../host/dictation.js';
+import type { DictationEvent, Repasted } from '../../host/dictation.js';
 
 export interface WatchedHost {
   on(event: 'dictation', listener: (e: DictationEvent) => void): unknown;
@@ -16,7 +16,7 @@ export interface WatchedHost {
   readonly state: string;
   status(): Record<string, unknown>;
   /** intoLastWindow: the page is in the browser, so the text goes to the window the dictation went to */
-  repaste(o?: { intoLastWindow?: boolean }): Promise<string>;
+  repaste(o?: { intoLastWindow?: boolean }): Promise<Repasted>;
 }
 
 /** the engine: its model file and backend, its load, and its status (state, enginePid, restarts, errors by code, events) */

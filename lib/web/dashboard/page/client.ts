@@ -228,7 +228,10 @@ export const PAGE_JS = `(function () {
     // the token in a header, as no form from another site can send it (the server asks that of a POST)
     fetch('api/repaste', { method: 'POST', headers: { 'X-Prism-Token': encodeURIComponent(token) } })
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
-      .then(function (r) { out.textContent = r.ok ? 'pasted again' : r.body.error; })
+      .then(function (r) {
+        var b = r.body;
+        out.textContent = !r.ok ? 'failed: ' + b.error : b.outcome === 'copied' ? 'copied to the clipboard — ' + (b.hint || 'paste it') : (b.outcome || 'pasted') + ' again';
+      })
       .catch(function (e) { out.textContent = String(e); });
   });
   connect();
