@@ -5,14 +5,13 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { WhisperError } from '../errors.js';
+import { HOST_ACTIONS } from '../host/actions.js';
 import { History } from '../host/history.js';
-import { HOST_ACTIONS } from '../host/start.js';
-import { ServiceClient } from '../service/client.js';
-import { isUnsafeSocket, servicePaths } from '../service/home.js';
+import { servicePaths } from '../service/home.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
 import { localTime } from './localTime.js';
+import { runAction } from './quick.js';
 
 const WHAT: Record<(typeof HOST_ACTIONS)[number], string> = {
   toggle: 'start dictating, or stop and transcribe',
@@ -23,36 +22,13 @@ const WHAT: Record<(typeof HOST_ACTIONS)[number], string> = {
   retry: 'transcribe the last kept audio again and paste it',
 };
 
-async function daemon(): Promise<ServiceClient> {
-  try {
-    return await ServiceClient.connect(servicePaths().socket, 1000);
-  } catch (e) {
-    if (isUnsafeSocket(e)) throw e;
-    throw new WhisperError('SERVICE_UNAVAILABLE', `prism-dictate is not running for ${servicePaths().home} (start it: prism-dictate start)`);
-  }
-}
-
 export function dictateCommands(program: Command): void {
   for (const action of HOST_ACTIONS) {
     program
       .command(action)
       .description(WHAT[action])
       .option('--json', 'print the reply as JSON')
-      .action(async (o: { json?: boolean }) => {
-        try {
-          const client = await daemon();
-          try {
-            const reply = await client.control({ action });
-            process.stdout.write(o.json ? `${JSON.stringify(reply)}\n` : `prism-dictate: ${reply.result}\n`);
-          } finally {
-            client.close();
-          }
-        } catch (e) {
-          if ((e as WhisperError).code === 'BAD_ARGUMENT')
-            report(new WhisperError('SERVICE_UNAVAILABLE', 'the running prism-dictate was started with --no-host: it does not dictate'));
-          else report(e);
-        }
-      });
+      .action((o: { json?: boolean }) => runAction(action, o));
   }
 
   program

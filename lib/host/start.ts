@@ -8,6 +8,7 @@ import { type KeyCombo, parseCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/contract.js';
 import type { ServiceExtension } from '../service/server.js';
+import { HOST_ACTIONS, type HostAction } from './actions.js';
 import { type Capture, openCapture } from './capture.js';
 import { cues } from './cue.js';
 import { DictationHost } from './dictation.js';
@@ -19,8 +20,7 @@ import { Vad } from './vad.js';
 import type { IndicatorState } from './x11/indicator.js';
 import { X11Session, x11Unavailable } from './x11/session.js';
 
-export const HOST_ACTIONS = ['toggle', 'begin', 'end', 'cancel', 'repaste', 'retry'] as const;
-export type HostAction = (typeof HOST_ACTIONS)[number];
+export { HOST_ACTIONS, type HostAction };
 
 export interface RunningHost {
   host: DictationHost;
