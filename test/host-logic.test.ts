@@ -457,4 +457,17 @@ describe('start/stop cue', () => {
     cue.stop();
     expect(performance.now() - t0).toBeLessThan(150); // playing both would take ≥ 200 ms
   });
+
+  it('a distinct cue for a copied text (press Ctrl+V): two equal pips with a gap, unlike start and stop (issue 26)', async () => {
+    const dir = await tempDir();
+    const cue = cues(dir, () => undefined);
+    if (!cue) return; // no sound player here: nothing to write
+    const copied = await readAudio(join(dir, 'cue-copied.wav'));
+    expect(copied.length).toBe(2880); // 60 ms pip, 60 ms gap, 60 ms pip at 16 kHz
+    expect(Math.max(...copied.subarray(1000, 1900).map(Math.abs))).toBe(0); // the gap
+    expect(Math.max(...copied)).toBeGreaterThan(0.07);
+    const start = await readAudio(join(dir, 'cue-start.wav'));
+    expect(copied.length).not.toBe(start.length);
+    cue.copied();
+  });
 });

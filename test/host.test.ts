@@ -433,11 +433,14 @@ describe.skipIf(!wav)('DictationHost where no keystroke can be sent: nothing is 
       { hotkey: { mode: 'hybrid' } },
       (c) => new Output({ ...c.output, method: 'paste', restoreClipboard: true }, { modifiers: ['ctrl'], key: 'v' }, cb, undefined),
     );
+    const copiedEvents: string[] = [];
+    h.host.on('copied', (t: string) => copiedEvents.push(t));
     const recs = await twoPhrases(h);
     expect(cb.text).toBe('One sentence said first. Then a second one. '); // both phrases, in order: none overwrote the other
     expect(recs.map((r) => r.state)).toEqual(['copied', 'copied']);
     expect(recs.map((r) => r.delivered)).toEqual(['clipboard', 'clipboard']);
     expect(h.notes.join('\n')).toMatch(/copied 43 characters to the clipboard — press Ctrl\+V to paste \(no way to send the paste keystroke here\)/);
+    expect(copiedEvents).toEqual(['One sentence said first. Then a second one. ']); // once, at the end: the copied cue plays once
     // the re-paste says what it did: copied, not pasted (issue 26, item 2)
     expect(await h.host.repaste()).toEqual({
       text: 'Then a second one. ',

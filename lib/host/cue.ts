@@ -1,6 +1,7 @@
 /**
  * The start/stop cue (on by default, `cue.enabled: false` silences it): a short, quiet rising tone
- * when recording starts and a falling one when it stops, played by the platform's own player
+ * when recording starts and a falling one when it stops, and two equal pips when the text was copied
+ * instead of typed (press Ctrl+V), played by the platform's own player
  * (paplay/aplay, afplay, PowerShell), never blocking.
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -26,8 +27,15 @@ function player(): ((file: string) => void) | undefined {
   return undefined;
 }
 
+export interface Cues {
+  start(): void;
+  stop(): void;
+  /** the text is on the clipboard, not typed: two equal pips, unlike start and stop (the user presses Ctrl+V) */
+  copied(): void;
+}
+
 /** Returns the cue player, or undefined (with the reason logged) when there is no way to play sound. */
-export function cues(dir: string, log: (line: string) => void, volume = 0.08): { start(): void; stop(): void } | undefined {
+export function cues(dir: string, log: (line: string) => void, volume = 0.08): Cues | undefined {
   const play = player();
   if (!play) {
     log('no sound player found (paplay, aplay): the start/stop cue is off');
@@ -38,5 +46,7 @@ export function cues(dir: string, log: (line: string) => void, volume = 0.08): {
   const stop = join(dir, 'cue-stop.wav');
   writeFileSync(start, encodeWav(Float32Array.from([...tone(660, 50, volume), ...tone(880, 50, volume)])));
   writeFileSync(stop, encodeWav(Float32Array.from([...tone(880, 50, volume), ...tone(660, 50, volume)])));
-  return { start: () => play(start), stop: () => play(stop) };
+  const copied = join(dir, 'cue-copied.wav');
+  writeFileSync(copied, encodeWav(Float32Array.from([...tone(990, 60, volume), ...new Float32Array(Math.round(WHISPER_RATE * 0.06)), ...tone(990, 60, volume)])));
+  return { start: () => play(start), stop: () => play(stop), copied: () => play(copied) };
 }

@@ -530,6 +530,7 @@ export class DictationHost extends EventEmitter {
     if (s.copiedText && !aborted) {
       const why = s.fellBack ? ` (${s.fellBack})` : '';
       this.d.notify?.(`copied ${s.copiedText.trim().length} characters to the clipboard — press ${this.d.output.pasteLabel} to paste${why}`);
+      this.emit('copied', s.copiedText); // once a dictation: its cue tells the user to paste
     }
     this.inFlight.delete(s.seq);
     const failed = results.some((r) => r.record.state === 'failed');

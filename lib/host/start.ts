@@ -82,6 +82,7 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
   // Live 20–50 ms blocks while recording; back to cheap batches once the utterance's last block is in.
   let batchTimer: NodeJS.Timeout | undefined;
   const cue = c.cue.enabled ? cues(o.home, log, c.cue.volume) : undefined;
+  host.on('copied', () => cue?.copied());
   host.on('state', (state: string) => {
     if (state === 'recording') cue?.start();
     else cue?.stop();
