@@ -123,7 +123,7 @@ describe.skipIf(missing)(`the dashboard in headless Chromium${missing ? ` (skipp
     const emptyChart = await stagesCanvas();
 
     const first = await dictate(1);
-    expect(first.state).toBe('done');
+    expect(first.state).toBe('copied'); // output.method 'clipboard': on the clipboard, to be pasted (issue 26)
     expect(first.text?.trim()).toBe(SCRIPT_25);
     await expect.poll(() => page.locator('#dictations li').count()).toBe(1);
     expect(await page.locator('#dictations li .text').textContent()).toBe(first.text); // exactly the daemon's text
@@ -179,10 +179,10 @@ describe.skipIf(missing)(`the dashboard in headless Chromium${missing ? ` (skipp
     expect(await page.locator('#dictations li .text').allTextContents()).toEqual([`${SCRIPT_25} `, `${SCRIPT_25} `]);
   });
 
-  it('the re-paste button delivers the last text again', async () => {
+  it('the re-paste button delivers the last text again, and says how (copied: this daemon only copies)', async () => {
     await desktop.setClipboard('something the user copied');
     await page.locator('#repaste').click();
-    await until('#repaste-result', 'pasted again');
+    await until('#repaste-result', 'copied to the clipboard — press Ctrl+V to paste');
     expect((await desktop.getClipboard()).trim()).toBe(SCRIPT_25);
   });
 });

@@ -77,7 +77,7 @@ describe.skipIf(missing)(`a daemon on a remote engine${missing ? ` (skipped: ${m
   it('dictations go to the remote server, with its token', async () => {
     expect(daemon.log.join('\n')).toContain(`engine     ${server.url}, this machine while it cannot be reached`);
     const rec = await dictate(1);
-    expect(rec).toMatchObject({ state: 'done', text: `${SCRIPT_25} `, backend: 'remote:cpu' });
+    expect(rec).toMatchObject({ state: 'copied', text: `${SCRIPT_25} `, backend: 'remote:cpu' });
     expect(localUsed()).toBe(false);
   });
 
@@ -86,7 +86,7 @@ describe.skipIf(missing)(`a daemon on a remote engine${missing ? ` (skipped: ${m
     server.child.kill('SIGTERM');
     await exited;
     const rec = await dictate(2);
-    expect(rec).toMatchObject({ state: 'done', text: `${SCRIPT_25} `, backend: 'cpu' });
+    expect(rec).toMatchObject({ state: 'copied', text: `${SCRIPT_25} `, backend: 'cpu' });
     expect(localUsed()).toBe(true);
     await expect
       .poll(() => daemon.log.join('\n'), { timeout: 5000 })
