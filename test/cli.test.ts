@@ -1,5 +1,4 @@
 /** prism-dictate as a person runs it: the built CLI in a child process, isolated by PRISM_DICTATE_HOME. */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,27 +9,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servicePaths } from '../lib/service/home.js';
 import { ServiceServer } from '../lib/service/server.js';
-import { JFK, models, root, SCRIPT_10, SCRIPT_25 } from './helpers.js';
+import { JFK, models, root, runCli, SCRIPT_10, SCRIPT_25 } from './helpers.js';
 
-const bin = join(root, 'bin', 'prism-dictate.js');
 let home: string;
 let server: Server;
 let base: string;
 let payload: Buffer;
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, PRISM_DICTATE_HOME: home, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(args, { PRISM_DICTATE_HOME: home, ...env });
 }
 
 beforeAll(async () => {

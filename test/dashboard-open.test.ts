@@ -4,7 +4,6 @@
  * the URL, never the token; that page, dashboard.json and dashboard-token are written without
  * following a symlink planted in their place.
  */
-import { spawn } from 'node:child_process';
 import { lstat, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +14,7 @@ import { openDashboard } from '../lib/cli/dashboard.js';
 import { servicePaths } from '../lib/service/home.js';
 import { ServiceServer } from '../lib/service/server.js';
 import { keepToken, openFile, redirectPage, removeDashboardFile, writeDashboardFile } from '../lib/web/dashboard/file.js';
-import { root } from './helpers.js';
+import { runCli } from './helpers.js';
 
 const TOKEN = 'secret+&#%token-0123456789';
 const URL_ = `http://127.0.0.1:8179/?token=${encodeURIComponent(TOKEN)}`;
@@ -111,18 +110,7 @@ describe('prism-dictate dashboard (the CLI, from dist/)', () => {
     const port = (squatter.address() as AddressInfo).port;
     await writeFile(join(home, 'dashboard.json'), JSON.stringify({ url: `http://127.0.0.1:${port}/?token=${TOKEN}`, port, pid: 999_999 }));
     try {
-      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [join(root, 'bin', 'prism-dictate.js'), 'dashboard'], { env: { ...process.env, PRISM_DICTATE_HOME: home } });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => {
-          stdout += d;
-        });
-        child.stderr.on('data', (d) => {
-          stderr += d;
-        });
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      const r = await runCli(['dashboard'], { PRISM_DICTATE_HOME: home });
       expect(r.stderr).toMatch(/has no dashboard/);
       expect(r.code).toBe(7);
       expect(r.stdout).toBe('');
