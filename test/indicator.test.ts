@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Indicator, type IndicatorClock } from '../lib/host/x11/indicator.js';
+import { Indicator, type IndicatorClock } from '../lib/host/desktop/x11/indicator.js';
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);

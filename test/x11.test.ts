@@ -1,5 +1,5 @@
 /**
- * The in-process X11 layer (lib/host/x11) against a real X server (the headless desktop of the E2E
+ * The in-process X11 layer (lib/host/desktop/x11) against a real X server (the headless desktop of the E2E
  * tests): the grabbed hotkey with auto-repeat, lock variants and modifier-first releases; a second
  * client failing to take a grabbed combination; the CLIPBOARD served to and read from xsel (INCR both
  * ways); XTest keys reaching a Tk window and an xterm while the person still holds modifiers.
@@ -9,10 +9,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KeyCombo, parseCombo } from '../lib/config/keys.js';
 import { Output } from '../lib/host/output.js';
-import { X11Clipboard } from '../lib/host/x11/clipboard.js';
-import { XDisplay } from '../lib/host/x11/display.js';
-import { X11Hotkey } from '../lib/host/x11/grab.js';
-import { keysymOfChar, X11Keys } from '../lib/host/x11/xtest.js';
+import { X11Clipboard } from '../lib/host/desktop/x11/clipboard.js';
+import { XDisplay } from '../lib/host/desktop/x11/display.js';
+import { X11Hotkey } from '../lib/host/desktop/x11/grab.js';
+import { keysymOfChar, X11Keys } from '../lib/host/desktop/x11/xtest.js';
 import { type Desktop, desktopMissing, startDesktop } from './e2e/desktop.js';
 
 const hasX11 = (() => {

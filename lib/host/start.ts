@@ -17,8 +17,8 @@ import { Hotkey } from './hotkey.js';
 import { type KeySender, keySender } from './keys.js';
 import { type Clipboard, Output, systemClipboard } from './output.js';
 import { Vad } from './vad.js';
-import type { IndicatorState } from './x11/indicator.js';
-import { X11Session, x11Unavailable } from './x11/session.js';
+import type { IndicatorState } from './desktop/x11/indicator.js';
+import { X11Session, x11Unavailable } from './desktop/x11/session.js';
 
 export { HOST_ACTIONS, type HostAction };
 

@@ -17,7 +17,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { xselCommand } from '../../lib/host/x11/session.js';
+import { xselCommand } from '../../lib/host/desktop/x11/session.js';
 
 export interface Target {
   readonly kind: 'tk' | 'xterm';

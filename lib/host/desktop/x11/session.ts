@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
-import type { KeyCombo } from '../../config/keys.js';
+import type { KeyCombo } from '../../../config/keys.js';
 import { X11Clipboard } from './clipboard.js';
 import { XDisplay } from './display.js';
 import { X11Hotkey } from './grab.js';

@@ -11,8 +11,8 @@
  * size cap (an endless INCR transfer, or one dripping a chunk a second, forever), past which it is given
  * up (the paste goes on; the clipboard is not restored) and said once, through `log`.
  */
-import { WhisperError } from '../../errors.js';
-import type { Clipboard } from '../output.js';
+import { WhisperError } from '../../../errors.js';
+import type { Clipboard } from '../../output.js';
 import type { XDisplay } from './display.js';
 import type { XEvent, XPropertyReply } from './types.js';
 

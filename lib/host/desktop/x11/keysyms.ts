@@ -2,7 +2,7 @@
  * X keysyms for the key names a hotkey or paste combination may use (lib/config/keys.ts), and for the
  * modifier keys. Values from X11/keysymdef.h.
  */
-import type { Modifier } from '../../config/keys.js';
+import type { Modifier } from '../../../config/keys.js';
 
 const NAMED: Record<string, number> = {
   space: 0x0020,

@@ -9,8 +9,8 @@
  * repeats into presses only; without it, a release followed by a press with the same server time is a
  * repeat, and a release is only taken as real once a round trip showed no such press behind it.
  */
-import type { KeyCombo } from '../../config/keys.js';
-import { WhisperError } from '../../errors.js';
+import type { KeyCombo } from '../../../config/keys.js';
+import { WhisperError } from '../../../errors.js';
 import { BAD_ACCESS, type XDisplay, XRequestError } from './display.js';
 import { comboLabel, keysymOf } from './keysyms.js';
 import type { XEvent, XkbExt } from './types.js';

@@ -6,8 +6,8 @@
  * the keyboard and modifier mappings, and event subscriptions.
  */
 import { createRequire } from 'node:module';
-import type { Modifier } from '../../config/keys.js';
-import { WhisperError } from '../../errors.js';
+import type { Modifier } from '../../../config/keys.js';
+import { WhisperError } from '../../../errors.js';
 import { MODIFIER_KEYSYMS, NUM_LOCK } from './keysyms.js';
 import type { X11Module, XCallback, XClient, XDisplayInfo, XEvent, XProtocolError } from './types.js';
 
