@@ -168,6 +168,28 @@ export const cueSchema = z.preprocess(
     .strict(),
 );
 
+export const desktopSchema = z
+  .object({
+    /**
+     * which desktop path: auto follows the session (WAYLAND_DISPLAY or XDG_SESSION_TYPE=wayland is a
+     * Wayland session even with XWayland running: X11 keystrokes, grabs and CLIPBOARD reach X clients only)
+     */
+    session: z.enum(['auto', 'x11', 'wayland']).default('auto'),
+    /**
+     * Wayland: how keystrokes are sent. auto: wtype where the compositor offers the virtual-keyboard
+     * protocol (sway, Hyprland, river, Wayfire), ydotool (uinput) where it is set up (GNOME, KDE);
+     * none: never send keystrokes (every dictation is copied, to paste yourself)
+     */
+    keys: z.enum(['auto', 'wtype', 'ydotool', 'none']).default('auto'),
+    /**
+     * Wayland: how the daemon sees the hotkey. auto: the GlobalShortcuts portal where the desktop has it,
+     * else none (bind prism-dictate begin/end or toggle in the compositor: prism-dictate hotkey setup);
+     * evdev: read the keyboards directly (true press and release on any compositor; needs group input)
+     */
+    hotkey: z.enum(['auto', 'compositor', 'portal', 'evdev']).default('auto'),
+  })
+  .strict();
+
 export const indicatorSchema = z
   .object({
     /** on X11: a small always-on-top window showing listening / transcribing / pasted / no speech, with the input level */
@@ -208,6 +230,7 @@ export const configSchema = z
     notify: z.boolean().default(true),
     cue: cueSchema.prefault({}),
     indicator: indicatorSchema.prefault({}),
+    desktop: desktopSchema.prefault({}),
     log: logSchema.prefault({}),
   })
   .strict()

@@ -9,7 +9,9 @@
  * for the TrueColor visuals of current X servers; the text is Latin-1 in the core font 'fixed'.
  */
 
-export type IndicatorState = 'listening' | 'transcribing' | 'pasted' | 'no-speech' | 'error';
+import type { VisibleState } from '../contract.js';
+
+export type IndicatorState = VisibleState;
 
 /** Timers, injectable so tests need not sleep. */
 export interface IndicatorClock {
