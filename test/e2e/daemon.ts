@@ -3,7 +3,7 @@
  * the CPU, in its own home folder on the headless desktop, ready once it says "dictation ready".
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,11 +45,20 @@ export function moduleMissing(name: string): string | undefined {
   }
 }
 
-export async function startDaemon(desktop: Desktop, config: Record<string, unknown>, ...flags: string[]): Promise<Daemon> {
+/**
+ * Starts the daemon on `desktop`; with the desktop's user (a Wayland session whose compositor runs
+ * unprivileged), as that user, its home owned by it, and so is every `cli()` call.
+ */
+export async function startDaemon(desktop: Pick<Desktop, 'env' | 'user'>, config: Record<string, unknown>, ...flags: string[]): Promise<Daemon> {
   const home = await mkdtemp(join(tmpdir(), 'prism-e2e-home-'));
   await writeFile(join(home, 'config.json'), JSON.stringify({ model: models().tiny, gpu: 'cpu', ...config }));
+  const user = desktop.user;
+  if (user) for (const p of [home, join(home, 'config.json')]) await chown(p, user.uid, user.gid);
   const env = { ...desktop.env, PRISM_DICTATE_HOME: home, PRISM_MODEL: '' };
-  const child = spawn(process.execPath, [bin, 'start', '--model', models().tiny, '--gpu', 'cpu', '--states', '1', ...flags], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** node with args, as the desktop's user when it has one (setpriv execs: the pid is node's) */
+  const node = (args: string[]): [string, string[]] =>
+    user ? ['setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(...node([bin, 'start', '--model', models().tiny, '--gpu', 'cpu', '--states', '1', ...flags]), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
   const ready = new Promise<void>((resolve, reject) => {
     child.stderr?.setEncoding('utf8');
@@ -64,7 +73,7 @@ export async function startDaemon(desktop: Desktop, config: Record<string, unkno
     home,
     child,
     log,
-    cli: (...args) => spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', timeout: 60_000 }),
+    cli: (...args) => spawnSync(...node([bin, ...args]), { env, encoding: 'utf8', timeout: 60_000 }),
     stop: async (o = {}) => {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGINT');

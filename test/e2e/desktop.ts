@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,10 +35,39 @@ export interface Target {
 
 export type Selection = 'clipboard' | 'primary';
 
+/** An unprivileged user that the session's own processes (the sound server, a compositor, the daemon) run as. */
+export interface SessionUser {
+  uid: number;
+  gid: number;
+}
+
+export interface DesktopOptions {
+  /** false: no Xvfb, no DISPLAY (a Wayland harness brings its own display); default true */
+  x11?: boolean;
+  /**
+   * Run the session's long-lived processes (PulseAudio, and whatever is spawned with asUser) as this
+   * user, the temp folder owned by it (needs root): a compositor that refuses root, and a daemon whose
+   * 0700 home its compositor's key bindings must reach, are then one user, as on a real desktop.
+   */
+  user?: SessionUser;
+}
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  stdin?: 'pipe';
+  stdout?: 'pipe';
+  extraFd?: boolean;
+  /** run it as the desktop's user (setpriv) */
+  asUser?: boolean;
+}
+
 export interface Desktop {
   /** The environment to spawn children with: DISPLAY, PULSE_SERVER, HOME, XDG_RUNTIME_DIR, … */
   readonly env: NodeJS.ProcessEnv;
+  /** '' without X11 */
   readonly display: string;
+  /** the user the session runs as (undefined: this process's) */
+  readonly user?: SessionUser;
   /** The temp folder holding HOME, XDG_RUNTIME_DIR, logs/ (each process's output) and the files made here. */
   readonly dir: string;
   /** espeak-ng → sox: a 16 kHz mono 16-bit WAV of `text`; resolves with its path. */
@@ -57,6 +86,12 @@ export interface Desktop {
   openTarget(kind: 'tk' | 'xterm'): Promise<Target>;
   /** PIDs of the processes started here that are still running (Xvfb, pulseaudio, targets, xsel, …). */
   pids(): number[];
+  /** Starts a process with its output in logs/<name>.log, tracked until it exits (and killed by stop()). */
+  spawn(name: string, cmd: string, args: string[], o?: SpawnOptions): ChildProcess;
+  /** Runs a command to completion (tracked); resolves with its stdout, rejects with its stderr. */
+  run(cmd: string, args: string[], o?: RunOptions): Promise<string>;
+  /** The last lines a process started by spawn() wrote, for error messages. */
+  logTail(name: string): string;
   /** Kills every process started here, checks the X lock file is gone, removes the temp folder. */
   stop(): Promise<void>;
 }
@@ -85,9 +120,9 @@ export function desktopMissing(): string | undefined {
   return `missing ${names} (apt-get install --no-install-recommends ${packages} libasound2-plugins)`;
 }
 
-export async function startDesktop(): Promise<Desktop> {
+export async function startDesktop(o: DesktopOptions = {}): Promise<Desktop> {
   const dir = await mkdtemp(join(tmpdir(), 'prism-desktop-'));
-  const desktop = new HeadlessDesktop(dir);
+  const desktop = new HeadlessDesktop(dir, o);
   try {
     await desktop.start();
     return desktop;
@@ -112,7 +147,7 @@ function remember(d: HeadlessDesktop): void {
   });
 }
 
-function exited(p: ChildProcess): Promise<void> {
+export function exited(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     p.once('exit', () => resolve());
@@ -121,7 +156,7 @@ function exited(p: ChildProcess): Promise<void> {
 }
 
 /** SIGTERM, then SIGKILL after graceMs; resolves once the process has exited. */
-async function kill(p: ChildProcess, graceMs = 3000): Promise<void> {
+export async function kill(p: ChildProcess, graceMs = 3000): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null || p.pid === undefined) return;
   p.kill('SIGTERM');
   const timer = setTimeout(() => p.kill('SIGKILL'), graceMs);
@@ -129,13 +164,20 @@ async function kill(p: ChildProcess, graceMs = 3000): Promise<void> {
   clearTimeout(timer);
 }
 
-interface RunOptions {
+export interface RunOptions {
   timeoutMs?: number;
   /** Accept these exit codes besides 0 (xdotool search exits 1 when nothing matches). */
   okCodes?: number[];
+  /** run it as the desktop's user (setpriv) */
+  asUser?: boolean;
+  /** written to its stdin */
+  input?: string;
+  /** this environment instead of the desktop's */
+  env?: NodeJS.ProcessEnv;
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+/** Polls probe (every 50 ms) until it returns a value; throws with its last error after timeoutMs. */
+export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -160,7 +202,15 @@ class HeadlessDesktop implements Desktop {
   private counter = 0;
   private stopping: Promise<void> | undefined;
 
-  constructor(readonly dir: string) {
+  readonly user: SessionUser | undefined;
+  private readonly x11: boolean;
+
+  constructor(
+    readonly dir: string,
+    o: DesktopOptions = {},
+  ) {
+    this.user = o.user;
+    this.x11 = o.x11 ?? true;
     remember(this);
   }
 
@@ -170,28 +220,30 @@ class HeadlessDesktop implements Desktop {
     await mkdir(join(home, '.config'), { recursive: true });
     await mkdir(join(run, 'pulse'), { recursive: true, mode: 0o700 });
     await mkdir(join(this.dir, 'logs'));
+    if (this.user) await chownTree(this.dir, this.user);
 
-    this.display = await this.startXvfb();
+    if (this.x11) this.display = await this.startXvfb();
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of ['WAYLAND_DISPLAY', 'XAUTHORITY', 'DBUS_SESSION_BUS_ADDRESS', 'SESSION_MANAGER', 'LC_ALL', 'LC_CTYPE', 'LANGUAGE']) delete env[k];
     for (const k of Object.keys(env)) if (k.startsWith('PULSE_')) delete env[k];
+    if (!this.x11) delete env.DISPLAY;
     Object.assign(env, {
-      DISPLAY: this.display,
+      ...(this.x11 ? { DISPLAY: this.display, XDG_SESSION_TYPE: 'x11' } : {}),
       HOME: home,
       XDG_RUNTIME_DIR: run,
       XDG_CONFIG_HOME: join(home, '.config'),
       XDG_CACHE_HOME: join(home, '.cache'),
-      XDG_SESSION_TYPE: 'x11',
       LANG: 'C.UTF-8',
       PULSE_SERVER: `unix:${join(run, 'pulse', 'native')}`,
       PULSE_CLIENTCONFIG: join(this.dir, 'client.conf'), // autospawn = no: a dead server stays dead
     });
     this.env = env;
-    await until(`X display ${this.display}`, 10_000, async () => {
-      const info = await this.run('xdpyinfo', ['-display', this.display], { timeoutMs: 5000 });
-      if (!/\bRECORD\b/.test(info)) throw new Error(`Xvfb on ${this.display} has no RECORD extension`);
-      return true;
-    });
+    if (this.x11)
+      await until(`X display ${this.display}`, 10_000, async () => {
+        const info = await this.run('xdpyinfo', ['-display', this.display], { timeoutMs: 5000 });
+        if (!/\bRECORD\b/.test(info)) throw new Error(`Xvfb on ${this.display} has no RECORD extension`);
+        return true;
+      });
     await this.startAudio();
   }
 
@@ -244,7 +296,7 @@ class HeadlessDesktop implements Desktop {
     const env = { ...this.env };
     delete env.DISPLAY; // else it tries to autolaunch D-Bus through X11
     const args = ['-n', '-F', script, '--daemonize=no', '--exit-idle-time=-1', '--disallow-exit', '--use-pid-file=no', '--disable-shm=yes', '--log-target=stderr'];
-    this.pulse = this.spawn('pulseaudio', 'pulseaudio', args, { env });
+    this.pulse = this.spawn('pulseaudio', 'pulseaudio', args, { env, asUser: true });
     const pulse = this.pulse;
     await until('PulseAudio', 10_000, async () => {
       if (pulse.exitCode !== null) throw new Error(`pulseaudio exited with code ${pulse.exitCode}${this.logTail('pulseaudio')}`);
@@ -377,13 +429,14 @@ class HeadlessDesktop implements Desktop {
   }
 
   /** Starts a process with its output in logs/<name>.log, tracked until it exits. */
-  spawn(name: string, cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; stdin?: 'pipe'; stdout?: 'pipe'; extraFd?: boolean } = {}): ChildProcess {
+  spawn(name: string, cmd: string, args: string[], o: SpawnOptions = {}): ChildProcess {
     if (this.stopping) throw new Error('the desktop is stopped');
     const log = openSync(join(this.dir, 'logs', `${name}.log`), 'a');
     try {
       const stdio: ('pipe' | 'ignore' | number)[] = [o.stdin ?? 'ignore', o.stdout ?? log, log];
       if (o.extraFd) stdio.push('pipe');
-      const p = spawn(cmd, args, { env: o.env ?? this.env, cwd: this.dir, stdio });
+      const [c, a] = this.command(cmd, args, o.asUser);
+      const p = spawn(c, a, { env: o.env ?? this.env, cwd: this.dir, stdio });
       p.stdin?.on('error', () => {}); // EPIPE when it exits early: its exit code tells
       this.procs.add(p);
       p.once('exit', () => this.procs.delete(p));
@@ -397,7 +450,12 @@ class HeadlessDesktop implements Desktop {
   /** Runs a command to completion; resolves with its stdout, rejects with its stderr. */
   run(cmd: string, args: string[], o: RunOptions = {}): Promise<string> {
     if (this.stopping) return Promise.reject(new Error('the desktop is stopped'));
-    const p = spawn(cmd, args, { env: this.env, cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [c, a] = this.command(cmd, args, o.asUser);
+    const p = spawn(c, a, { env: o.env ?? this.env, cwd: this.dir, stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (o.input !== undefined) {
+      p.stdin?.on('error', () => {});
+      p.stdin?.end(o.input);
+    }
     this.procs.add(p);
     p.once('exit', () => this.procs.delete(p));
     let stdout = '';
@@ -427,6 +485,12 @@ class HeadlessDesktop implements Desktop {
         reject(new Error(`${cmd} ${args.join(' ')} failed (${how}): ${stderr.trim()}`));
       });
     });
+  }
+
+  /** cmd and args as they run: through setpriv as the desktop's user when asked (and there is one). */
+  private command(cmd: string, args: string[], asUser = false): [string, string[]] {
+    if (!asUser || !this.user) return [cmd, args];
+    return ['setpriv', [`--reuid=${this.user.uid}`, `--regid=${this.user.gid}`, '--clear-groups', '--', cmd, ...args]];
   }
 
   /** The last lines a process wrote, for error messages (its log goes away with the temp folder). */
@@ -512,7 +576,17 @@ dump
 
 // ---- tools -------------------------------------------------------------------------------------
 
-function onPath(cmd: string): string | undefined {
+/** Gives `dir` and everything in it to `user`. */
+export async function chownTree(dir: string, user: SessionUser): Promise<void> {
+  await chown(dir, user.uid, user.gid);
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await chownTree(p, user);
+    else await chown(p, user.uid, user.gid);
+  }
+}
+
+export function onPath(cmd: string): string | undefined {
   for (const d of (process.env.PATH ?? '').split(delimiter)) {
     if (!d) continue;
     const p = join(d, cmd);
