@@ -6,19 +6,17 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { concatSamples, WHISPER_RATE } from '../audio/resample.js';
-import { parseCombo } from '../config/keys.js';
+import { type KeyCombo, parseCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { WhisperError } from '../errors.js';
 import { captureBackend, listInputDevices, openCapture } from '../host/capture.js';
 import { portAudioInstalled } from '../host/captureBackend.js';
-import { hasXdotool } from '../host/keys.js';
-import { clipboardTool, systemClipboard } from '../host/output.js';
+import type { Capability } from '../host/desktop/contract.js';
+import { openDesktop } from '../host/desktop/open.js';
+import { sessionKind, sessionLine } from '../host/desktop/session.js';
+import { comboLabel, defaultPasteKeys } from '../host/output.js';
 import { listSoundSources } from '../host/soundSources.js';
-import { hookProblem } from '../host/uiohook.js';
 import { Vad } from '../host/vad.js';
-import { XDisplay } from '../host/desktop/x11/display.js';
-import { X11Hotkey } from '../host/desktop/x11/grab.js';
-import { X11Session, x11Unavailable } from '../host/desktop/x11/session.js';
 import { loadModel } from '../model.js';
 import { inspectModelFile } from '../models/inspect.js';
 import { resolveModel } from '../models/pull.js';
@@ -100,72 +98,56 @@ async function listenCheck(c: Config, seconds: number, inputs: number, backend: 
   return { ok: true, detail: `${head}; heard: "${text}"` };
 }
 
-/** Whether the hotkey can be grabbed on this X display (a running daemon holding it is fine). */
-async function grabCheck(keys: string, mode: string): Promise<Omit<Check, 'name'>> {
-  const combo = parseCombo(keys);
-  if (typeof combo === 'string') return { ok: false, detail: `hotkey.keys "${keys}" ${combo}` };
-  const display = await XDisplay.open();
-  try {
-    const hotkey = await X11Hotkey.start(
-      display,
-      combo,
-      () => {},
-      () => {},
-      { label: keys },
-    );
-    await hotkey.stop();
-    return { ok: true, detail: `${keys} (${mode}) can be grabbed: the focused application never sees it` };
-  } catch (e) {
-    const daemon = await ServiceClient.connect(servicePaths().socket, 500).catch(() => undefined);
-    const st = await daemon?.status().catch(() => undefined);
-    daemon?.close();
-    if (st?.hotkey === 'grabbed') return { ok: true, detail: `${keys} (${mode}) is grabbed by the running daemon (pid ${st.pid})` };
-    return { ok: false, detail: (e as Error).message };
-  } finally {
-    await display.close();
-  }
+/** One capability of the desktop as a doctor line: the mechanism, the windows it reaches, the fix. */
+function capabilityCheck(cap: Capability | undefined): Omit<Check, 'name'> {
+  if (!cap) return { ok: 'warn', detail: 'not reported by this desktop' };
+  const reaches = cap.reaches === '-' ? '' : ` — reaches ${cap.reaches}`;
+  return { ok: cap.ok, detail: `${cap.mechanism}${reaches}${cap.fix ? `; fix: ${cap.fix}` : ''}` };
 }
 
-/** How the daemon would send the paste chord or type here, with the tools it would really use. `xdotool`: whether it works (default: asked). */
-export async function pasteCheck(c: Config, o: { xdotool?: boolean } = {}): Promise<Omit<Check, 'name'>> {
-  const xdotool = o.xdotool ?? hasXdotool();
-  if (c.output.method === 'stdout' || c.output.method === 'clipboard') return { ok: true, detail: `output.method is ${c.output.method}: no keystrokes needed` };
-  if (process.platform !== 'linux') return { ok: !hookProblem(), detail: hookProblem() ?? 'native key taps (uiohook)' };
-  if (!process.env.DISPLAY) {
-    return {
-      ok: 'warn',
-      detail: `no X display to send keystrokes to: each dictation is copied through ${clipboardTool()} instead, to paste with ${c.output.pasteKeys ?? 'Ctrl+V'}`,
-    };
+/** The running daemon's hotkey, when it holds the one this doctor could not take. */
+async function daemonHotkey(): Promise<{ pid: number; hotkey: string } | undefined> {
+  const daemon = await ServiceClient.connect(servicePaths().socket, 500).catch(() => undefined);
+  const st = await daemon?.status().catch(() => undefined);
+  daemon?.close();
+  return st && typeof st.hotkey === 'string' ? { pid: Number(st.pid), hotkey: st.hotkey } : undefined;
+}
+
+/** What the desktop can do for the daemon, asked of the backend the daemon would choose. */
+export async function desktopCapabilities(c: Config, env: NodeJS.ProcessEnv = process.env): Promise<Capability[]> {
+  const desktop = await openDesktop({ config: c, log: () => undefined, env });
+  try {
+    const combo = parseCombo(c.hotkey.keys);
+    return await desktop.capabilities({
+      hotkeyKeys: c.hotkey.keys,
+      ...(c.hotkey.enabled && typeof combo !== 'string' ? { combo, mode: c.hotkey.mode } : {}),
+      method: c.output.method,
+      pasteKeys: comboLabel(parseCombo(c.output.pasteKeys ?? defaultPasteKeys()) as KeyCombo),
+    });
+  } finally {
+    await desktop.close();
   }
-  const noX11 = x11Unavailable();
-  const tool = clipboardTool(); // what the daemon's fallback writes through (clipboardy: wl-copy in a Wayland session)
-  const fallback = xdotool ? `xdotool (XTest) and ${tool}, a process each per paste` : 'uiohook synthetic events, which many X clients drop (apt install xdotool)';
-  if (noX11) return { ok: xdotool ? true : 'warn', detail: `${fallback} (${noX11}; xdotool reaches X11 windows only)` };
-  const x11 = await X11Session.open().catch((e: Error) => e);
-  if (x11 instanceof Error) return { ok: xdotool ? 'warn' : false, detail: `${x11.message}; falling back to ${fallback}` };
-  const problem = x11.keysProblem;
-  await x11.close();
-  if (problem) return { ok: xdotool ? 'warn' : false, detail: `${problem}; falling back to ${fallback}` };
-  return { ok: true, detail: `the daemon's X connection: CLIPBOARD owner + XTest, no processes (fallback: ${fallback})` };
 }
 
 export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}): Promise<Check[]> {
   const c = configFor(cmd);
   const checks: Check[] = [];
-  checks.push(
-    await check('display', async () => {
-      if (process.platform !== 'linux') return { ok: true, detail: process.platform };
-      if (process.env.DISPLAY) return { ok: true, detail: `X11 on ${process.env.DISPLAY}${process.env.WAYLAND_DISPLAY ? ' (XWayland: hotkeys only see X clients)' : ''}` };
-      if (process.env.WAYLAND_DISPLAY) return { ok: 'warn', detail: 'Wayland: no global hotkeys; bind prism-dictate toggle to a shortcut in your desktop settings' };
-      return { ok: false, detail: 'no display (DISPLAY and WAYLAND_DISPLAY unset): paste and hotkeys need a desktop session' };
-    }),
-  );
+  const session = sessionKind(c.desktop.session);
+  checks.push({
+    name: 'display',
+    ok: session === 'none' ? false : true,
+    detail: session === 'none' ? `${sessionLine(session)}: paste and hotkeys need a desktop session` : sessionLine(session),
+  });
+  const caps = await desktopCapabilities(c).catch((e: Error) => e);
+  const cap = (name: Capability['name']) =>
+    caps instanceof Error ? ({ name, ok: false, mechanism: caps.message, reaches: 'none' } as Capability) : caps.find((x) => x.name === name);
   checks.push(
     await check('hotkey', async () => {
       if (!c.hotkey.enabled) return { ok: 'warn', detail: 'off in the config: only socket commands trigger dictation' };
-      if (!x11Unavailable()) return grabCheck(c.hotkey.keys, c.hotkey.mode);
-      const problem = hookProblem();
-      return problem ? { ok: false, detail: problem } : { ok: true, detail: `${c.hotkey.keys} (${c.hotkey.mode}) can be hooked (uiohook)` };
+      const line = capabilityCheck(cap('hotkey'));
+      if (line.ok !== false || session !== 'x11') return line;
+      const held = await daemonHotkey(); // the running daemon holding the grab is why this one could not take it
+      return held?.hotkey === 'grabbed' ? { ok: true, detail: `${c.hotkey.keys} (${c.hotkey.mode}) is grabbed by the running daemon (pid ${held.pid})` } : line;
     }),
   );
   checks.push(
@@ -182,15 +164,9 @@ export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}
       };
     }),
   );
-  checks.push(
-    await check('clipboard', async () => {
-      const cb = await systemClipboard();
-      const text = await cb.read();
-      const daemon = x11Unavailable() ? (cb.name ?? 'the system clipboard') : `the X connection (X11 CLIPBOARD), else ${cb.name}`;
-      return { ok: true, detail: `readable through ${cb.name ?? 'the system clipboard'} (${text.length} characters now); the daemon uses ${daemon}` };
-    }),
-  );
-  checks.push(await check('paste', () => pasteCheck(c)));
+  checks.push(await check('clipboard', async () => capabilityCheck(cap('clipboard'))));
+  checks.push(await check('paste', async () => capabilityCheck(cap('typing'))));
+  checks.push(await check('indicator', async () => (c.indicator.enabled ? capabilityCheck(cap('indicator')) : { ok: true, detail: 'off in the config' })));
   checks.push(
     await check('model', async () => {
       const path = resolveModel(c.model);

@@ -34,6 +34,11 @@ export async function systemClipboard(): Promise<Clipboard> {
   return { name: clipboardTool(), read: () => clipboardy.read(), write: (t) => clipboardy.write(t) };
 }
 
+/** The paste chord when output.pasteKeys is not set: Cmd+V on macOS, Ctrl+V elsewhere. */
+export function defaultPasteKeys(): string {
+  return process.platform === 'darwin' ? 'meta+v' : 'ctrl+v';
+}
+
 /** A combo as people write it: Ctrl+V, Ctrl+Shift+V, Meta+V. */
 export function comboLabel(c: KeyCombo): string {
   const cap = (k: string) => (k.length === 1 ? k.toUpperCase() : k[0]?.toUpperCase() + k.slice(1));

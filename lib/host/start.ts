@@ -11,14 +11,13 @@ import type { ServiceExtension } from '../service/server.js';
 import { HOST_ACTIONS, type HostAction } from './actions.js';
 import { type Capture, openCapture } from './capture.js';
 import { cues } from './cue.js';
+import type { HotkeyHandle, StateView, VisibleState } from './desktop/contract.js';
+import { openDesktop } from './desktop/open.js';
 import { DictationHost } from './dictation.js';
 import { History } from './history.js';
-import { Hotkey } from './hotkey.js';
-import { type KeySender, keySender } from './keys.js';
-import { type Clipboard, Output, systemClipboard } from './output.js';
+import type { KeySender } from './keys.js';
+import { type Clipboard, defaultPasteKeys, Output } from './output.js';
 import { Vad } from './vad.js';
-import type { IndicatorState } from './desktop/x11/indicator.js';
-import { X11Session, x11Unavailable } from './desktop/x11/session.js';
 
 export { HOST_ACTIONS, type HostAction };
 
@@ -32,9 +31,7 @@ export interface RunningHost {
   stop(): Promise<void>;
 }
 
-export function defaultPasteKeys(): string {
-  return process.platform === 'darwin' ? 'meta+v' : 'ctrl+v';
-}
+export { defaultPasteKeys };
 
 export async function startHost(o: { config: Config; engine: Engine; home: string; log: (line: string) => void; notify: (message: string) => void }): Promise<RunningHost> {
   const { config: c, log, notify } = o;
@@ -42,33 +39,19 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
   const vad = await Vad.create({ mode: c.vad.mode, frameMs: c.vad.frameMs });
   const history = new History(join(o.home, 'history'), c.history);
 
-  // Linux X11: one in-process X connection for the hotkey grab, the clipboard, XTest and the indicator
-  let x11: X11Session | undefined;
-  const noX11 = x11Unavailable();
-  if (!noX11) {
-    x11 = await X11Session.open(process.env.DISPLAY, log).catch((e: Error) => {
-      notify(`${e.message}: falling back to xsel/xdotool and uiohook`);
-      return undefined;
-    });
-  }
-
-  let keys: KeySender | undefined;
-  let clipboard: Clipboard | undefined;
-  let noKeys: string | undefined;
-  if (c.output.method === 'paste' || c.output.method === 'type') {
-    try {
-      keys = x11?.keys ?? keySender();
-    } catch (e) {
-      noKeys = (e as Error).message;
-    }
-  }
-  if (c.output.method !== 'stdout') clipboard = x11?.clipboard ?? (await systemClipboard());
+  // The desktop, chosen once from the session: X11 (one in-process connection), Wayland, or the tools
+  const desktop = await openDesktop({ config: c, log, notify });
+  report.push(`desktop    ${desktop.description}`);
+  const keyed = c.output.method === 'paste' || c.output.method === 'type';
+  const keys: KeySender | undefined = keyed ? desktop.keys : undefined;
+  const noKeys = keyed && !keys ? (desktop.keysProblem ?? 'no way to send keystrokes here') : undefined;
+  const clipboard: Clipboard | undefined = c.output.method !== 'stdout' ? desktop.clipboard : undefined;
   const pasteKeys = parseCombo(c.output.pasteKeys ?? defaultPasteKeys()) as KeyCombo;
   // No keystrokes: the whole dictation goes to the clipboard, to stay there until the user pastes it.
   const method = (c.output.method === 'paste' || c.output.method === 'type') && !keys ? 'clipboard' : c.output.method;
   const output = new Output({ ...c.output, method }, pasteKeys, clipboard, keys);
   if (noKeys) notify(`${noKeys}: ${c.output.method} is not possible here, each dictation is copied to the clipboard (press ${output.pasteLabel} to paste it)`);
-  const clipboardName = x11 ? 'the X connection (X11 CLIPBOARD)' : (clipboard?.name ?? 'the clipboard');
+  const clipboardName = clipboard?.name ?? 'the clipboard';
   const via = method === 'stdout' ? '' : ` via ${keys && method !== 'clipboard' ? `${keys.name}, clipboard through ${clipboardName}` : clipboardName}`;
   const instead = method !== c.output.method ? ` instead of ${c.output.method} (${noKeys}; press ${output.pasteLabel} to paste)` : '';
   report.push(`output     ${method}${via}${method === 'paste' ? ` (${c.output.pasteKeys ?? defaultPasteKeys()})` : ''}${instead}`);
@@ -133,7 +116,7 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
     report.push(`microphone none yet: ${(e as Error).message}`);
   }
 
-  let hotkey: { stop(): unknown } | undefined;
+  let hotkey: HotkeyHandle | undefined;
   /** for status and doctor: 'grabbed' / 'hooked', 'off', or 'none: why' */
   let hotkeyState = 'off';
   if (c.hotkey.enabled) {
@@ -141,10 +124,11 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
     const down = () => safely(() => host.hotkeyDown());
     const up = () => safely(() => host.hotkeyUp());
     try {
-      // X11: a passive grab (the focused app never sees the keys); elsewhere uiohook observes them
-      hotkey = x11 ? await x11.grab(combo, c.hotkey.keys, down, up) : Hotkey.start(combo, down, up);
-      hotkeyState = x11 ? 'grabbed' : 'hooked';
-      report.push(`hotkey     ${c.hotkey.keys} (${c.hotkey.mode}, ${x11 ? 'grabbed on the X display' : 'uiohook'})`);
+      // X11: a passive grab (the focused app never sees the keys); Wayland: the portal, evdev or the compositor's binding
+      hotkey = await desktop.hotkey(combo, c.hotkey.keys, down, up);
+      hotkeyState = hotkey.via.startsWith('grabbed') ? 'grabbed' : hotkey.via;
+      const holdNote = hotkey.releases || c.hotkey.mode === 'toggle' ? '' : '; presses only, so a hold works as a tap (toggle)';
+      report.push(`hotkey     ${c.hotkey.keys} (${c.hotkey.mode}, ${hotkey.via}${holdNote})`);
     } catch (e) {
       notify(`no global hotkey: ${(e as Error).message}; prism-dictate toggle|begin|end still work`);
       hotkeyState = `none: ${(e as Error).message}`;
@@ -152,19 +136,19 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
     }
   } else report.push('hotkey     off (socket commands only)');
 
-  let indicator: Awaited<ReturnType<X11Session['indicator']>> | undefined;
-  if (c.indicator.enabled && x11) {
-    indicator = await x11.indicator(c.indicator.position, log).catch((e: Error) => {
-      report.push(`indicator  none: ${e.message}`);
+  let indicator: StateView | undefined;
+  if (c.indicator.enabled) {
+    indicator = await desktop.stateView({ position: c.indicator.position, log }).catch((e: Error) => {
+      log(`indicator: ${e.message}`);
       return undefined;
     });
     if (indicator) {
       const shown = indicator;
-      host.on('indicator', (state: IndicatorState, label?: string) => shown.show(state, label));
+      host.on('indicator', (state: VisibleState, label?: string) => shown.show(state, label));
       host.on('level', (rms: number) => shown.level(rms));
-      report.push(`indicator  ${c.indicator.position} of the screen`);
-    }
-  } else report.push(`indicator  ${c.indicator.enabled ? `none (${noX11 ?? 'no X connection'})` : 'off'}`);
+      report.push(`indicator  ${desktop.session === 'x11' ? `${c.indicator.position} of the screen` : 'a notification replaced in place'}`);
+    } else report.push(`indicator  none on ${desktop.description} (the cues remain)`);
+  } else report.push('indicator  off');
 
   function safely(fn: () => void): void {
     try {
@@ -211,7 +195,7 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
       await host.drain();
       await output.flush();
       indicator?.close();
-      await x11?.close(); // what we serve on the clipboard goes to xsel first
+      await desktop.close(); // X11: what we serve on the clipboard goes to xsel first
       vad.close();
     },
   };

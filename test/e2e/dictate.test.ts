@@ -320,7 +320,8 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
     const r = daemon.cli('doctor', '--json');
     const checks = JSON.parse(String(r.stdout)) as Array<{ name: string; ok: boolean | 'warn'; detail: string }>;
     const by = Object.fromEntries(checks.map((c) => [c.name, c]));
-    expect(Object.keys(by)).toEqual(['display', 'hotkey', 'microphone', 'clipboard', 'paste', 'model', 'backend', 'daemon']);
+    expect(Object.keys(by)).toEqual(['display', 'hotkey', 'microphone', 'clipboard', 'paste', 'indicator', 'model', 'backend', 'daemon']);
+    expect(by.indicator).toMatchObject({ ok: true, detail: expect.stringMatching(/^an always-on-top X window/) });
     expect(by.display).toMatchObject({ ok: true, detail: expect.stringMatching(/^X11 on :\d+/) });
     expect(by.hotkey).toMatchObject({ ok: true, detail: expect.stringMatching(/^Meta\+Alt\+V \(hybrid\) is grabbed by the running daemon \(pid \d+\)$/) });
     expect(by.microphone?.detail).toMatch(/input\(s\); .*: 1\.\d s read, level/);

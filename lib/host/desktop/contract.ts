@@ -24,6 +24,8 @@ export interface StateView {
 export interface HotkeyHandle {
   /** whether releases are seen (push-to-talk works); false: presses only, like a toggle */
   readonly releases: boolean;
+  /** how the keys are seen: "grabbed on the X display", "evdev (3 keyboards)", "sway binding → prism-dictate begin/end" */
+  readonly via: string;
   stop(): unknown;
 }
 
@@ -39,6 +41,16 @@ export interface Capability {
   reaches: string;
   /** the one command or setting that fixes what is missing (absent when nothing is) */
   fix?: string;
+}
+
+export interface CapabilityQuery {
+  /** hotkey.keys as written, and parsed (absent: the hotkey is off) */
+  hotkeyKeys: string;
+  combo?: KeyCombo;
+  mode?: string;
+  /** output.method, and the paste chord as people write it */
+  method: string;
+  pasteKeys: string;
 }
 
 export type SessionKind = 'x11' | 'wayland' | 'none' | 'darwin' | 'win32';
@@ -57,6 +69,6 @@ export interface Desktop {
   /** The visible state (an indicator window, a notification replaced in place), or undefined with none. */
   stateView(o: { position: 'top' | 'bottom'; log: (line: string) => void }): Promise<StateView | undefined>;
   /** Each capability as it stands, with what the running config asks for. */
-  capabilities(o: { hotkeyKeys: string; method: string; pasteKeys: string }): Promise<Capability[]>;
+  capabilities(o: CapabilityQuery): Promise<Capability[]>;
   close(): Promise<void>;
 }

@@ -68,6 +68,7 @@ interface Outgoing {
 }
 
 export class X11Clipboard implements Clipboard {
+  readonly name = 'the X connection (X11 CLIPBOARD)';
   /** the text we serve while we own CLIPBOARD */
   private text: string | undefined;
   private ownedSince = 0;
