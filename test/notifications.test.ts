@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readVarDict } from '../lib/host/desktop/dbus.js';
 import { NotificationView, notificationSender } from '../lib/host/desktop/notifications.js';
+import { notifier } from '../lib/host/notify.js';
 import { dbusDaemonInstalled, type PrivateBus, Recorder, serviceOn, startPrivateBus } from './dbusBus.js';
 
 interface Notified {
@@ -210,5 +211,20 @@ describe.skipIf(!dbusDaemonInstalled())('NotificationView (org.freedesktop.Notif
     const [n] = server.notifies();
     expect([n?.app, n?.replaces, n?.body, n?.expire]).toEqual(['prism-dictate', 0, 'copied — press Ctrl+V', -1]);
     expect(await notificationSender({ address: 'unix:path=/nonexistent/prism-bus' })('hello')).toBe(false);
+  });
+
+  it("notifier() (the daemon's one-off messages) uses the session bus's notification server", async () => {
+    const saved = process.env.DBUS_SESSION_BUS_ADDRESS;
+    process.env.DBUS_SESSION_BUS_ADDRESS = dbus.address;
+    try {
+      const logged: string[] = [];
+      notifier(true, (l) => logged.push(l))('the microphone went away');
+      await server.calls.when(() => server.notifies().length === 1);
+      expect(server.notifies()[0]?.body).toBe('the microphone went away');
+      expect(logged).toEqual(['the microphone went away']);
+    } finally {
+      if (saved === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+      else process.env.DBUS_SESSION_BUS_ADDRESS = saved;
+    }
   });
 });
