@@ -24,15 +24,16 @@ export interface PrivateBus {
 }
 
 /** Starts dbus-daemon and resolves with its address once it listens (it prints the address when ready). */
-export async function startPrivateBus(): Promise<PrivateBus> {
+export async function startPrivateBus(o: { abstract?: boolean } = {}): Promise<PrivateBus> {
   const dir = mkdtempSync(join(tmpdir(), 'prism-dbus-'));
+  const listen = o.abstract ? `unix:abstract=${dir}/bus` : `unix:path=${join(dir, 'bus')}`;
   const config = join(dir, 'bus.conf');
   writeFileSync(
     config,
     `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:path=${join(dir, 'bus')}</listen>
+  <listen>${listen}</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>

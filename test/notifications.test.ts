@@ -3,7 +3,7 @@
  * on a private session bus: the exchanges it records are the assertions.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readVarDict } from '../lib/host/desktop/dbus.js';
+import { abstractSocketsWork, parseBusAddress, readVarDict, SessionBus } from '../lib/host/desktop/dbus.js';
 import { NotificationView, notificationSender } from '../lib/host/desktop/notifications.js';
 import { notifier } from '../lib/host/notify.js';
 import { dbusDaemonInstalled, type PrivateBus, Recorder, serviceOn, startPrivateBus } from './dbusBus.js';
@@ -69,6 +69,33 @@ async function fakeServer(address: string) {
     },
   };
 }
+
+describe('the session bus address', () => {
+  it('takes the first unix path or abstract socket, unescaped, and says why when there is none', () => {
+    expect(parseBusAddress('unix:path=/run/user/1000/bus')).toEqual({ path: '/run/user/1000/bus' });
+    expect(parseBusAddress('unix:abstract=/tmp/dbus-XyZ,guid=0123abcd', '1.48.0')).toEqual({ path: '\0/tmp/dbus-XyZ' });
+    // libuv before 1.48 (Node 20) pads an abstract name to the whole sun_path: it cannot reach dbus-daemon's
+    expect(parseBusAddress('unix:abstract=/tmp/dbus-XyZ,guid=0123abcd', '1.46.0')).toMatch(/abstract socket .*cannot reach; Node 22 can/);
+    expect(parseBusAddress('unix:abstract=/tmp/dbus-XyZ;unix:path=/run/user/1000/bus', '1.46.0')).toEqual({ path: '/run/user/1000/bus' });
+    expect(parseBusAddress('tcp:host=localhost,port=1;unix:path=/tmp/with%20space%c3%bc')).toEqual({ path: '/tmp/with spaceü' });
+    expect(parseBusAddress(undefined)).toMatch(/not set/);
+    expect(parseBusAddress('tcp:host=localhost,port=1')).toMatch(/no unix socket/);
+  });
+
+  it.skipIf(!dbusDaemonInstalled())('an abstract socket (what dbus-launch and unix:tmpdir give): connects where libuv can, else says why at once', async () => {
+    const bus = await startPrivateBus({ abstract: true });
+    try {
+      expect(bus.address).toMatch(/^unix:abstract=/);
+      if (abstractSocketsWork()) {
+        const c = await SessionBus.connect({ address: bus.address });
+        expect(c.uniqueName).toMatch(/^:1\.\d+$/);
+        await c.close();
+      } else await expect(SessionBus.connect({ address: bus.address })).rejects.toMatchObject({ kind: 'no-bus', message: expect.stringMatching(/abstract socket/) });
+    } finally {
+      await bus.stop();
+    }
+  });
+});
 
 describe.skipIf(!dbusDaemonInstalled())('NotificationView (org.freedesktop.Notifications on a private bus)', () => {
   let dbus: PrivateBus;

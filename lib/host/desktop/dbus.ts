@@ -72,8 +72,14 @@ interface DbusModule {
 const SIGNAL = 4;
 const DBUS = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' };
 
-/** Where the session bus listens: the first unix address (path or abstract) in a D-Bus address list. */
-export function parseBusAddress(address: string | undefined): { path: string } | string {
+/** Whether this Node's libuv connects to Linux abstract sockets by their exact name (1.48 fixed the length; Node 20 has 1.46). */
+export function abstractSocketsWork(uv = process.versions.uv ?? '0'): boolean {
+  const [major = 0, minor = 0] = uv.split('.').map(Number);
+  return major > 1 || (major === 1 && minor >= 48);
+}
+
+/** Where the session bus listens: the first unix address (path, or abstract where this Node can reach one) in a D-Bus address list. */
+export function parseBusAddress(address: string | undefined, uv = process.versions.uv): { path: string } | string {
   if (!address) return 'DBUS_SESSION_BUS_ADDRESS is not set (no session bus: start the daemon from the desktop session)';
   // values escape bytes as %xx (UTF-8); the spec's "optionally escaped" characters pass as they are
   const unquote = (v: string) => {
@@ -83,6 +89,7 @@ export function parseBusAddress(address: string | undefined): { path: string } |
       return v;
     }
   };
+  let abstractOnly: string | undefined;
   for (const entry of address.split(';')) {
     const colon = entry.indexOf(':');
     if (colon < 0 || entry.slice(0, colon) !== 'unix') continue;
@@ -98,8 +105,11 @@ export function parseBusAddress(address: string | undefined): { path: string } |
     const path = params.get('path');
     if (path) return { path };
     const abstract = params.get('abstract');
-    if (abstract) return { path: `\0${abstract}` }; // Node connects to Linux abstract sockets by a leading NUL
+    if (abstract && abstractSocketsWork(uv)) return { path: `\0${abstract}` }; // Node connects to Linux abstract sockets by a leading NUL
+    if (abstract) abstractOnly ??= abstract;
   }
+  if (abstractOnly)
+    return `the session bus is on an abstract socket (DBUS_SESSION_BUS_ADDRESS=unix:abstract=${abstractOnly.slice(0, 100)}, as dbus-launch gives), which Node ${process.versions.node} (libuv ${uv}) cannot reach; Node 22 can, and so can a systemd user session's bus (unix:path=/run/user/UID/bus)`;
   return `no unix socket in DBUS_SESSION_BUS_ADDRESS "${address.slice(0, 200)}"`;
 }
 
