@@ -8,6 +8,7 @@ import { configCommand } from './config.js';
 import { dashboardCommand } from './dashboard.js';
 import { dictateCommands } from './dictate.js';
 import { doctorCommands } from './doctor.js';
+import { hotkeyCommands } from './hotkey.js';
 import { modelsCommand } from './models.js';
 import { serveCommand } from './serve.js';
 import { serviceCommands } from './service.js';
@@ -45,6 +46,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or config, 3 model not found, 4 bad input, 
   dictateCommands(program);
   dashboardCommand(program);
   doctorCommands(program);
+  hotkeyCommands(program);
   transcribeCommand(program);
   systemCommand(program);
   benchCommand(program);
