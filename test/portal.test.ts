@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseCombo } from '../lib/config/keys.js';
 import { WhisperError } from '../lib/errors.js';
 import { readVarDict, SessionBus } from '../lib/host/desktop/dbus.js';
-import { PortalHotkey, type PortalHotkeyOptions, portalTrigger } from '../lib/host/desktop/wayland/portal.js';
+import { PortalHotkey, type PortalHotkeyOptions, portalShortcutsAvailable, portalTrigger } from '../lib/host/desktop/wayland/portal.js';
 import { dbusDaemonInstalled, type PrivateBus, Recorder, serviceOn, startPrivateBus } from './dbusBus.js';
 
 const DESKTOP_PATH = '/org/freedesktop/portal/desktop';
@@ -199,6 +199,11 @@ describe.skipIf(!dbusDaemonInstalled())('PortalHotkey (org.freedesktop.portal.Gl
     }
   });
 
+  it('doctor can ask whether the portal offers GlobalShortcuts without creating a session (no dialog)', async () => {
+    expect(await portalShortcutsAvailable({ address: dbus.address })).toEqual({ ok: true, version: 1 });
+    expect(portal.calls.items).toEqual([]);
+  });
+
   it('a desktop that leaves the bound list out of its answer (KDE) still binds', async () => {
     portal.behaviour.listBound = false;
     const h = await start({}, 'ctrl+shift+f9');
@@ -268,8 +273,10 @@ describe.skipIf(!dbusDaemonInstalled())('PortalHotkey (org.freedesktop.portal.Gl
       const other = await serviceOn(dbus.address, 'org.freedesktop.portal.Desktop');
       other.raw.exportInterface({ version: 2 }, DESKTOP_PATH, { name: 'org.freedesktop.portal.Settings', methods: {}, signals: {}, properties: { version: 'u' } });
       await expect(start()).rejects.toMatchObject({ code: 'HOTKEY_UNAVAILABLE', message: expect.stringMatching(/no GlobalShortcuts interface/) });
+      expect(await portalShortcutsAvailable({ address: dbus.address })).toEqual({ ok: false, why: expect.stringMatching(/no GlobalShortcuts interface/) });
       await other.close();
       await expect(start()).rejects.toMatchObject({ code: 'HOTKEY_UNAVAILABLE', message: expect.stringMatching(/no xdg-desktop-portal/) });
+      expect(await portalShortcutsAvailable({ address: dbus.address })).toEqual({ ok: false, why: expect.stringMatching(/no xdg-desktop-portal/) });
       await expect(start({ address: 'unix:path=/nonexistent/prism-bus' })).rejects.toMatchObject({
         code: 'HOTKEY_UNAVAILABLE',
         message: expect.stringMatching(/cannot connect to the session bus/),

@@ -267,6 +267,26 @@ function responseMeaning(code: number): string {
   return code === 1 ? 'cancelled by the user' : code === 2 ? 'ended by the desktop' : `response ${code}`;
 }
 
+/**
+ * For doctor: whether this session's portal offers GlobalShortcuts, without creating a session (which
+ * could show a dialog). `why` is the same sentence PortalHotkey.start would reject with.
+ */
+export async function portalShortcutsAvailable(o: { address?: string; timeoutMs?: number } = {}): Promise<{ ok: true; version: number } | { ok: false; why: string }> {
+  let bus: SessionBus;
+  try {
+    bus = await SessionBus.connect({ address: o.address, unref: true });
+  } catch (e) {
+    return { ok: false, why: (e as Error).message };
+  }
+  try {
+    return { ok: true, version: await portalVersion(bus, 'the hotkey', o.timeoutMs ?? 10_000) };
+  } catch (e) {
+    return { ok: false, why: (e as Error).message };
+  } finally {
+    await bus.close();
+  }
+}
+
 /** The GlobalShortcuts version, or HOTKEY_UNAVAILABLE: no portal, or a portal without the interface. */
 async function portalVersion(bus: SessionBus, label: string, timeoutMs: number): Promise<number> {
   try {
