@@ -95,7 +95,9 @@ describe('the binding lines', () => {
     expect(k.notes.join(' ')).toMatch(/press only/);
   });
 
-  it('a path with a space is quoted for the shell', () => {
+  it('a path with a space or an apostrophe is quoted for the shell each desktop runs it through', () => {
+    expect(bindingPlan('kde', combo('F9'), "/home/o'neil/prism-dictate").lines.join('\n')).toContain(`Command: '/home/o'\\''neil/prism-dictate' toggle`);
+    expect(bindingPlan('river', combo('F9'), '/home/a b/prism-dictate').lines[0]).toBe(`riverctl map normal None F9 spawn ''\\''/home/a b/prism-dictate'\\'' begin'`);
     expect(bindingPlan('sway', combo('F9'), '/home/a b/prism-dictate').lines).toContain("bindsym --no-repeat F9 exec '/home/a b/prism-dictate' begin");
   });
 
@@ -264,6 +266,8 @@ describe('findBinding', () => {
   it('parses gsettings string arrays', () => {
     expect(parseGvariantStrings('@as []')).toEqual([]);
     expect(parseGvariantStrings("['/a/', '/b/']")).toEqual(['/a/', '/b/']);
+    // a string with an apostrophe comes back in double quotes
+    expect(parseGvariantStrings(`"/home/o'neil/prism-dictate toggle"`)).toEqual(["/home/o'neil/prism-dictate toggle"]);
   });
 });
 
@@ -283,7 +287,7 @@ printf '%s\\n' "$*" >> "${dir}/calls"
 f="${dir}/state/$(printf '%s_%s' "$2" "$3" | tr '/:.' '___')"
 case "$1" in
   get) if [ -f "$f" ]; then cat "$f"; else echo "@as []"; fi ;;
-  set) case "$4" in [*|@*) printf '%s\\n' "$4" ;; *) printf "'%s'\\n" "$4" ;; esac > "$f" ;;
+  set) printf '%s\\n' "$4" > "$f" ;;
   *) exit 1 ;;
 esac
 `,
@@ -305,9 +309,9 @@ esac
     expect(parseGvariantStrings(list)).toEqual([other, GNOME_PATH]);
     const calls = readFileSync(join(dir, 'calls'), 'utf8');
     const one = `org.gnome.settings-daemon.plugins.media-keys.custom-keybinding:${GNOME_PATH}`;
-    expect(calls).toContain(`set ${one} command /usr/local/bin/prism-dictate toggle`);
-    expect(calls).toContain(`set ${one} binding <Super><Alt>v`);
-    expect(calls).toContain(`set ${one} name prism-dictate`);
+    expect(calls).toContain(`set ${one} command '/usr/local/bin/prism-dictate toggle'`);
+    expect(calls).toContain(`set ${one} binding '<Super><Alt>v'`);
+    expect(calls).toContain(`set ${one} name 'prism-dictate'`);
     // the list was set once: the second run found ours already there
     expect(calls.split('\n').filter((l) => l.startsWith('set org.gnome.settings-daemon.plugins.media-keys custom-keybindings')).length).toBe(2); // ours + the setup above
     expect(await findBinding('gnome', run)).toMatchObject({ found: true, pressRelease: false });
@@ -457,5 +461,20 @@ describe('prism-dictate hotkey setup', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--desktop takes sway, hyprland/);
     expect((await cli('hotkey', 'setup', '--desktop', 'sway', '--keys', 'Meta+Alt')).code).toBe(2);
+  });
+});
+
+describe('the command the desktop runs', () => {
+  it('is the prism-dictate on PATH by its absolute path, else the script that runs, else the bare name', async () => {
+    const { defaultCommand } = await import('../lib/cli/hotkey.js');
+    const dir = mkdtempSync(join(tmpdir(), 'pd-path-'));
+    try {
+      writeFileSync(join(dir, 'prism-dictate'), '#!/bin/sh\n', { mode: 0o755 });
+      expect(defaultCommand({ PATH: `relative:/nonexistent:${dir}` }, '/x/bin/prism-dictate.js')).toBe(join(dir, 'prism-dictate'));
+      expect(defaultCommand({ PATH: '/nonexistent' }, '/x/bin/prism-dictate.js')).toBe('/x/bin/prism-dictate.js');
+      expect(defaultCommand({ PATH: '/nonexistent' }, '/x/vitest.mjs')).toBe('prism-dictate');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

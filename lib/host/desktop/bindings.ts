@@ -196,7 +196,7 @@ export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 
         pressRelease: false,
         lines: [
           `gsettings set ${GNOME_ONE}:${p} name 'prism-dictate'`,
-          `gsettings set ${GNOME_ONE}:${p} command ${shellWord(`${command} toggle`)}`,
+          `gsettings set ${GNOME_ONE}:${p} command ${shellWord(`${cmd} toggle`)}`,
           `gsettings set ${GNOME_ONE}:${p} binding '${gnomeKeys(combo)}'`,
           `gsettings set ${GNOME_SCHEMA} ${GNOME_LIST} "<the list it had, plus '${p}'>"`,
         ],
@@ -208,7 +208,7 @@ export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 
       return {
         desktop,
         pressRelease: false,
-        lines: ['System Settings → Keyboard → Shortcuts → Add New → Command or Script…', `  Command: ${command} toggle`, `  Shortcut: ${label}`],
+        lines: ['System Settings → Keyboard → Shortcuts → Add New → Command or Script…', `  Command: ${cmd} toggle`, `  Shortcut: ${label}`],
         where: 'System Settings (Plasma 6)',
         notes: [
           toggleWhy,
@@ -367,10 +367,12 @@ export const GNOME_PATH = '/org/gnome/settings-daemon/plugins/media-keys/custom-
 
 /** The paths of a GVariant string array as gsettings prints it: "@as []", "['/a/', '/b/']". */
 export function parseGvariantStrings(text: string): string[] {
-  return [...text.matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((m) => (m[1] as string).replace(/\\(.)/g, '$1'));
+  return [...text.matchAll(/'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] ?? m[2] ?? '').replace(/\\(.)/g, '$1'));
 }
 
-const gvariantList = (items: readonly string[]): string => `[${items.map((s) => `'${s.replace(/[\\']/g, '\\$&')}'`).join(', ')}]`;
+/** A string in GVariant text ('…', quotes and backslashes escaped), so gsettings never reads it as another type. */
+const gvariantString = (s: string): string => `'${s.replace(/[\\']/g, '\\$&')}'`;
+const gvariantList = (items: readonly string[]): string => `[${items.map(gvariantString).join(', ')}]`;
 
 async function gsettings(run: Runner, env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
   const r = await run('gsettings', args, { env });
@@ -497,9 +499,9 @@ export async function writeBinding(plan: BindingPlan, combo: KeyCombo, command: 
       return { wrote: writeFileAtomic(file, replaceBlock(text, plan.lines)), detail: 'Hyprland reloads it by itself', conflicts: conflictingLines('hyprland', text, combo) };
     }
     case 'gnome': {
-      await gsettings(run, env, ['set', `${GNOME_ONE}:${GNOME_PATH}`, 'name', 'prism-dictate']);
-      await gsettings(run, env, ['set', `${GNOME_ONE}:${GNOME_PATH}`, 'command', `${command} toggle`]);
-      await gsettings(run, env, ['set', `${GNOME_ONE}:${GNOME_PATH}`, 'binding', gnomeKeys(combo)]);
+      await gsettings(run, env, ['set', `${GNOME_ONE}:${GNOME_PATH}`, 'name', gvariantString('prism-dictate')]);
+      await gsettings(run, env, ['set', `${GNOME_ONE}:${GNOME_PATH}`, 'command', gvariantString(`${shellWord(command)} toggle`)]);
+      await gsettings(run, env, ['set', `${GNOME_ONE}:${GNOME_PATH}`, 'binding', gvariantString(gnomeKeys(combo))]);
       const list = parseGvariantStrings(await gsettings(run, env, ['get', GNOME_SCHEMA, GNOME_LIST]));
       if (!list.includes(GNOME_PATH)) await gsettings(run, env, ['set', GNOME_SCHEMA, GNOME_LIST, gvariantList([...list, GNOME_PATH])]);
       const others = list.filter((p) => p !== GNOME_PATH).length;
