@@ -259,6 +259,22 @@ describe('findBinding', () => {
     expect(f.detail).toContain('<Super><Alt>v');
   });
 
+  it("KDE: a custom command's desktop file with a shortcut in kglobalshortcutsrc", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'pd-kde-'));
+    try {
+      mkdirSync(join(home, '.config'));
+      mkdirSync(join(home, '.local', 'share', 'applications'), { recursive: true });
+      const rc = join(home, '.config', 'kglobalshortcutsrc');
+      writeFileSync(join(home, '.local', 'share', 'applications', 'net.local.toggle.desktop'), '[Desktop Entry]\nExec=/usr/local/bin/prism-dictate toggle\nName=toggle\n');
+      writeFileSync(rc, '[kwin]\nExpose=Ctrl+F9,Ctrl+F9,Toggle Present Windows\n\n[services][net.local.toggle.desktop]\n_launch=none\n');
+      expect(await findBinding('kde', fakeRunner({}), { HOME: home })).toMatchObject({ found: false, checked: true });
+      writeFileSync(rc, '[kwin]\nExpose=Ctrl+F9,Ctrl+F9,Toggle Present Windows\n\n[services][net.local.toggle.desktop]\n_launch=Meta+Alt+V\n');
+      expect(await findBinding('kde', fakeRunner({}), { HOME: home })).toMatchObject({ found: true, pressRelease: false });
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it('river cannot be asked, and says so', async () => {
     expect(await findBinding('river', fakeRunner({}))).toMatchObject({ found: false, checked: false });
   });

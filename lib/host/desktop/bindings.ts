@@ -5,7 +5,22 @@
  * The generators are pure; everything that runs a program takes a `Runner`, bounded in time and output.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { KeyCombo, Modifier } from '../../config/keys.js';
@@ -550,6 +565,24 @@ interface HyprBind {
   modmask?: number;
 }
 
+/** The desktop files (by name) in `dir` that run prism-dictate: KDE's custom commands. */
+function kdeDesktopFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.desktop'))
+      .slice(0, 1000)
+      .filter((f) => {
+        try {
+          return /^Exec=.*prism-dictate/m.test(readFileSync(join(dir, f), 'utf8').slice(0, 65_536));
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return [];
+  }
+}
+
 /** Whether a prism-dictate binding is live on `desktop` (for doctor); `run` is injectable for tests. */
 export async function findBinding(desktop: BindingDesktop, run: Runner = runProgram, env: NodeJS.ProcessEnv = process.env): Promise<FoundBinding> {
   const none = (detail: string, checked = true): FoundBinding => ({ found: false, pressRelease: false, checked, detail });
@@ -604,17 +637,21 @@ export async function findBinding(desktop: BindingDesktop, run: Runner = runProg
       return none('no GNOME custom shortcut runs prism-dictate: prism-dictate hotkey setup --write');
     }
     case 'kde': {
-      const file = join(env.XDG_CONFIG_HOME || join(env.HOME ?? homedir(), '.config'), 'kglobalshortcutsrc');
+      const home = env.HOME ?? homedir();
+      const file = join(env.XDG_CONFIG_HOME || join(home, '.config'), 'kglobalshortcutsrc');
       let text = '';
       try {
         text = readFileSync(file, 'utf8').slice(0, 1_000_000);
       } catch {
         return none(`no ${file}`, false);
       }
-      const hit = text.split('\n').some((l) => /prism-dictate/i.test(l));
-      return hit
-        ? { found: true, pressRelease: false, checked: true, detail: 'KDE: a global shortcut for prism-dictate (press only)' }
-        : none('no KDE global shortcut mentions prism-dictate: System Settings → Keyboard → Shortcuts → Add New → Command or Script…');
+      // Plasma 6's "Command or Script…" is a desktop file of its own, its shortcut a [services][<file>] group
+      const apps = join(env.XDG_DATA_HOME || join(home, '.local', 'share'), 'applications');
+      const ours = kdeDesktopFiles(apps);
+      const shortcut = text.split('\n').find((l, i, all) => /prism-dictate/i.test(l) || ours.some((f) => l.includes(`[${f}]`) && /^_launch=(?!none)\S/.test(all[i + 1] ?? '')));
+      return shortcut
+        ? { found: true, pressRelease: false, checked: true, detail: `KDE: a global shortcut for prism-dictate (press only)${ours.length ? `, ${ours.join(', ')}` : ''}` }
+        : none('no KDE global shortcut runs prism-dictate: System Settings → Keyboard → Shortcuts → Add New → Command or Script…');
     }
     case 'river':
       return none('river cannot list its mappings: see your river init (prism-dictate hotkey setup prints the lines)', false);
