@@ -47,13 +47,19 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
   const noKeys = keyed && !keys ? (desktop.keysProblem ?? 'no way to send keystrokes here') : undefined;
   const clipboard: Clipboard | undefined = c.output.method !== 'stdout' ? desktop.clipboard : undefined;
   const pasteKeys = parseCombo(c.output.pasteKeys ?? defaultPasteKeys()) as KeyCombo;
-  // No keystrokes: the whole dictation goes to the clipboard, to stay there until the user pastes it.
-  const method = (c.output.method === 'paste' || c.output.method === 'type') && !keys ? 'clipboard' : c.output.method;
+  // No keystrokes: the whole dictation goes to the clipboard, to stay there until the user pastes it;
+  // no clipboard to paste through (Wayland without wl-clipboard): the text is typed.
+  const method = keyed && !keys ? 'clipboard' : c.output.method === 'paste' && !clipboard && keys ? 'type' : c.output.method;
   const output = new Output({ ...c.output, method }, pasteKeys, clipboard, keys);
   if (noKeys) notify(`${noKeys}: ${c.output.method} is not possible here, each dictation is copied to the clipboard (press ${output.pasteLabel} to paste it)`);
   const clipboardName = clipboard?.name ?? 'the clipboard';
   const via = method === 'stdout' ? '' : ` via ${keys && method !== 'clipboard' ? `${keys.name}, clipboard through ${clipboardName}` : clipboardName}`;
-  const instead = method !== c.output.method ? ` instead of ${c.output.method} (${noKeys}; press ${output.pasteLabel} to paste)` : '';
+  const instead =
+    method === 'clipboard' && keyed
+      ? ` instead of ${c.output.method} (${noKeys}; press ${output.pasteLabel} to paste)`
+      : method !== c.output.method
+        ? ` instead of ${c.output.method} (no clipboard here)`
+        : '';
   report.push(`output     ${method}${via}${method === 'paste' ? ` (${c.output.pasteKeys ?? defaultPasteKeys()})` : ''}${instead}`);
 
   const host = new DictationHost({ config: c, engine: o.engine, history, output, vad, log, notify });

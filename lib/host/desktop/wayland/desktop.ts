@@ -12,6 +12,13 @@ import type { KeyCombo } from '../../../config/keys.js';
 import { WhisperError } from '../../../errors.js';
 import type { Capability, CapabilityQuery, Clipboard, Desktop, HotkeyHandle, KeySender, StateView } from '../contract.js';
 
+export interface Binding {
+  found: boolean;
+  pressRelease: boolean;
+  checked?: boolean;
+  detail: string;
+}
+
 export type WaylandHotkeyStarter = (combo: KeyCombo, label: string, onDown: () => void, onUp: () => void) => Promise<HotkeyHandle>;
 
 export interface WaylandParts {
@@ -24,10 +31,15 @@ export interface WaylandParts {
   keysFix?: string;
   clipboard?: Clipboard;
   clipboardProblem?: string;
-  /** the daemon's own hotkey (portal or evdev), or undefined when the compositor's binding drives it */
-  hotkey?: { via: string; start: WaylandHotkeyStarter };
-  /** the compositor binding that drives begin/end, when one was found (doctor and the start message) */
-  binding: () => Promise<{ found: boolean; pressRelease: boolean; detail: string }>;
+  /** a warning about the key sender chosen (e.g. wtype on a desktop without the virtual-keyboard protocol) */
+  keysWarning?: string;
+  /**
+   * the daemon's own hotkey (portal or evdev), or undefined when the compositor's binding drives it;
+   * `fallback`: when it cannot start (the portal declined), the compositor's binding is looked for instead
+   */
+  hotkey?: { via: string; start: WaylandHotkeyStarter; fallback?: boolean };
+  /** the compositor binding that drives begin/end (`checked` false: this compositor cannot be asked) */
+  binding: () => Promise<Binding>;
   /** the command that writes the binding for this desktop */
   bindingFix: string;
   stateView?: (log: (line: string) => void) => Promise<StateView | undefined>;
@@ -57,8 +69,17 @@ export class WaylandDesktop implements Desktop {
    * `prism-dictate begin`/`end` (or `toggle`), and this answers how — or rejects with the fix.
    */
   async hotkey(combo: KeyCombo, label: string, onDown: () => void, onUp: () => void): Promise<HotkeyHandle> {
-    if (this.p.hotkey) return this.p.hotkey.start(combo, label, onDown, onUp);
-    const b = await this.p.binding().catch((e: Error) => ({ found: false, pressRelease: false, detail: e.message }));
+    let declined = '';
+    if (this.p.hotkey) {
+      try {
+        return await this.p.hotkey.start(combo, label, onDown, onUp);
+      } catch (e) {
+        if (!this.p.hotkey.fallback) throw e;
+        declined = `${(e as Error).message}; `;
+      }
+    }
+    const b = await this.binding();
+    if (!b.found && b.checked === false) return { releases: false, via: `${declined}${this.p.compositor}'s bindings cannot be read: ${b.detail}`, stop: () => undefined };
     if (!b.found) {
       throw new WhisperError(
         'HOTKEY_UNAVAILABLE',
@@ -66,6 +87,10 @@ export class WaylandDesktop implements Desktop {
       );
     }
     return { releases: b.pressRelease, via: `${this.p.compositor} binding: ${b.detail}`, stop: () => undefined };
+  }
+
+  private binding(): Promise<Binding> {
+    return this.p.binding().catch((e: Error) => ({ found: false, pressRelease: false, detail: e.message }));
   }
 
   async stateView(o: { position: 'top' | 'bottom'; log: (line: string) => void }): Promise<StateView | undefined> {
@@ -96,7 +121,8 @@ export class WaylandDesktop implements Desktop {
         });
     }
     if (o.method === 'stdout' || o.method === 'clipboard') caps.push({ name: 'typing', ok: true, mechanism: `output.method is ${o.method}: no keystrokes needed`, reaches: '-' });
-    else if (this.p.keys) caps.push({ name: 'typing', ok: true, mechanism: this.p.keys.name, reaches });
+    else if (this.p.keys)
+      caps.push({ name: 'typing', ok: this.p.keysWarning ? 'warn' : true, mechanism: `${this.p.keys.name}${this.p.keysWarning ? `; ${this.p.keysWarning}` : ''}`, reaches });
     else
       caps.push({
         name: 'typing',
