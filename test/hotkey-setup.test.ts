@@ -218,6 +218,26 @@ describe.skipIf(!existsSync('/etc/sway/config'))('--write when sway read the sys
   });
 });
 
+describe('--write on Hyprland', () => {
+  it('adds the block to hyprland.conf once, and says so when there is no such file', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'pd-hypr-'));
+    try {
+      const c = combo('Meta+Alt+V');
+      const plan = bindingPlan('hyprland', c);
+      await expect(writeBinding(plan, c, 'prism-dictate', { run: fakeRunner({}), env: { HOME: home } })).rejects.toThrow(/no .*hyprland\.conf/);
+      mkdirSync(join(home, '.config', 'hypr'), { recursive: true });
+      const mine = '$mainMod = SUPER\nbind = $mainMod ALT, V, exec, cliphist list\n';
+      writeFileSync(join(home, '.config', 'hypr', 'hyprland.conf'), mine);
+      const w = await writeBinding(plan, c, 'prism-dictate', { run: fakeRunner({}), env: { HOME: home } });
+      expect(w.conflicts).toEqual(['2: bind = $mainMod ALT, V, exec, cliphist list']);
+      await writeBinding(plan, c, 'prism-dictate', { run: fakeRunner({}), env: { HOME: home } });
+      expect(readFileSync(join(home, '.config', 'hypr', 'hyprland.conf'), 'utf8')).toBe(`${mine}\n${plan.lines.join('\n')}\n`);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('findBinding', () => {
   const swayJson = (config: string) => JSON.stringify({ config });
   const block = bindingPlan('sway', combo('Meta+Alt+V')).lines.join('\n');

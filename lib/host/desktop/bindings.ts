@@ -145,7 +145,9 @@ export interface BindingPlan {
 
 /** What ends push-to-talk on the wlroots desktops, measured on sway 1.7 (README "Wayland: per desktop"). */
 const MODIFIER_RELEASE_NOTE =
-  'sway ends a combination at the first key event after it stops being held: let go of the letter first, or of all keys together. Let go of a modifier first and `end` waits for the next key to come up (and on Hyprland/river, not measured, it may be similar); a single key (F9, Pause) has no such lag.';
+  'sway runs `end` at the first key event after the combination stops being held: let go of the letter first, or of all keys together. Let go of a modifier first and `end` waits for the next key to come up; a single key (F9, Pause) has no such lag.';
+const UNMEASURED_RELEASE_NOTE =
+  'Letting go of a modifier before the key was not measured here; on sway `end` then waits for the next key to come up: let go of the letter first, or use a single key (F9).';
 
 /** The binding for `desktop`: `command` is how the compositor runs prism-dictate (an absolute path where PATH may differ). */
 export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 'prism-dictate'): BindingPlan {
@@ -186,6 +188,7 @@ export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 
           '`bind` does not repeat (only `binde` does); `bindr` fires on release.',
           `Hyprland 0.55+ with a Lua config: hl.bind("${[...mods.split(' ').filter(Boolean), key].join(' + ')}", hl.dsp.exec_cmd("${command} begin")) and the same with hl.dsp.exec_cmd("${command} end"), { release = true }.`,
           'Not run here (no Hyprland on the test machine): the syntax is from the Hyprland wiki.',
+          UNMEASURED_RELEASE_NOTE,
         ],
       };
     }
@@ -201,6 +204,7 @@ export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 
           'river mappings do not repeat unless given -repeat; -release fires on release.',
           'river has no way to list its mappings, so doctor cannot check this one; the init is a script, so prism-dictate prints it and never edits it.',
           'Not run here (no river on the test machine): the syntax is from riverctl(1).',
+          UNMEASURED_RELEASE_NOTE,
         ],
       };
     }
