@@ -448,6 +448,27 @@ describe.skipIf(Boolean(swayMissing) || (root && !onPath('setpriv')))('on a head
     expect(r.status).toBe(0);
     expect(await until(log, (l) => l.includes('end'), 'begin and end')).toEqual(['begin', 'end']);
   }, 30_000);
+
+  // Keys pressed and let go as a keyboard sends them (the key, then the new modifier state), so the
+  // modifier keys are key events too: sway ends the combination at the first key event after it
+  // stops being held (measured: Alt let go first, Meta+V held 2 s more → end when V came up).
+  // What must hold in every order: one begin, one end — nothing left recording.
+  const press = ['-P', 'Super_L', '-M', 'logo', '-P', 'Alt_L', '-M', 'alt', '-P', 'v'];
+  const up = { alt: ['-p', 'Alt_L', '-m', 'alt'], meta: ['-p', 'Super_L', '-m', 'logo'], v: ['-p', 'v'] };
+  it.each([
+    ['Alt, Meta, V', [up.alt, up.meta, up.v]],
+    ['Meta, V, Alt', [up.meta, up.v, up.alt]],
+    ['Alt, V, Meta', [up.alt, up.v, up.meta]],
+  ])(
+    'a modifier let go first (%s): begin once, end once',
+    async (_, order) => {
+      writeFileSync(join(dir, 'home', 'log'), '');
+      const r = spawnSync('wtype', ['-s', '300', ...press, '-s', '1000', ...order[0], '-s', '300', ...order[1], '-s', '300', ...order[2]], { env, timeout: 20_000 });
+      expect(r.status).toBe(0);
+      expect(await until(log, (l) => l.includes('end'), 'begin and end')).toEqual(['begin', 'end']);
+    },
+    30_000,
+  );
 });
 
 describe('prism-dictate hotkey setup', () => {
