@@ -455,7 +455,7 @@ describe.skipIf(Boolean(swayMissing) || (root && !onPath('setpriv')))('on a head
   // What must hold in every order: one begin, one end — nothing left recording.
   const press = ['-P', 'Super_L', '-M', 'logo', '-P', 'Alt_L', '-M', 'alt', '-P', 'v'];
   const up = { alt: ['-p', 'Alt_L', '-m', 'alt'], meta: ['-p', 'Super_L', '-m', 'logo'], v: ['-p', 'v'] };
-  it.each([
+  it.each<[string, string[][]]>([
     ['Alt, Meta, V', [up.alt, up.meta, up.v]],
     ['Meta, V, Alt', [up.meta, up.v, up.alt]],
     ['Alt, V, Meta', [up.alt, up.v, up.meta]],
@@ -463,7 +463,8 @@ describe.skipIf(Boolean(swayMissing) || (root && !onPath('setpriv')))('on a head
     'a modifier let go first (%s): begin once, end once',
     async (_, order) => {
       writeFileSync(join(dir, 'home', 'log'), '');
-      const r = spawnSync('wtype', ['-s', '300', ...press, '-s', '1000', ...order[0], '-s', '300', ...order[1], '-s', '300', ...order[2]], { env, timeout: 20_000 });
+      const [first, second, third] = order as [string[], string[], string[]];
+      const r = spawnSync('wtype', ['-s', '300', ...press, '-s', '1000', ...first, '-s', '300', ...second, '-s', '300', ...third], { env, timeout: 20_000 });
       expect(r.status).toBe(0);
       expect(await until(log, (l) => l.includes('end'), 'begin and end')).toEqual(['begin', 'end']);
     },
