@@ -17,6 +17,7 @@ import { WaylandClipboard } from '../lib/host/desktop/wayland/clipboard.js';
 import { chooseWaylandKeys, detectCompositor, onPath, type WaylandProbes, waylandSession } from '../lib/host/desktop/wayland/compositor.js';
 import { runTool, WtypeKeys, wtypeChordArgs } from '../lib/host/desktop/wayland/wtype.js';
 import { isOldYdotool, systemYdotoolProbe, UDEV_RULE, YdotoolKeys, type YdotoolProbe, ydotoolChordArgs, ydotoolProblem } from '../lib/host/desktop/wayland/ydotool.js';
+import { alive } from './helpers.js';
 
 const combo = (text: string): KeyCombo => {
   const c = parseCombo(text);
@@ -285,7 +286,9 @@ describe('fake tools on PATH', () => {
       // like wl-copy: read stdin, fork a server that inherits stderr and lives on, exit 0
       fake('wl-copy', `cat > "${rec}/stdin"\nsleep 60 > /dev/null &\necho $! > "${rec}/server.pid"\nexit 0`);
       await new WaylandClipboard({ env }).write('-héllo\n✓');
-      servers.push(Number(readFileSync(join(rec, 'server.pid'), 'utf8')));
+      const server = Number(readFileSync(join(rec, 'server.pid'), 'utf8'));
+      servers.push(server);
+      expect(alive(server)).toBe(true); // resolved while the server still holds stderr
       expect(argv('wl-copy')).toEqual(['--type', 'text/plain;charset=utf-8']);
       expect(readFileSync(join(rec, 'stdin'), 'utf8')).toBe('-héllo\n✓');
     });
