@@ -239,6 +239,27 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     for (const r of recs) expect(exactly(await h.history.audio(r), speech)).toBeGreaterThanOrEqual(0);
   });
 
+  it('press/release from a compositor binding follow hotkey.mode (hybrid): a quick tap latches, the next press ends it; a hold is push-to-talk (issue 26, item 4)', async () => {
+    const h = await makeHost({ hotkey: { mode: 'hybrid', holdMs: 500 } });
+    expect(h.host.press()).toBe('recording');
+    h.clock.advance(120);
+    expect(h.host.release()).toBe('recording hands-free'); // a tap: latched, unlike begin/end
+    h.feed(speech);
+    h.feed(silence(1));
+    await h.deliveredCount(1);
+    expect(h.host.state).toBe('recording');
+    expect(h.host.press()).toBe('transcribing'); // the next press ends it and starts nothing
+    expect(h.host.release()).toBe('not recording');
+    await h.host.drain();
+    expect(h.host.press()).toBe('recording');
+    expect(h.host.press()).toBe('recording'); // a repeated press (key repeat) changes nothing
+    h.feed(speech);
+    h.feed(silence(0.2));
+    expect(h.host.release()).toBe('transcribing'); // held past holdMs: push-to-talk, the release ends it
+    await h.host.drain();
+    expect(h.delivered).toHaveLength(2);
+  });
+
   it('50 repeated begins during one dictation (a key auto-repeat) are harmless: one dictation, one record, the text once (issue 26, item 4b)', async () => {
     const h = await makeHost({ hotkey: { mode: 'hybrid' } });
     const states: string[] = [];

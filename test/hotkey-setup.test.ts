@@ -3,8 +3,8 @@
  * every kind of combination, the desktop found from the environment, the marked block kept idempotent
  * and the rest of a person's config byte-identical, GNOME's custom shortcuts through a recorded
  * gsettings, findBinding's answers from each desktop's own report — and on a real headless sway: the
- * block written to the file sway read, reloaded, and a virtual keyboard's hold firing begin once and
- * end on release.
+ * block written to the file sway read, reloaded, and a virtual keyboard's hold firing press once and
+ * release on release (hotkey.mode applies in the daemon: a quick tap latches).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -60,27 +60,27 @@ describe('the binding lines', () => {
     }
   });
 
-  it('sway: begin on press without repeat, end on release, inside the markers', () => {
+  it('sway: press without repeat, release on release, inside the markers', () => {
     const p = bindingPlan('sway', combo('Meta+Alt+V'));
     expect(p.pressRelease).toBe(true);
     expect(p.lines[0]).toBe(BLOCK_BEGIN);
     expect(p.lines.at(-1)).toBe(BLOCK_END);
-    expect(p.lines).toContain('bindsym --no-repeat Mod4+Mod1+v exec prism-dictate begin');
-    expect(p.lines).toContain('bindsym --release Mod4+Mod1+v exec prism-dictate end');
+    expect(p.lines).toContain('bindsym --no-repeat Mod4+Mod1+v exec prism-dictate press');
+    expect(p.lines).toContain('bindsym --release Mod4+Mod1+v exec prism-dictate release');
     expect(p.notes.join(' ')).toMatch(/modifier first/);
   });
 
   it('Hyprland: bind and bindr, and the Lua form of 0.55+', () => {
     const p = bindingPlan('hyprland', combo('Meta+Alt+V'), '/usr/local/bin/prism-dictate');
-    expect(p.lines).toContain('bind = SUPER ALT, V, exec, /usr/local/bin/prism-dictate begin');
-    expect(p.lines).toContain('bindr = SUPER ALT, V, exec, /usr/local/bin/prism-dictate end');
+    expect(p.lines).toContain('bind = SUPER ALT, V, exec, /usr/local/bin/prism-dictate press');
+    expect(p.lines).toContain('bindr = SUPER ALT, V, exec, /usr/local/bin/prism-dictate release');
     expect(p.notes.join('\n')).toContain('hl.bind("SUPER + ALT + V"');
-    expect(bindingPlan('hyprland', combo('F9')).lines).toContain('bind = , F9, exec, prism-dictate begin');
+    expect(bindingPlan('hyprland', combo('F9')).lines).toContain('bind = , F9, exec, prism-dictate press');
   });
 
   it('river: map and map -release, the command quoted for riverctl', () => {
     const p = bindingPlan('river', combo('Meta+Alt+V'));
-    expect(p.lines).toEqual(["riverctl map normal Mod4+Mod1 V spawn 'prism-dictate begin'", "riverctl map -release normal Mod4+Mod1 V spawn 'prism-dictate end'"]);
+    expect(p.lines).toEqual(["riverctl map normal Mod4+Mod1 V spawn 'prism-dictate press'", "riverctl map -release normal Mod4+Mod1 V spawn 'prism-dictate release'"]);
   });
 
   it('GNOME and KDE: toggle, saying why', () => {
@@ -97,8 +97,8 @@ describe('the binding lines', () => {
 
   it('a path with a space or an apostrophe is quoted for the shell each desktop runs it through', () => {
     expect(bindingPlan('kde', combo('F9'), "/home/o'neil/prism-dictate").lines.join('\n')).toContain(`Command: '/home/o'\\''neil/prism-dictate' toggle`);
-    expect(bindingPlan('river', combo('F9'), '/home/a b/prism-dictate').lines[0]).toBe(`riverctl map normal None F9 spawn ''\\''/home/a b/prism-dictate'\\'' begin'`);
-    expect(bindingPlan('sway', combo('F9'), '/home/a b/prism-dictate').lines).toContain("bindsym --no-repeat F9 exec '/home/a b/prism-dictate' begin");
+    expect(bindingPlan('river', combo('F9'), '/home/a b/prism-dictate').lines[0]).toBe(`riverctl map normal None F9 spawn ''\\''/home/a b/prism-dictate'\\'' press'`);
+    expect(bindingPlan('sway', combo('F9'), '/home/a b/prism-dictate').lines).toContain("bindsym --no-repeat F9 exec '/home/a b/prism-dictate' press");
   });
 
   it('X11 and no session: nothing to bind, and says so', () => {
@@ -440,13 +440,13 @@ describe.skipIf(Boolean(swayMissing) || (root && !onPath('setpriv')))('on a head
     expect(readFileSync(join(dir, 'home', 'config'), 'utf8')).toBe(once);
   });
 
-  it('a 1.5 s hold fires begin once, and the release fires end', async () => {
+  it('a 1.5 s hold fires press once, and the release fires release', async () => {
     expect(spawnSync('swaymsg', ['-t', 'get_config', '-r'], { env, encoding: 'utf8' }).stdout).toContain('bindsym --no-repeat Mod4+Mod1+v');
     // one wtype presses, holds and releases (a chord released by another process is not one key to sway);
     // its first pause lets the seat take the new keyboard
     const r = spawnSync('wtype', ['-s', '300', '-M', 'logo', '-M', 'alt', '-P', 'v', '-s', '1500', '-p', 'v', '-m', 'alt', '-m', 'logo'], { env, timeout: 20_000 });
     expect(r.status).toBe(0);
-    expect(await until(log, (l) => l.includes('end'), 'begin and end')).toEqual(['begin', 'end']);
+    expect(await until(log, (l) => l.includes('release'), 'press and release')).toEqual(['press', 'release']);
   }, 30_000);
 
   // Keys pressed and let go as a keyboard sends them (the key, then the new modifier state), so the
@@ -460,13 +460,13 @@ describe.skipIf(Boolean(swayMissing) || (root && !onPath('setpriv')))('on a head
     ['Meta, V, Alt', [up.meta, up.v, up.alt]],
     ['Alt, V, Meta', [up.alt, up.v, up.meta]],
   ])(
-    'a modifier let go first (%s): begin once, end once',
+    'a modifier let go first (%s): press once, release once',
     async (_, order) => {
       writeFileSync(join(dir, 'home', 'log'), '');
       const [first, second, third] = order as [string[], string[], string[]];
       const r = spawnSync('wtype', ['-s', '300', ...press, '-s', '1000', ...first, '-s', '300', ...second, '-s', '300', ...third], { env, timeout: 20_000 });
       expect(r.status).toBe(0);
-      expect(await until(log, (l) => l.includes('end'), 'begin and end')).toEqual(['begin', 'end']);
+      expect(await until(log, (l) => l.includes('release'), 'press and release')).toEqual(['press', 'release']);
     },
     30_000,
   );
@@ -501,8 +501,8 @@ describe('prism-dictate hotkey setup', () => {
   it('prints the river lines and says --write leaves the init script alone', async () => {
     const r = await cli('hotkey', 'setup', '--desktop', 'river', '--keys', 'F9', '--command', '/opt/pd/prism-dictate', '--write');
     expect(r.code).toBe(0);
-    expect(r.out).toContain("riverctl map normal None F9 spawn '/opt/pd/prism-dictate begin'");
-    expect(r.out).toContain("riverctl map -release normal None F9 spawn '/opt/pd/prism-dictate end'");
+    expect(r.out).toContain("riverctl map normal None F9 spawn '/opt/pd/prism-dictate press'");
+    expect(r.out).toContain("riverctl map -release normal None F9 spawn '/opt/pd/prism-dictate release'");
     expect(r.out).toMatch(/not written: river's init is a script/);
   });
 

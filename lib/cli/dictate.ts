@@ -17,6 +17,8 @@ const WHAT: Record<(typeof HOST_ACTIONS)[number], string> = {
   toggle: 'start dictating, or stop and transcribe',
   begin: 'start dictating',
   end: 'stop dictating and transcribe',
+  press: "the hotkey went down (a compositor binding's press): hotkey.mode applies, so in hybrid a tap latches and a hold is push-to-talk",
+  release: 'the hotkey came up (the binding of its release)',
   cancel: 'drop the utterance being recorded (or stop the one being transcribed)',
   repaste: 'paste the last dictated text again',
   retry: 'transcribe the last kept audio again and paste it',

@@ -214,6 +214,23 @@ export class DictationHost extends EventEmitter {
     else if (a === 'latch') this.latch();
   }
 
+  /**
+   * Socket `press` / `release`: the hotkey as a compositor binding reports it (Wayland), with the
+   * configured hotkey.mode — in hybrid a quick tap latches and a hold is push-to-talk, as with a grabbed key.
+   */
+  press(): string {
+    const had = this.session;
+    this.hotkeyDown();
+    return this.session ? 'recording' : had ? 'transcribing' : 'not recording';
+  }
+
+  release(): string {
+    const had = this.session;
+    this.hotkeyUp();
+    if (this.session) return this.trigger.state === 'latched' ? 'recording hands-free' : 'recording';
+    return had ? 'transcribing' : 'not recording';
+  }
+
   /** Socket `begin`: push-to-talk until `end`. */
   begin(): string {
     if (this.session) return 'already recording';

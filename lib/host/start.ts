@@ -174,7 +174,7 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
           const r = await host.repaste();
           result = `${r.outcome}${r.hint ? ` (${r.hint})` : ''}: ${r.text}`;
         } else if (action === 'retry') result = `transcribed: ${await host.retry()}`;
-        else result = host[action as 'toggle' | 'begin' | 'end' | 'cancel']();
+        else result = host[action as 'toggle' | 'begin' | 'end' | 'press' | 'release' | 'cancel']();
         return { result, host: host.status(), hotkey: hotkeyState };
       })();
     },

@@ -1,6 +1,6 @@
 /**
  * Compositor key bindings for the socket commands, where the daemon cannot grab a key itself (Wayland):
- * which desktop this is, the binding lines for it (press → `begin`, release → `end` where the desktop
+ * which desktop this is, the binding lines for it (press → `press`, release → `release` where the desktop
  * has releases, else `toggle`), adding them to the desktop's own configuration, and whether one is live.
  * The generators are pure; everything that runs a program takes a `Runner`, bounded in time and output.
  */
@@ -133,7 +133,7 @@ export const BLOCK_END = '# prism-dictate end';
 
 export interface BindingPlan {
   desktop: BindingDesktop;
-  /** true: press → begin, release → end (push-to-talk); false: one press → toggle */
+  /** true: the key's press → `press`, its release → `release` (hotkey.mode applies: hybrid); false: one press → toggle */
   pressRelease: boolean;
   /** the lines to add (a config block), the commands to run, or the steps to take */
   lines: string[];
@@ -163,8 +163,8 @@ export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 
         lines: [
           BLOCK_BEGIN,
           `# hold ${label} to dictate (added by prism-dictate hotkey setup --write; run it again to replace this block)`,
-          `bindsym --no-repeat ${keys} exec ${cmd} begin`,
-          `bindsym --release ${keys} exec ${cmd} end`,
+          `bindsym --no-repeat ${keys} exec ${cmd} press`,
+          `bindsym --release ${keys} exec ${cmd} release`,
           BLOCK_END,
         ],
         where: 'the sway config (then: swaymsg reload)',
@@ -179,14 +179,14 @@ export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 
         lines: [
           BLOCK_BEGIN,
           `# hold ${label} to dictate (added by prism-dictate hotkey setup --write; run it again to replace this block)`,
-          `bind = ${mods}, ${key}, exec, ${cmd} begin`,
-          `bindr = ${mods}, ${key}, exec, ${cmd} end`,
+          `bind = ${mods}, ${key}, exec, ${cmd} press`,
+          `bindr = ${mods}, ${key}, exec, ${cmd} release`,
           BLOCK_END,
         ],
         where: '~/.config/hypr/hyprland.conf (Hyprland reloads it by itself)',
         notes: [
           '`bind` does not repeat (only `binde` does); `bindr` fires on release.',
-          `Hyprland 0.55+ with a Lua config: hl.bind("${[...mods.split(' ').filter(Boolean), key].join(' + ')}", hl.dsp.exec_cmd("${command} begin")) and the same with hl.dsp.exec_cmd("${command} end"), { release = true }.`,
+          `Hyprland 0.55+ with a Lua config: hl.bind("${[...mods.split(' ').filter(Boolean), key].join(' + ')}", hl.dsp.exec_cmd("${command} press")) and the same with hl.dsp.exec_cmd("${command} release"), { release = true }.`,
           'Not run here (no Hyprland on the test machine): the syntax is from the Hyprland wiki.',
           UNMEASURED_RELEASE_NOTE,
         ],
@@ -198,7 +198,7 @@ export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 
       return {
         desktop,
         pressRelease: true,
-        lines: [`riverctl map normal ${mods} ${key} spawn ${q(`${cmd} begin`)}`, `riverctl map -release normal ${mods} ${key} spawn ${q(`${cmd} end`)}`],
+        lines: [`riverctl map normal ${mods} ${key} spawn ${q(`${cmd} press`)}`, `riverctl map -release normal ${mods} ${key} spawn ${q(`${cmd} release`)}`],
         where: 'your river init script (~/.config/river/init), then run the two lines once or restart river',
         notes: [
           'river mappings do not repeat unless given -repeat; -release fires on release.',
@@ -239,7 +239,7 @@ export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 
       return {
         desktop,
         pressRelease: true,
-        lines: [`press ${label}   → ${command} begin   (no key repeat)`, `release ${label} → ${command} end`, `or, press only:  → ${command} toggle`],
+        lines: [`press ${label}   → ${command} press   (no key repeat)`, `release ${label} → ${command} release`, `or, press only:  → ${command} toggle`],
         where: "your compositor's key bindings (this one is not recognised: sway, Hyprland, river, GNOME and KDE are)",
         notes: ['Repeated begins while one runs are harmless, but turn key repeat off for the binding where the compositor allows.'],
       };
@@ -542,7 +542,7 @@ export interface FoundBinding {
   detail: string;
 }
 
-const PD = /prism-dictate(?:\.js)?['"]?\s+(begin|end|toggle)\b/;
+const PD = /prism-dictate(?:\.js)?['"]?\s+(begin|end|press|release|toggle)\b/;
 
 /** The prism-dictate bindings in a sway config text: which actions, and whether begin repeats. */
 export function swayBindingsIn(text: string): { begin?: { repeat: boolean }; end?: { release: boolean }; toggle?: boolean } {
@@ -553,8 +553,8 @@ export function swayBindingsIn(text: string): { begin?: { repeat: boolean }; end
     const m = PD.exec(line);
     if (!m) continue;
     const flags = line.split(/\s+/).filter((w) => w.startsWith('--'));
-    if (m[1] === 'begin') out.begin = { repeat: !flags.includes('--no-repeat') };
-    else if (m[1] === 'end') out.end = { release: flags.includes('--release') };
+    if (m[1] === 'begin' || m[1] === 'press') out.begin = { repeat: !flags.includes('--no-repeat') };
+    else if (m[1] === 'end' || m[1] === 'release') out.end = { release: flags.includes('--release') };
     else out.toggle = true;
   }
   return out;
@@ -600,7 +600,7 @@ export async function findBinding(desktop: BindingDesktop, run: Runner = runProg
           found: true,
           pressRelease: true,
           checked: true,
-          detail: b.begin.repeat ? 'sway: begin on press, end on release — but begin repeats while held: add --no-repeat' : 'sway: begin on press (no repeat), end on release',
+          detail: b.begin.repeat ? 'sway: press and release bound — but the press repeats while held: add --no-repeat' : 'sway: press bound (no repeat), and release',
         };
       if (b.toggle) return { found: true, pressRelease: false, checked: true, detail: 'sway: toggle on a key (press only)' };
       if (b.begin || b.end)
@@ -619,10 +619,10 @@ export async function findBinding(desktop: BindingDesktop, run: Runner = runProg
       }
       const ours = binds.filter((b) => b.dispatcher === 'exec' && PD.test(`${b.arg ?? ''} `));
       const action = (b: HyprBind) => PD.exec(`${b.arg ?? ''} `)?.[1];
-      const begin = ours.find((b) => action(b) === 'begin' && !b.release);
-      const end = ours.find((b) => action(b) === 'end' && b.release);
+      const begin = ours.find((b) => (action(b) === 'begin' || action(b) === 'press') && !b.release);
+      const end = ours.find((b) => (action(b) === 'end' || action(b) === 'release') && b.release);
       if (begin && end)
-        return { found: true, pressRelease: true, checked: true, detail: `Hyprland: begin on press${begin.repeat ? ' (repeats: use bind, not binde)' : ''}, end on release` };
+        return { found: true, pressRelease: true, checked: true, detail: `Hyprland: press${begin.repeat ? ' (repeats: use bind, not binde)' : ''} and release bound` };
       if (ours.length) return { found: true, pressRelease: false, checked: true, detail: `Hyprland: ${ours.map(action).join(', ')} bound (no press/release pair)` };
       return none('no prism-dictate binding in hyprctl binds: prism-dictate hotkey setup --write');
     }
