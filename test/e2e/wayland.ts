@@ -3,8 +3,8 @@
  * wlroots' headless backend with the pixman renderer, run as an unprivileged user (sway refuses root;
  * the daemon runs as that user too, as on a real desktop where compositor and daemon are one user),
  * XWayland, a long-lived virtual keyboard (wtype), foot windows and an XWayland xterm that record what
- * they receive, the hotkey through a real sway binding (`bindsym --no-repeat` → begin, `--release` →
- * end) pressed and released by a virtual keyboard, the Wayland clipboard through wl-copy/wl-paste, and
+ * they receive, the hotkey through a real sway binding (`bindsym --no-repeat` → press, `--release` →
+ * release) pressed and released by a virtual keyboard, the Wayland clipboard through wl-copy/wl-paste, and
  * the PulseAudio virtual microphone and speech of desktop.ts (started without X11, as the same user).
  * Every process it starts is tracked by PID and killed by stop().
  *
@@ -24,11 +24,18 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { models, root } from '../helpers.js';
-import { type Desktop, exited, kill, onPath, type SessionUser, type SpawnOptions, startDesktop, until } from './desktop.js';
+import { chownTree, type Desktop, exited, kill, onPath, type SessionUser, type SpawnOptions, startDesktop, until } from './desktop.js';
+
+/**
+ * Ctrl+Shift+V pastes CLIPBOARD in the xterm target, as in modern terminals (and in foot). Both `V` and
+ * `v`: wtype's keymap gives its keys one level, so Ctrl+Shift+v arrives as keysym `v` with Shift and
+ * Control in the state (xev), and xterm matches the exact keysym (GTK and Qt apps fold the case).
+ */
+const XTERM_PASTE = 'XTerm*VT100.translations: #override Ctrl Shift <Key>V: insert-selection(CLIPBOARD) \\n Ctrl Shift <Key>v: insert-selection(CLIPBOARD)';
 
 /** The unprivileged user of the session when this process is root (sway refuses root): nobody. */
 const NOBODY: SessionUser = { uid: 65534, gid: 65534 };
@@ -120,10 +127,12 @@ export interface Wayland {
   play(wavPath: string): Promise<void>;
   swaymsg(...args: string[]): Promise<string>;
   /**
-   * Binds `combo` (sway syntax, e.g. Mod4+Mod1+v) as `prism-dictate begin` on press (no repeat) and
-   * `end` on release, for the daemon whose home is `home`.
+   * `prism-dictate` as the session runs it: a script that runs this repository's CLI for the daemon
+   * that dictateFor() names (the sway config binds it to the chord at start).
    */
-  bindDictation(combo: string, home: string): Promise<void>;
+  readonly command: string;
+  /** The chord's binding drives the daemon whose PRISM_DICTATE_HOME is `home` from now on. */
+  dictateFor(home: string): Promise<void>;
   /** Presses the chord (wtype names: logo, alt, ctrl, shift; then the key) and holds it until release(). */
   press(modifiers: string[], key: string): HeldKeys;
   /** Presses and releases the chord at once. */
@@ -140,10 +149,15 @@ export interface Wayland {
   stop(): Promise<void>;
 }
 
-export async function startWayland(): Promise<Wayland> {
+/**
+ * Starts the session; `combo` (sway's names, default Mod4+Mod1+v: Super+Alt+V) is bound in sway's config
+ * as `prism-dictate hotkey setup` writes it: press (no repeat) → `press`, release → `release`; and
+ * `toggleCombo` (default Mod4+Mod1+t) → `toggle`.
+ */
+export async function startWayland(o: { combo?: string; toggleCombo?: string } = {}): Promise<Wayland> {
   const user = sessionUser();
   const audio = await startDesktop({ x11: false, user });
-  const w = new Sway(audio, user);
+  const w = new Sway(audio, user, o.combo ?? 'Mod4+Mod1+v', o.toggleCombo ?? 'Mod4+Mod1+t');
   try {
     await w.start();
     return w;
@@ -182,7 +196,21 @@ class Sway implements Wayland {
   constructor(
     readonly audio: Desktop,
     readonly user: SessionUser | undefined,
+    private readonly combo: string,
+    private readonly toggleCombo: string,
   ) {}
+
+  get command(): string {
+    return join(this.dir, 'bin', 'prism-dictate');
+  }
+
+  private get homeFile(): string {
+    return join(this.dir, 'bin', 'dictate-home');
+  }
+
+  async dictateFor(home: string): Promise<void> {
+    await writeFile(this.homeFile, home);
+  }
 
   get dir(): string {
     return this.audio.dir;
@@ -194,8 +222,26 @@ class Sway implements Wayland {
 
   async start(): Promise<void> {
     const conf = join(this.dir, 'sway.conf');
+    await mkdir(join(this.dir, 'bin'));
+    await writeFile(this.homeFile, '');
+    const script = `#!/bin/sh\nPRISM_DICTATE_HOME="$(cat ${this.homeFile})" exec ${process.execPath} ${join(root, 'bin', 'prism-dictate.js')} "$@"\n`;
+    await writeFile(this.command, script, { mode: 0o755 });
     // xwayland force: XWayland starts with sway (not at the first X client), so DISPLAY answers at once
-    await writeFile(conf, ['output HEADLESS-1 resolution 1280x800', 'xwayland force', 'focus_on_window_activation focus', ''].join('\n'));
+    await writeFile(
+      conf,
+      [
+        'output HEADLESS-1 resolution 1280x800',
+        'xwayland force',
+        'focus_on_window_activation focus',
+        // the binding prism-dictate hotkey setup --write adds for sway
+        `bindsym --no-repeat ${this.combo} exec ${this.command} press`,
+        `bindsym --release ${this.combo} exec ${this.command} release`,
+        // and a toggle, as GNOME and KDE get it (press only)
+        `bindsym ${this.toggleCombo} exec ${this.command} toggle`,
+        '',
+      ].join('\n'),
+    );
+    if (this.user) await chownTree(this.dir, this.user);
     const home = this.audio.env.HOME as string;
     // sway as a login session starts it: a clean environment, the runtime folder 0700 and the user's
     const swayEnv = {
@@ -254,12 +300,6 @@ class Sway implements Wayland {
     return this.audio.run('swaymsg', args, { env: this.env, timeoutMs: 10_000 });
   }
 
-  async bindDictation(combo: string, home: string): Promise<void> {
-    const cli = `env PRISM_DICTATE_HOME=${home} ${process.execPath} ${join(root, 'bin', 'prism-dictate.js')}`;
-    await this.swaymsg(`bindsym --no-repeat ${combo} exec ${cli} begin`);
-    await this.swaymsg(`bindsym --release ${combo} exec ${cli} end`);
-  }
-
   press(modifiers: string[], key: string): HeldKeys {
     const args = [...modifiers.flatMap((m) => ['-M', m]), '-P', key, '-', '-p', key, ...modifiers.toReversed().flatMap((m) => ['-m', m])];
     const p = this.spawn(`hotkey-${++this.counter}`, 'wtype', args, { env: this.env, stdin: 'pipe', asUser: true });
@@ -307,7 +347,7 @@ class Sway implements Wayland {
     const proc =
       kind === 'foot'
         ? this.spawn(name, 'foot', [`--app-id=${name}`, `--title=${name}`, 'sh', '-c', shell, out], { env: this.env, asUser: true })
-        : this.spawn(name, 'xterm', ['-T', name, '-n', name, '-geometry', '100x20+0+0', '-e', 'sh', '-c', shell, out], {
+        : this.spawn(name, 'xterm', ['-T', name, '-n', name, '-geometry', '100x20+0+0', '-xrm', XTERM_PASTE, '-e', 'sh', '-c', shell, out], {
             env: { ...this.env, LANG: 'C.UTF-8' },
             asUser: true,
           });
