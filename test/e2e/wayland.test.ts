@@ -6,7 +6,7 @@
  * clipboard and history says `copied`. The latency from release to text in foot and the idle CPU are
  * printed, never asserted.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAudio } from '../../lib/audio/read.js';
@@ -314,33 +314,58 @@ describe.skipIf(missing)(`prism-dictate start in a headless sway session (foot, 
     for (const c of checks) if (c.ok === true) expect(c.detail, `${c.name} says ok`).not.toMatch(/not available|cannot|missing|no way/i);
   });
 
-  it('with no way to send keystrokes (desktop.keys none), the whole dictation is on the Wayland clipboard and history says copied', async () => {
-    const copier = await startDaemon(wl, { ...CONFIG, desktop: { ...CONFIG.desktop, keys: 'none' }, dashboard: { enabled: false } });
+  /**
+   * A second daemon that cannot send keystrokes (how: `config` or `env`) dictates two phrases into
+   * focused foot: nothing is typed, the whole dictation is on the Wayland clipboard and stays there,
+   * history says copied, and doctor's typing line is not ok and says why (`why`).
+   */
+  async function copiedWhole(name: string, session: { env: NodeJS.ProcessEnv; user?: Wayland['user'] }, config: Record<string, unknown>, why: RegExp): Promise<void> {
+    const copier = await startDaemon(session, { ...CONFIG, ...config, dashboard: { enabled: false } });
     try {
       await wl.dictateFor(copier.home);
-      expect(copier.log.join('\n')).toMatch(/clipboard/);
+      expect(copier.log.join('\n')).toMatch(/output\s+clipboard .*instead of paste/);
       await foot.focus();
       await wl.setClipboard('something older');
       const before = await foot.text();
-      await hold(copier, compose('copied', [[0], 1.5, [2]]).path);
+      await hold(copier, compose(name, [[0], 1.5, [2]]).path);
       const phrases = await lastDictation(copier);
       expect(phrases.length).toBeGreaterThanOrEqual(2);
       expect(phrases.map((p) => p.state)).toEqual(phrases.map(() => 'copied'));
       const joined = joinPhrases(phrases.map((p) => p.text ?? ''));
       await clipboardBecomes(joined.trim(), (t) => t.trim());
-
       await sleep(1000); // past restoreDelayMs: the copy stays, it is not restored away
       expect((await wl.getClipboard()).trim()).toBe(joined.trim());
       expect(await foot.text()).toBe(before); // nothing typed
       const doctor = JSON.parse(String(copier.cli('doctor', '--json', '--no-listen').stdout)) as Array<{ name: string; ok: boolean | 'warn'; detail: string }>;
-      console.log(`doctor (Wayland, keys none):\n${doctor.map((c) => `  ${c.name}: ${c.ok} — ${c.detail}`).join('\n')}`);
+      console.log(`doctor (Wayland, ${name}):\n${doctor.map((c) => `  ${c.name}: ${c.ok} — ${c.detail}`).join('\n')}`);
       const typing = doctor.find((c) => c.name === 'typing') ?? doctor.find((c) => c.name === 'paste');
       expect(typing?.ok).not.toBe(true);
       expect(typing?.detail).toMatch(/cop(y|ied)/);
+      expect(typing?.detail).toMatch(why);
     } finally {
       await wl.dictateFor(daemon.home);
       expect(await copier.stop()).toBe(0);
     }
+  }
+
+  it('with keystrokes turned off (desktop.keys none), the whole dictation is on the Wayland clipboard and history says copied', async () => {
+    await copiedWhole('keys-none', wl, { desktop: { ...CONFIG.desktop, keys: 'none' } }, /desktop\.keys is "none"/);
+  }, 120_000);
+
+  it('with no keystroke tool installed (wtype not on the PATH), the same: all copied, history copied, doctor says to install wtype', async () => {
+    // the daemon's PATH: every program of this one's, but wtype
+    const bin = join(wl.dir, 'path-without-wtype');
+    mkdirSync(bin);
+    for (const dir of (process.env.PATH ?? '').split(':').filter((d) => d.startsWith('/')))
+      for (const f of (() => {
+        try {
+          return readdirSync(dir);
+        } catch {
+          return [];
+        }
+      })())
+        if (f !== 'wtype' && !existsSync(join(bin, f))) symlinkSync(join(dir, f), join(bin, f));
+    await copiedWhole('no-wtype', { env: { ...wl.env, PATH: bin }, user: wl.user }, {}, /wtype/);
   }, 120_000);
 
   it('release → text in foot over more holds, the paste stage and the idle CPU (printed)', async () => {
