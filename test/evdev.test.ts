@@ -76,6 +76,16 @@ class FakeInput {
     closeSync(fd);
   }
 
+  /** The keyboard is pulled out and plugged in again: a new node under the same name; `done()` ends the old one's stream. */
+  replug(node: string): { done(): void } {
+    const old = this.fds.get(node) as number;
+    const staged = join(this.staging, node);
+    execFileSync('mkfifo', [staged]);
+    this.fds.set(node, openSync(staged, constants.O_RDWR));
+    renameSync(staged, join(this.dir, node));
+    return { done: () => closeSync(old) };
+  }
+
   /** The keyboard is pulled out: its reader sees the end of the stream, and the node goes away. */
   unplug(node: string): void {
     const fd = this.fds.get(node);
@@ -261,6 +271,23 @@ describe('EvdevHotkey', () => {
     input.write('event9', down(CTRL), down(ALT), down(V), up(V));
     await rec.calls_(2);
     expect(rec.calls).toEqual(['down', 'up']);
+  });
+
+  it('a keyboard pulled out and plugged in again before its old reader saw the end is read again', async () => {
+    input.add('event3');
+    input.add('event7');
+    await start();
+    input.write('event7', down(CTRL), down(ALT), down(V), up(V));
+    await rec.calls_(2);
+    const old = input.replug('event7');
+    input.write('event3', down(CTRL), down(ALT), down(V), up(V), up(ALT), up(CTRL)); // the new node's notice has been seen by now
+    await rec.calls_(4);
+    old.done();
+    await rec.logged(/event7 .* went away/);
+    await rec.until(() => rec.lines.filter((l) => /reading .*event7/.test(l)).length === 2, 'event7 read again');
+    input.write('event7', down(V), up(V), down(CTRL), down(ALT), down(V)); // its modifiers went with the old node
+    await rec.calls_(5);
+    expect(rec.calls).toEqual(['down', 'up', 'down', 'up', 'down']);
   });
 
   it('a keyboard pulled out while it holds the combination is its release; another one going away is not', async () => {

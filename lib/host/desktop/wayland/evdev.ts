@@ -68,6 +68,8 @@ interface Device extends Keyboard {
   dropping: boolean;
   /** modifier keys held on this device (codes) */
   mods: Set<number>;
+  /** it gave events: a reader that ends after that may be retried, one that never did is not (no spawn loop) */
+  gaveEvents: boolean;
 }
 
 /** The first `max` bytes of a small file (sysfs, /etc/group), or undefined. */
@@ -251,7 +253,7 @@ export class EvdevHotkey implements HotkeyHandle {
     let stderr = '';
     let failure: string | undefined;
     let settle: () => void = () => undefined;
-    const dev: Device = { ...kb, child, closed: new Promise((r) => (settle = r)), rest: Buffer.alloc(0), dropping: false, mods: new Set() };
+    const dev: Device = { ...kb, child, closed: new Promise((r) => (settle = r)), rest: Buffer.alloc(0), dropping: false, mods: new Set(), gaveEvents: false };
     this.devices.set(kb.node, dev);
     child.stdout?.on('data', (chunk: Buffer) => this.data(dev, chunk));
     child.stderr?.on('data', (d: Buffer) => {
@@ -275,6 +277,7 @@ export class EvdevHotkey implements HotkeyHandle {
   }
 
   private data(dev: Device, chunk: Buffer): void {
+    dev.gaveEvents = true;
     const buf = dev.rest.length > 0 ? Buffer.concat([dev.rest, chunk]) : chunk;
     let off = 0;
     for (; off + EVENT_SIZE <= buf.length; off += EVENT_SIZE) {
@@ -341,6 +344,8 @@ export class EvdevHotkey implements HotkeyHandle {
     if (this.stopping) return;
     this.log(`evdev: ${dev.path} (${dev.name}) went away: ${why}`);
     this.lost(dev);
+    // unplugged and plugged in again before this reader saw the end: the new node is read at once
+    if (dev.gaveEvents) this.consider(dev.node);
   }
 
   /** Stops reading every keyboard and watching for new ones; resolves when all readers are closed. */
