@@ -37,7 +37,7 @@ export interface WaylandParts {
    * the daemon's own hotkey (portal or evdev), or undefined when the compositor's binding drives it;
    * `fallback`: when it cannot start (the portal declined), the compositor's binding is looked for instead
    */
-  hotkey?: { via: string; start: WaylandHotkeyStarter; fallback?: boolean };
+  hotkey?: { via: string; start: WaylandHotkeyStarter; fallback?: boolean; check?: (combo: KeyCombo | undefined) => Promise<{ problem?: string; fix?: string; detail?: string }> };
   /** the compositor binding that drives begin/end (`checked` false: this compositor cannot be asked) */
   binding: () => Promise<Binding>;
   /** the command that writes the binding for this desktop */
@@ -86,7 +86,7 @@ export class WaylandDesktop implements Desktop {
         `Wayland gives no global key grab and no ${this.p.compositor} binding runs prism-dictate yet (${b.detail}): run prism-dictate hotkey setup --write, or ${this.p.bindingFix}`,
       );
     }
-    return { releases: b.pressRelease, via: `${this.p.compositor} binding: ${b.detail}`, stop: () => undefined };
+    return { releases: b.pressRelease, via: `${declined}${this.p.compositor} binding: ${b.detail}`, stop: () => undefined };
   }
 
   private binding(): Promise<Binding> {
@@ -100,22 +100,39 @@ export class WaylandDesktop implements Desktop {
   async capabilities(o: CapabilityQuery): Promise<Capability[]> {
     const caps: Capability[] = [];
     const reaches = 'native Wayland and XWayland windows';
-    if (this.p.hotkey) caps.push({ name: 'hotkey', ok: true, mechanism: `${o.hotkeyKeys} through ${this.p.hotkey.via}, press and release`, reaches: 'every window' });
+    const own = this.p.hotkey && (await this.p.hotkey.check?.(o.combo));
+    if (this.p.hotkey && own?.problem)
+      caps.push({ name: 'hotkey', ok: false, mechanism: `${o.hotkeyKeys} through ${this.p.hotkey.via}: ${own.problem}`, reaches: 'none', ...(own.fix ? { fix: own.fix } : {}) });
+    else if (this.p.hotkey)
+      caps.push({
+        name: 'hotkey',
+        ok: true,
+        mechanism: `${o.hotkeyKeys} through ${this.p.hotkey.via}${own?.detail ? ` (${own.detail})` : ''}, press and release`,
+        reaches: 'every window',
+      });
     else {
-      const b = await this.p.binding().catch((e: Error) => ({ found: false, pressRelease: false, detail: e.message }));
-      if (!b.found)
+      const b = await this.binding();
+      if (!b.found && b.checked === false)
+        caps.push({
+          name: 'hotkey',
+          ok: 'warn',
+          mechanism: `${this.p.compositor}'s bindings cannot be read (${b.detail})`,
+          reaches: 'every window, if bound',
+          fix: 'prism-dictate hotkey setup prints the lines to add',
+        });
+      else if (!b.found)
         caps.push({
           name: 'hotkey',
           ok: false,
           mechanism: `no global key grab on Wayland, and no ${this.p.compositor} binding runs prism-dictate (${b.detail})`,
-          reaches: 'none: only prism-dictate toggle|begin|end from a terminal',
+          reaches: 'none: only prism-dictate press|release|toggle from a terminal',
           fix: `prism-dictate hotkey setup --write (or ${this.p.bindingFix})`,
         });
       else
         caps.push({
           name: 'hotkey',
           ok: true,
-          mechanism: `${this.p.compositor} binding: ${b.detail}${b.pressRelease ? ' (press → begin, release → end)' : ' (press only: toggle)'}`,
+          mechanism: `${this.p.compositor} binding: ${b.detail}${b.pressRelease ? ' (press and release: push-to-talk)' : ' (press only: toggle)'}`,
           reaches: 'every window',
           ...(b.pressRelease ? {} : { fix: 'for hold-to-talk: desktop.hotkey "evdev" (needs group input) or the GlobalShortcuts portal' }),
         });

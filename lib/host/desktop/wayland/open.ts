@@ -10,7 +10,7 @@ import { sessionLine } from '../session.js';
 import { WaylandClipboard } from './clipboard.js';
 import { chooseWaylandKeys, detectCompositor, onPath, probeWaylandTools } from './compositor.js';
 import { WaylandDesktop, type WaylandParts } from './desktop.js';
-import { EvdevHotkey } from './evdev.js';
+import { EvdevHotkey, evdevAccess } from './evdev.js';
 import { PortalHotkey, portalShortcutsAvailable } from './portal.js';
 
 const NAMES: Record<string, string> = { sway: 'sway', hyprland: 'Hyprland', river: 'river', wayfire: 'Wayfire', gnome: 'GNOME', kde: 'KDE Plasma', other: 'the compositor' };
@@ -19,12 +19,12 @@ const NAMES: Record<string, string> = { sway: 'sway', hyprland: 'Hyprland', rive
 async function ownHotkey(c: Config, log: (line: string) => void, address: string | undefined): Promise<WaylandParts['hotkey']> {
   const choice = c.desktop.hotkey;
   if (choice === 'evdev') {
-    const via = "the keyboards' evdev devices";
     return {
-      via,
-      start: async (combo, label, down, up) => {
-        const h = await EvdevHotkey.start(combo, down, up, { log, label });
-        return { releases: true, via, stop: () => h.stop() };
+      via: "the keyboards' evdev devices",
+      start: (combo, label, down, up) => EvdevHotkey.start(combo, down, up, { log, label }),
+      check: async (combo) => {
+        const a = evdevAccess(combo ? { key: combo.key } : {});
+        return a.problem ? { problem: a.problem, ...(a.fix ? { fix: a.fix } : {}) } : { detail: `${a.readable.length} keyboard(s) readable` };
       },
     };
   }
