@@ -260,6 +260,41 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     expect(h.delivered).toHaveLength(2);
   });
 
+  it("a tap's release that reaches the socket before its press (two processes racing) still makes a tap: latched, and the next tap ends it; an end before its begin starts nothing (issue 26, item 4)", async () => {
+    const h = await makeHost({ hotkey: { mode: 'hybrid', holdMs: 500 } });
+    expect(h.host.release()).toBe('not recording');
+    h.clock.advance(30);
+    expect(h.host.press()).toBe('recording');
+    expect(h.host.status()).toMatchObject({ state: 'recording', dictation: { latched: true } });
+    // the tap that ends it races the same way: release first, then press
+    h.feed(speech);
+    h.feed(silence(1));
+    expect(h.host.release()).toBe('recording');
+    expect(h.host.press()).toBe('transcribing');
+    h.feed(silence(0.5)); // the audio up to the press arrives
+    await h.host.drain();
+    expect(h.host.state).toBe('idle');
+    // and the key is up again: a plain press starts the next dictation (it is not taken for a repeat)
+    expect(h.host.press()).toBe('recording');
+    h.feed(speech);
+    expect(h.host.release()).toBe('transcribing'); // held past holdMs: push-to-talk
+    h.feed(silence(0.5));
+    await h.host.drain();
+    expect(h.delivered).toHaveLength(2);
+    // end overtaking begin: nothing is left recording
+    expect(h.host.end()).toBe('not recording');
+    expect(h.host.begin()).toBe('not recording (its end came first)');
+    expect(h.host.state).toBe('idle');
+    // a release long before a press is not its tap
+    h.host.release();
+    h.clock.advance(5000);
+    expect(h.host.press()).toBe('recording');
+    expect(h.host.status()).toMatchObject({ dictation: { latched: false } });
+    h.host.cancel('test');
+    h.feed(silence(0.5));
+    await h.host.drain();
+  });
+
   it('50 repeated begins during one dictation (a key auto-repeat) are harmless: one dictation, one record, the text once (issue 26, item 4b)', async () => {
     const h = await makeHost({ hotkey: { mode: 'hybrid' } });
     const states: string[] = [];

@@ -110,6 +110,9 @@ export interface Repasted {
   hint?: string;
 }
 
+/** how long a release (or end) that came before its press (or begin) waits for it */
+const OVERTAKEN_MS = 1500;
+
 export class DictationHost extends EventEmitter {
   readonly ring: AudioRing;
   readonly trigger: TriggerMachine;
@@ -220,19 +223,42 @@ export class DictationHost extends EventEmitter {
    */
   press(): string {
     const had = this.session;
+    const tapped = this.takeOvertaken('release');
     this.hotkeyDown();
+    if (tapped) this.hotkeyUp(); // its release came first: the tap is whole now (hybrid: it latches)
     return this.session ? 'recording' : had ? 'transcribing' : 'not recording';
   }
 
   release(): string {
+    if (!this.trigger.pressed) return this.overtake('release');
     const had = this.session;
     this.hotkeyUp();
     if (this.session) return this.trigger.state === 'latched' ? 'recording hands-free' : 'recording';
     return had ? 'transcribing' : 'not recording';
   }
 
+  /**
+   * A compositor runs one process per key event, and a quick tap's two may reach the socket in the
+   * wrong order: a `release` with no key down (an `end` with nothing recording) is kept for a moment,
+   * so that the `press` (`begin`) it overtook completes a tap instead of starting a dictation that would
+   * wait for a release already gone.
+   */
+  private overtaken: { kind: 'release' | 'end'; at: number } | undefined;
+
+  private overtake(kind: 'release' | 'end'): string {
+    this.overtaken = { kind, at: this.clock.now() };
+    return this.session ? 'recording' : 'not recording';
+  }
+
+  private takeOvertaken(kind: 'release' | 'end'): boolean {
+    const o = this.overtaken;
+    this.overtaken = undefined;
+    return o?.kind === kind && this.clock.now() - o.at <= OVERTAKEN_MS;
+  }
+
   /** Socket `begin`: push-to-talk until `end`. */
   begin(): string {
+    if (this.takeOvertaken('end')) return 'not recording (its end came first)';
     if (this.session) return 'already recording';
     this.start('socket', 'held');
     this.trigger.began('held');
@@ -240,7 +266,7 @@ export class DictationHost extends EventEmitter {
   }
 
   end(): string {
-    if (!this.session) return 'not recording';
+    if (!this.session) return this.overtake('end');
     this.finish('socket');
     return 'transcribing';
   }

@@ -30,6 +30,11 @@ export class TriggerMachine {
     return this.current;
   }
 
+  /** whether the key is down (a press seen, its release not yet) */
+  get pressed(): boolean {
+    return this.keyDown;
+  }
+
   down(atMs: number): TriggerAction {
     if (this.keyDown) return 'none'; // key repeat
     this.keyDown = true;
