@@ -22,7 +22,8 @@ export interface KeySender {
   focusWindow?(window: number): Promise<boolean>;
 }
 
-const XDOTOOL_NAMES: Record<string, string> = {
+/** XKB keysym names of our named keys (lib/config/keys.ts): what xdotool, wtype, sway, Hyprland, river, GNOME and the portal read. */
+const KEYSYMS: Record<string, string> = {
   enter: 'Return',
   escape: 'Escape',
   tab: 'Tab',
@@ -43,9 +44,13 @@ const XDOTOOL_NAMES: Record<string, string> = {
   scrolllock: 'Scroll_Lock',
 };
 
+/** The XKB keysym name of a main key: "v", "7", "F9", "Return". */
+export function keysymName(key: string): string {
+  return KEYSYMS[key] ?? (/^f\d+$/.test(key) ? key.toUpperCase() : key);
+}
+
 export function xdotoolCombo(c: KeyCombo): string {
-  const key = XDOTOOL_NAMES[c.key] ?? (/^f\d+$/.test(c.key) ? c.key.toUpperCase() : c.key);
-  return [...c.modifiers.map((m) => (m === 'meta' ? 'super' : m)), key].join('+');
+  return [...c.modifiers.map((m) => (m === 'meta' ? 'super' : m)), keysymName(c.key)].join('+');
 }
 
 export function hasXdotool(): boolean {

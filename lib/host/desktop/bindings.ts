@@ -25,6 +25,9 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { KeyCombo, Modifier } from '../../config/keys.js';
 import { WhisperError } from '../../errors.js';
+import { keysymName } from '../keys.js';
+import { sessionKind } from './session.js';
+import { detectCompositor } from './wayland/compositor.js';
 
 export const BINDING_DESKTOPS = ['sway', 'hyprland', 'river', 'gnome', 'kde', 'wayland', 'x11', 'none'] as const;
 /** 'wayland': a Wayland compositor this file does not know; 'none': no graphical session at all */
@@ -32,46 +35,13 @@ export type BindingDesktop = (typeof BINDING_DESKTOPS)[number];
 
 /** The desktop of this session, from its environment (an X11 session needs no binding: the daemon grabs the key). */
 export function detectDesktop(env: NodeJS.ProcessEnv = process.env): BindingDesktop {
-  if (env.SWAYSOCK) return 'sway';
-  if (env.HYPRLAND_INSTANCE_SIGNATURE) return 'hyprland';
-  const wayland = Boolean(env.WAYLAND_DISPLAY) || env.XDG_SESSION_TYPE === 'wayland';
-  if (!wayland) return env.DISPLAY ? 'x11' : 'none';
-  const names = (env.XDG_CURRENT_DESKTOP ?? env.XDG_SESSION_DESKTOP ?? '').toLowerCase().split(':');
-  if (names.some((n) => n.includes('gnome') || n === 'ubuntu' || n === 'unity')) return 'gnome';
-  if (names.some((n) => n.includes('kde') || n.includes('plasma'))) return 'kde';
-  for (const d of ['river', 'sway', 'hyprland'] as const) if (names.includes(d)) return d;
-  return 'wayland';
+  const session = sessionKind('auto', env, 'linux');
+  if (session !== 'wayland') return session === 'x11' ? 'x11' : 'none';
+  const c = detectCompositor(env);
+  return c === 'wayfire' || c === 'other' ? 'wayland' : c;
 }
 
-// ---- key names -------------------------------------------------------------------------------------
-
-/** XKB keysym names of the named keys of lib/config/keys.ts (what sway, Hyprland, river and GNOME read). */
-const KEYSYMS: Record<string, string> = {
-  space: 'space',
-  enter: 'Return',
-  tab: 'Tab',
-  escape: 'Escape',
-  backspace: 'BackSpace',
-  insert: 'Insert',
-  delete: 'Delete',
-  home: 'Home',
-  end: 'End',
-  pageup: 'Prior',
-  pagedown: 'Next',
-  up: 'Up',
-  down: 'Down',
-  left: 'Left',
-  right: 'Right',
-  capslock: 'Caps_Lock',
-  printscreen: 'Print',
-  scrolllock: 'Scroll_Lock',
-};
-
-/** The XKB keysym name of a main key: "v", "7", "F9", "Return". */
-export function keysymName(key: string): string {
-  if (/^f\d+$/.test(key)) return key.toUpperCase();
-  return KEYSYMS[key] ?? key;
-}
+// ---- key names ---------------------------------------------------------------------------------------
 
 /** Modifiers in the order the desktops' own examples write them (Super first). */
 const ORDER: Modifier[] = ['meta', 'ctrl', 'alt', 'shift'];
@@ -117,7 +87,7 @@ export function gnomeKeys(c: KeyCombo): string {
 
 /** "Meta+Alt+V", as KDE's shortcut editor shows it */
 export function kdeKeys(c: KeyCombo): string {
-  const key = c.key.length === 1 ? c.key.toUpperCase() : /^f\d+$/.test(c.key) ? c.key.toUpperCase() : (KEYSYMS[c.key] ?? c.key);
+  const key = c.key.length === 1 ? c.key.toUpperCase() : /^f\d+$/.test(c.key) ? c.key.toUpperCase() : keysymName(c.key);
   return [...ordered(c).map((m) => KDE_MOD[m]), key].join('+');
 }
 

@@ -24,6 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyCombo, Modifier } from '../../../config/keys.js';
 import { WhisperError } from '../../../errors.js';
+import { keysymName } from '../../keys.js';
 import type { HotkeyHandle } from '../contract.js';
 import { BusError, readVarDict, readVariant, SessionBus, type VarDictIn } from '../dbus.js';
 
@@ -35,28 +36,6 @@ const SHORTCUT_ID = 'dictate';
 
 /** Modifier names of the shortcuts spec (XKB_MOD_NAME_*), in the order we write them. */
 const MODIFIER_NAMES: Record<Modifier, string> = { ctrl: 'CTRL', alt: 'ALT', shift: 'SHIFT', meta: 'LOGO' };
-/** xkbcommon keysym names (XKB_KEY_ without the prefix) of our named keys (lib/config/keys.ts). */
-const KEYSYM_NAMES: Record<string, string> = {
-  space: 'space',
-  enter: 'Return',
-  tab: 'Tab',
-  escape: 'Escape',
-  backspace: 'BackSpace',
-  insert: 'Insert',
-  delete: 'Delete',
-  home: 'Home',
-  end: 'End',
-  pageup: 'Page_Up',
-  pagedown: 'Page_Down',
-  up: 'Up',
-  down: 'Down',
-  left: 'Left',
-  right: 'Right',
-  capslock: 'Caps_Lock',
-  printscreen: 'Print',
-  scrolllock: 'Scroll_Lock',
-};
-
 /**
  * The combination as the shortcuts spec writes a trigger (specifications.freedesktop.org/shortcuts-spec):
  * modifiers CTRL, ALT, SHIFT, LOGO and an xkbcommon keysym name, joined by '+': Meta+Alt+V → "ALT+LOGO+v",
@@ -65,8 +44,7 @@ const KEYSYM_NAMES: Record<string, string> = {
 export function portalTrigger(combo: KeyCombo): string {
   const order: Modifier[] = ['ctrl', 'alt', 'shift', 'meta'];
   const mods = order.filter((m) => combo.modifiers.includes(m)).map((m) => MODIFIER_NAMES[m]);
-  const k = combo.key;
-  const key = /^[a-z0-9]$/.test(k) ? k : /^f\d+$/.test(k) ? k.toUpperCase() : (KEYSYM_NAMES[k] ?? k);
+  const key = keysymName(combo.key);
   return [...mods, key].join('+');
 }
 

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import type { KeyCombo, Modifier } from '../../../config/keys.js';
 import { WhisperError } from '../../../errors.js';
-import { type KeySender, xdotoolCombo } from '../../keys.js';
+import { type KeySender, keysymName, xdotoolCombo } from '../../keys.js';
 
 /** what a run keeps of stderr for the message */
 const STDERR_MAX = 4096;
@@ -127,11 +127,6 @@ export function withUtf8Locale(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 const WTYPE_MODIFIERS: Record<Modifier, string> = { ctrl: 'ctrl', alt: 'alt', shift: 'shift', meta: 'logo' };
-
-/** The XKB keysym name of a key of ours (v, 5, Return, Tab, space, F5): the names xdotool takes are the keysym names. */
-export function keysymName(key: string): string {
-  return xdotoolCombo({ modifiers: [], key });
-}
 
 /** `wtype` arguments pressing a chord: modifiers down, the key tapped, modifiers up in reverse order. */
 export function wtypeChordArgs(c: KeyCombo): string[] {
