@@ -1,6 +1,6 @@
 /**
  * `prism-dictate hotkey setup [--write]`: on Wayland the daemon cannot grab a key, so the desktop binds one
- * to the socket commands. Prints the binding for the desktop found (press → begin, release → end, or
+ * to the daemon. Prints the binding for the desktop found (press → press, release → release, or
  * toggle where the desktop has no releases) and, with --write, adds it to the desktop's configuration.
  */
 import { accessSync, constants } from 'node:fs';
@@ -9,6 +9,8 @@ import type { Command } from 'commander';
 import { type KeyCombo, parseCombo } from '../config/keys.js';
 import { WhisperError } from '../errors.js';
 import { BINDING_DESKTOPS, type BindingDesktop, bindingPlan, currentConflicts, detectDesktop, findBinding, writeBinding } from '../host/desktop/bindings.js';
+import { TRIGGER_PIPE } from '../host/triggerPipe.js';
+import { servicePaths } from '../service/home.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
 
@@ -40,8 +42,9 @@ export function hotkeyCommands(program: Command): void {
     .option('--desktop <name>', `the desktop instead of the one found: ${BINDING_DESKTOPS.filter((d) => d !== 'none').join(', ')}`)
     .option('--keys <combo>', 'the key combination (default: hotkey.keys of the config)')
     .option('--command <path>', 'how the desktop runs prism-dictate (default: its absolute path on PATH)')
+    .option('--no-pipe', "bind prism-dictate press/release (a Node process per key event, ~140 ms) instead of writing to the daemon's trigger pipe (~1 ms)")
     .option('--json', 'print JSON')
-    .action(async (o: { write?: boolean; desktop?: string; keys?: string; command?: string; json?: boolean }, cmd: Command) => {
+    .action(async (o: { write?: boolean; desktop?: string; keys?: string; command?: string; pipe?: boolean; json?: boolean }, cmd: Command) => {
       try {
         if (o.desktop !== undefined && !(BINDING_DESKTOPS as readonly string[]).includes(o.desktop))
           throw new WhisperError('BAD_ARGUMENT', `--desktop takes ${BINDING_DESKTOPS.join(', ')} (not "${o.desktop}")`);
@@ -50,7 +53,8 @@ export function hotkeyCommands(program: Command): void {
         const combo: KeyCombo | string = parseCombo(keys);
         if (typeof combo === 'string') throw new WhisperError('BAD_ARGUMENT', `--keys "${keys}" ${combo}`);
         const command = o.command ?? defaultCommand();
-        const plan = bindingPlan(desktop, combo, command);
+        const pipe = o.pipe === false || o.command !== undefined ? undefined : join(servicePaths().home, TRIGGER_PIPE);
+        const plan = bindingPlan(desktop, combo, command, pipe);
         const printOnly = o.write ? PRINT_ONLY[desktop] : undefined;
         const written = o.write && !printOnly && plan.lines.length > 0 ? await writeBinding(plan, combo, command) : undefined;
         const live = written ? await findBinding(desktop) : undefined;
@@ -63,7 +67,7 @@ export function hotkeyCommands(program: Command): void {
         if (plan.lines.length > 0) {
           out.push(
             plan.pressRelease
-              ? `push-to-talk: hold ${keys} — press runs "${command} begin", release runs "${command} end"`
+              ? `push-to-talk: hold ${keys} — its press and release ${pipe ? `are written to the daemon's trigger pipe ${pipe}` : `run "${command} press" and "${command} release"`} (hotkey.mode applies: in hybrid a tap latches)`
               : `toggle: ${keys} runs "${command} toggle" (press to start, press again to stop)`,
             `where: ${plan.where}`,
             '',

@@ -17,6 +17,7 @@ import { DictationHost } from './dictation.js';
 import { History } from './history.js';
 import type { KeySender } from './keys.js';
 import { type Clipboard, defaultPasteKeys, Output } from './output.js';
+import { TRIGGER_PIPE, TriggerPipe } from './triggerPipe.js';
 import { Vad } from './vad.js';
 
 export { HOST_ACTIONS, type HostAction };
@@ -164,6 +165,17 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
     }
   }
 
+  // The trigger pipe: a compositor binding's `echo press 1<>PIPE` instead of a prism-dictate process
+  let pipe: TriggerPipe | undefined;
+  if (process.platform === 'linux') {
+    try {
+      pipe = TriggerPipe.open(join(o.home, TRIGGER_PIPE), (action) => safely(() => log(`trigger pipe: ${action} → ${host[action]()}`)), log);
+      report.push(`pipe       ${pipe.path} (echo press|release|toggle 1<> it: a key binding without a process start)`);
+    } catch (e) {
+      report.push(`pipe       none: ${(e as Error).message}`);
+    }
+  }
+
   const extension: ServiceExtension = {
     control(request) {
       const action = (request as { action?: string })?.action;
@@ -196,6 +208,7 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
       clearTimeout(retry);
       clearTimeout(batchTimer);
       await hotkey?.stop();
+      pipe?.close();
       await capture?.stop().catch(() => undefined);
       host.cancel('stopped');
       await host.drain();

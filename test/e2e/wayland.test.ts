@@ -289,12 +289,18 @@ describe.skipIf(missing)(`prism-dictate start in a headless sway session (foot, 
     await clipboardBecomes(copied);
   }, 120_000);
 
-  it('prism-dictate hotkey setup prints, for sway, the binding this session runs (press → press without repeat, release → release)', () => {
-    const r = daemon.cli('hotkey', 'setup', '--json', '--command', wl.command);
+  it('prism-dictate hotkey setup prints, for sway, the binding this session runs (press → press without repeat, release → release, into the trigger pipe)', () => {
+    const r = daemon.cli('hotkey', 'setup', '--json');
     expect(r.status, String(r.stderr)).toBe(0);
     const plan = JSON.parse(String(r.stdout)) as { desktop: string; pressRelease: boolean; lines: string[] };
     expect(plan).toMatchObject({ desktop: 'sway', pressRelease: true });
-    expect(plan.lines).toEqual(expect.arrayContaining([`bindsym --no-repeat Mod4+Mod1+v exec ${wl.command} press`, `bindsym --release Mod4+Mod1+v exec ${wl.command} release`]));
+    const pipe = join(daemon.home, 'trigger');
+    expect(plan.lines).toEqual(
+      expect.arrayContaining([`bindsym --no-repeat Mod4+Mod1+v exec echo press 1<>${pipe}`, `bindsym --release Mod4+Mod1+v exec echo release 1<>${pipe}`]),
+    );
+    // --command: the prism-dictate client instead (a process start per key event)
+    const cli = JSON.parse(String(daemon.cli('hotkey', 'setup', '--json', '--command', wl.command).stdout)) as { lines: string[] };
+    expect(cli.lines).toEqual(expect.arrayContaining([`bindsym --no-repeat Mod4+Mod1+v exec ${wl.command} press`, `bindsym --release Mod4+Mod1+v exec ${wl.command} release`]));
   });
 
   it('doctor in the Wayland session names the Wayland mechanisms, and says ok only for what works', () => {

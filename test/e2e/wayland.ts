@@ -3,7 +3,7 @@
  * wlroots' headless backend with the pixman renderer, run as an unprivileged user (sway refuses root;
  * the daemon runs as that user too, as on a real desktop where compositor and daemon are one user),
  * XWayland, a long-lived virtual keyboard (wtype), foot windows and an XWayland xterm that record what
- * they receive, the hotkey through a real sway binding (`bindsym --no-repeat` → press, `--release` →
+ * they receive, the hotkey through a real sway binding (`bindsym --no-repeat` → `echo press` into the daemon's trigger pipe, `--release` →
  * release) pressed and released by a virtual keyboard, the Wayland clipboard through wl-copy/wl-paste, and
  * the PulseAudio virtual microphone and speech of desktop.ts (started without X11, as the same user).
  * Every process it starts is tracked by PID and killed by stop().
@@ -233,9 +233,10 @@ class Sway implements Wayland {
         'output HEADLESS-1 resolution 1280x800',
         'xwayland force',
         'focus_on_window_activation focus',
-        // the binding prism-dictate hotkey setup --write adds for sway
-        `bindsym --no-repeat ${this.combo} exec ${this.command} press`,
-        `bindsym --release ${this.combo} exec ${this.command} release`,
+        // the binding prism-dictate hotkey setup --write adds for sway: a word into the daemon's trigger pipe
+        // (the pipe of the daemon dictateFor() names)
+        `bindsym --no-repeat ${this.combo} exec echo press 1<>"$(cat ${this.homeFile})/trigger"`,
+        `bindsym --release ${this.combo} exec echo release 1<>"$(cat ${this.homeFile})/trigger"`,
         // and a toggle, as GNOME and KDE get it (press only)
         `bindsym ${this.toggleCombo} exec ${this.command} toggle`,
         '',

@@ -115,13 +115,15 @@ export interface BindingPlan {
 
 /** What ends push-to-talk on the wlroots desktops, measured on sway 1.7 (README "Wayland: per desktop"). */
 const MODIFIER_RELEASE_NOTE =
-  'sway runs `end` at the first key event after the combination stops being held: let go of the letter first, or of all keys together. Let go of a modifier first and `end` waits for the next key to come up; a single key (F9, Pause) has no such lag.';
+  'sway runs the release binding at the first key event after the combination stops being held: let go of the letter first, or of all keys together. Let go of a modifier first and the release waits for the next key to come up; a single key (F9, Pause) has no such lag.';
 const UNMEASURED_RELEASE_NOTE =
-  'Letting go of a modifier before the key was not measured here; on sway `end` then waits for the next key to come up: let go of the letter first, or use a single key (F9).';
+  'Letting go of a modifier before the key was not measured here; on sway the release then waits for the next key to come up: let go of the letter first, or use a single key (F9).';
 
 /** The binding for `desktop`: `command` is how the compositor runs prism-dictate (an absolute path where PATH may differ). */
-export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 'prism-dictate'): BindingPlan {
+export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 'prism-dictate', pipe?: string): BindingPlan {
   const cmd = shellWord(command);
+  // through the daemon's trigger pipe a key costs a shell's echo (~1 ms), not a Node client's start (~140 ms)
+  const word = (w: 'press' | 'release') => (pipe ? `echo ${w} 1<>${shellWord(pipe)}` : `${cmd} ${w}`);
   const label = kdeKeys(combo);
   const toggleWhy = `${desktop === 'gnome' ? 'GNOME' : 'KDE'} shortcuts fire on press only (no release), so the key toggles: press to start, press again to stop — and with hotkey.mode hybrid (the default) a latched dictation also ends by itself after vad.latchSilenceMs of silence.`;
   switch (desktop) {
@@ -133,12 +135,12 @@ export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 
         lines: [
           BLOCK_BEGIN,
           `# hold ${label} to dictate (added by prism-dictate hotkey setup --write; run it again to replace this block)`,
-          `bindsym --no-repeat ${keys} exec ${cmd} press`,
-          `bindsym --release ${keys} exec ${cmd} release`,
+          `bindsym --no-repeat ${keys} exec ${word('press')}`,
+          `bindsym --release ${keys} exec ${word('release')}`,
           BLOCK_END,
         ],
         where: 'the sway config (then: swaymsg reload)',
-        notes: ['--no-repeat: without it a held key runs `begin` ~25 times a second.', MODIFIER_RELEASE_NOTE],
+        notes: ['--no-repeat: without it a held key runs `press` ~25 times a second.', MODIFIER_RELEASE_NOTE],
       };
     }
     case 'hyprland': {
@@ -149,8 +151,8 @@ export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 
         lines: [
           BLOCK_BEGIN,
           `# hold ${label} to dictate (added by prism-dictate hotkey setup --write; run it again to replace this block)`,
-          `bind = ${mods}, ${key}, exec, ${cmd} press`,
-          `bindr = ${mods}, ${key}, exec, ${cmd} release`,
+          `bind = ${mods}, ${key}, exec, ${word('press')}`,
+          `bindr = ${mods}, ${key}, exec, ${word('release')}`,
           BLOCK_END,
         ],
         where: '~/.config/hypr/hyprland.conf (Hyprland reloads it by itself)',
@@ -168,7 +170,7 @@ export function bindingPlan(desktop: BindingDesktop, combo: KeyCombo, command = 
       return {
         desktop,
         pressRelease: true,
-        lines: [`riverctl map normal ${mods} ${key} spawn ${q(`${cmd} press`)}`, `riverctl map -release normal ${mods} ${key} spawn ${q(`${cmd} release`)}`],
+        lines: [`riverctl map normal ${mods} ${key} spawn ${q(word('press'))}`, `riverctl map -release normal ${mods} ${key} spawn ${q(word('release'))}`],
         where: 'your river init script (~/.config/river/init), then run the two lines once or restart river',
         notes: [
           'river mappings do not repeat unless given -repeat; -release fires on release.',
@@ -512,7 +514,7 @@ export interface FoundBinding {
   detail: string;
 }
 
-const PD = /prism-dictate(?:\.js)?['"]?\s+(begin|end|press|release|toggle)\b/;
+const PD = /(?:prism-dictate(?:\.js)?['"]?|\becho)\s+(begin|end|press|release|toggle)\b/;
 
 /** The prism-dictate bindings in a sway config text: which actions, and whether begin repeats. */
 export function swayBindingsIn(text: string): { begin?: { repeat: boolean }; end?: { release: boolean }; toggle?: boolean } {
