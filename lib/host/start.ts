@@ -154,7 +154,7 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
       host.on('indicator', (state: VisibleState, label?: string) => shown.show(state, label));
       host.on('level', (rms: number) => shown.level(rms));
       report.push(`indicator  ${desktop.session === 'x11' ? `${c.indicator.position} of the screen` : 'a notification replaced in place'}`);
-    } else report.push(`indicator  none on ${desktop.description} (the cues remain)`);
+    } else report.push('indicator  none here (the cues remain)');
   } else report.push('indicator  off');
 
   function safely(fn: () => void): void {

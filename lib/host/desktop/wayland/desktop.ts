@@ -86,7 +86,7 @@ export class WaylandDesktop implements Desktop {
         `Wayland gives no global key grab and no ${this.p.compositor} binding runs prism-dictate yet (${b.detail}): run prism-dictate hotkey setup --write, or ${this.p.bindingFix}`,
       );
     }
-    return { releases: b.pressRelease, via: `${declined}${this.p.compositor} binding: ${b.detail}`, stop: () => undefined };
+    return { releases: b.pressRelease, via: `${declined}${b.detail}`, stop: () => undefined };
   }
 
   private binding(): Promise<Binding> {
@@ -132,7 +132,7 @@ export class WaylandDesktop implements Desktop {
         caps.push({
           name: 'hotkey',
           ok: true,
-          mechanism: `${this.p.compositor} binding: ${b.detail}${b.pressRelease ? ' (press and release: push-to-talk)' : ' (press only: toggle)'}`,
+          mechanism: `${b.detail}${b.pressRelease ? ' (press and release: push-to-talk)' : ' (press only: toggle)'}`,
           reaches: 'every window',
           ...(b.pressRelease ? {} : { fix: 'for hold-to-talk: desktop.hotkey "evdev" (needs group input) or the GlobalShortcuts portal' }),
         });
