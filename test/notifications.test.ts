@@ -118,7 +118,7 @@ describe.skipIf(!dbusDaemonInstalled())('NotificationView (org.freedesktop.Notif
     await dbus?.stop();
   });
 
-  async function open(o: { finalExpireMs?: number } = {}): Promise<NotificationView> {
+  async function open(o: { finalExpireMs?: number; pasteLabel?: string } = {}): Promise<NotificationView> {
     const v = await NotificationView.open({ log, address: dbus.address, ...o });
     if (!v) throw new Error(`no view: ${lines.join('; ')}`);
     views.push(v);
@@ -166,6 +166,12 @@ describe.skipIf(!dbusDaemonInstalled())('NotificationView (org.freedesktop.Notif
     expect([none.summary, none.expire, none.replaces]).toEqual(['No speech heard', 4000, copied.replaces]);
     const failed = await step(v, 'error', 'not delivered');
     expect([failed.summary, failed.body, failed.expire]).toEqual(['Dictation failed', 'not delivered', 4000]);
+  });
+
+  it("a copied dictation names the daemon's paste chord (a terminal's Ctrl+Shift+V), and the view says it is a notification itself", async () => {
+    const v = await open({ pasteLabel: 'Ctrl+Shift+V' });
+    expect(v.notifies).toBe(true); // the host sends no second "copied" bubble beside it
+    expect((await step(v, 'pasted', 'copied 17 characters')).summary).toBe('Copied — press Ctrl+Shift+V');
   });
 
   it('coalesces changes while a Notify is in flight: at most one at a time, the latest state wins', async () => {

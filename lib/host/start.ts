@@ -63,7 +63,10 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
         : '';
   report.push(`output     ${method}${via}${method === 'paste' ? ` (${c.output.pasteKeys ?? defaultPasteKeys()})` : ''}${instead}`);
 
-  const host = new DictationHost({ config: c, engine: o.engine, history, output, vad, log, notify });
+  // a state view that is itself a notification (Wayland) shows "copied — press Ctrl+V": no second bubble
+  let viewNotifies = false;
+  const hostNotify = (m: string) => (viewNotifies && m.startsWith('copied ') ? log(m) : notify(m));
+  const host = new DictationHost({ config: c, engine: o.engine, history, output, vad, log, notify: hostNotify });
   // The microphone: opened once, kept open; while it is missing, tried again after 3 s, backing off to 30 s.
   let capture: Capture | undefined;
   let stopped = false;
@@ -145,12 +148,13 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
 
   let indicator: StateView | undefined;
   if (c.indicator.enabled) {
-    indicator = await desktop.stateView({ position: c.indicator.position, log }).catch((e: Error) => {
+    indicator = await desktop.stateView({ position: c.indicator.position, log, pasteLabel: output.pasteLabel }).catch((e: Error) => {
       log(`indicator: ${e.message}`);
       return undefined;
     });
     if (indicator) {
       const shown = indicator;
+      viewNotifies = indicator.notifies === true;
       host.on('indicator', (state: VisibleState, label?: string) => shown.show(state, label));
       host.on('level', (rms: number) => shown.level(rms));
       report.push(`indicator  ${desktop.session === 'x11' ? `${c.indicator.position} of the screen` : 'a notification replaced in place'}`);

@@ -15,6 +15,8 @@ export type { Clipboard, KeySender };
 export type VisibleState = 'listening' | 'transcribing' | 'pasted' | 'no-speech' | 'error';
 
 export interface StateView {
+  /** true: it is itself a desktop notification (the host then sends no second one for the same state) */
+  readonly notifies?: boolean;
   show(state: VisibleState, label?: string): void;
   /** the input level while recording (0–1 RMS); a view without a meter ignores it */
   level(rms: number): void;
@@ -67,7 +69,7 @@ export interface Desktop {
   /** Starts the global hotkey; rejects HOTKEY_UNAVAILABLE with the fix in its message where there is none. */
   hotkey(combo: KeyCombo, label: string, onDown: () => void, onUp: () => void): Promise<HotkeyHandle>;
   /** The visible state (an indicator window, a notification replaced in place), or undefined with none. */
-  stateView(o: { position: 'top' | 'bottom'; log: (line: string) => void }): Promise<StateView | undefined>;
+  stateView(o: { position: 'top' | 'bottom'; log: (line: string) => void; pasteLabel?: string }): Promise<StateView | undefined>;
   /** Each capability as it stands, with what the running config asks for. */
   capabilities(o: CapabilityQuery): Promise<Capability[]>;
   close(): Promise<void>;

@@ -26,6 +26,8 @@ export interface NotificationViewOptions {
   finalExpireMs?: number;
   /** the bound on each call to the notification server (default 5000 ms) */
   callTimeoutMs?: number;
+  /** the paste chord as people write it, for "Copied — press Ctrl+V" (default Ctrl+V) */
+  pasteLabel?: string;
 }
 
 interface Shown {
@@ -34,7 +36,7 @@ interface Shown {
 }
 
 /** What one state looks like: summary, body, icon, and whether it stays in the server's history. */
-function look(s: Shown): { summary: string; body: string; icon: string; transient: boolean; final: boolean } {
+function look(s: Shown, pasteLabel = 'Ctrl+V'): { summary: string; body: string; icon: string; transient: boolean; final: boolean } {
   const label = s.label ?? '';
   switch (s.state) {
     case 'listening':
@@ -43,7 +45,7 @@ function look(s: Shown): { summary: string; body: string; icon: string; transien
       return { summary: 'Transcribing…', body: '', icon: 'audio-input-microphone', transient: true, final: false };
     case 'pasted':
       // a copied dictation asks the user to act: keep it in the server's history
-      if (label.startsWith('copied')) return { summary: 'Copied — press Ctrl+V', body: label, icon: 'edit-paste', transient: false, final: true };
+      if (label.startsWith('copied')) return { summary: `Copied — press ${pasteLabel}`, body: label, icon: 'edit-paste', transient: false, final: true };
       return { summary: 'Pasted', body: label, icon: 'edit-paste', transient: true, final: true };
     case 'no-speech':
       return { summary: 'No speech heard', body: label === 'no speech' ? '' : label, icon: 'audio-input-microphone', transient: true, final: true };
@@ -63,6 +65,8 @@ function hints(transient: boolean): [string, Variant][] {
 }
 
 export class NotificationView implements StateView {
+  /** it is a desktop notification itself: a one-off "copied" message would be a second bubble */
+  readonly notifies = true;
   /** the id of our notification on the server (0: none yet) */
   private id = 0;
   private want: Shown | undefined;
@@ -73,6 +77,7 @@ export class NotificationView implements StateView {
   private idle: (() => void) | undefined;
   private readonly finalExpireMs: number;
   private readonly callTimeoutMs: number;
+  private readonly pasteLabel: string | undefined;
 
   private constructor(
     private readonly bus: SessionBus,
@@ -83,6 +88,7 @@ export class NotificationView implements StateView {
   ) {
     this.finalExpireMs = o.finalExpireMs ?? 4000;
     this.callTimeoutMs = o.callTimeoutMs ?? 5000;
+    this.pasteLabel = o.pasteLabel;
     bus.onClose((why) => log(`notifications: ${why}; the dictation state is no longer shown`));
   }
 
@@ -145,7 +151,7 @@ export class NotificationView implements StateView {
   }
 
   private async notify(s: Shown): Promise<void> {
-    const l = look(s);
+    const l = look(s, this.pasteLabel);
     try {
       const [id] = await this.bus.call({
         ...SERVER,

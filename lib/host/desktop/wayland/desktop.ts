@@ -42,7 +42,7 @@ export interface WaylandParts {
   binding: () => Promise<Binding>;
   /** the command that writes the binding for this desktop */
   bindingFix: string;
-  stateView?: (log: (line: string) => void) => Promise<StateView | undefined>;
+  stateView?: (log: (line: string) => void, pasteLabel?: string) => Promise<StateView | undefined>;
   /** the notification server that answers (its name), or why none does */
   notifications?: () => Promise<{ server?: string; problem?: string }>;
 }
@@ -93,8 +93,8 @@ export class WaylandDesktop implements Desktop {
     return this.p.binding().catch((e: Error) => ({ found: false, pressRelease: false, detail: e.message }));
   }
 
-  async stateView(o: { position: 'top' | 'bottom'; log: (line: string) => void }): Promise<StateView | undefined> {
-    return this.p.stateView?.(o.log);
+  async stateView(o: { position: 'top' | 'bottom'; log: (line: string) => void; pasteLabel?: string }): Promise<StateView | undefined> {
+    return this.p.stateView?.(o.log, o.pasteLabel);
   }
 
   async capabilities(o: CapabilityQuery): Promise<Capability[]> {

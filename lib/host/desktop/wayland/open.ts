@@ -58,7 +58,7 @@ export async function openWayland(c: Config, log: (line: string) => void, env: N
       compositor === 'gnome' || compositor === 'kde'
         ? `bind "prism-dictate toggle" to a custom shortcut in ${name}'s keyboard settings`
         : 'bind prism-dictate begin (press) and end (release) in the compositor',
-    stateView: (viewLog) => NotificationView.open({ log: viewLog, address }),
+    stateView: (viewLog, pasteLabel) => NotificationView.open({ log: viewLog, address, ...(pasteLabel ? { pasteLabel } : {}) }),
     notifications: async () => {
       let problem = 'no notification server';
       const view = await NotificationView.open({ log: (line) => (problem = line.replace(/^notifications: /, '')), address });
