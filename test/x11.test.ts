@@ -8,11 +8,11 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KeyCombo, parseCombo } from '../lib/config/keys.js';
-import { Output } from '../lib/host/output.js';
 import { X11Clipboard } from '../lib/host/desktop/x11/clipboard.js';
 import { XDisplay } from '../lib/host/desktop/x11/display.js';
 import { X11Hotkey } from '../lib/host/desktop/x11/grab.js';
 import { keysymOfChar, X11Keys } from '../lib/host/desktop/x11/xtest.js';
+import { Output } from '../lib/host/output.js';
 import { type Desktop, desktopMissing, startDesktop } from './e2e/desktop.js';
 
 const hasX11 = (() => {
