@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KeyCombo, parseCombo } from '../lib/config/keys.js';
 import { WhisperError } from '../lib/errors.js';
 import { WaylandClipboard } from '../lib/host/desktop/wayland/clipboard.js';
-import { chooseWaylandKeys, detectCompositor, onPath, type WaylandProbes, waylandSession } from '../lib/host/desktop/wayland/compositor.js';
+import { chooseWaylandKeys, detectCompositor, onPath, probeWaylandTools, type WaylandProbes, waylandSession } from '../lib/host/desktop/wayland/compositor.js';
 import { runTool, WtypeKeys, wtypeChordArgs } from '../lib/host/desktop/wayland/wtype.js';
 import { isOldYdotool, systemYdotoolProbe, UDEV_RULE, YdotoolKeys, type YdotoolProbe, ydotoolChordArgs, ydotoolProblem } from '../lib/host/desktop/wayland/ydotool.js';
 import { alive } from './helpers.js';
@@ -369,6 +369,39 @@ describe('the compositor and its key sender', () => {
     const none = chooseWaylandKeys('sway', 'none', probes(true, undefined));
     expect(none.keys).toBeUndefined();
     expect(none.problem).toMatch(/desktop\.keys is "none"/);
+  });
+
+  it('the RemoteDesktop portal: next after ydotool on GNOME and KDE, or when desktop.keys names it (issue 26, item 3)', async () => {
+    const portalOk = { ok: true as const, version: 2 };
+    const portalNo = { ok: false as const, why: 'no xdg-desktop-portal on the session bus' };
+    // ydotool set up stays first; ydotool not ready and the portal offering a keyboard: the portal
+    expect(chooseWaylandKeys('gnome', 'auto', { ...probes(true, undefined), portal: portalOk }).keys?.name).toBe('ydotool (uinput)');
+    expect(chooseWaylandKeys('gnome', 'auto', { ...probes(true, notReady), portal: portalOk })).toEqual({ portal: true });
+    expect(chooseWaylandKeys('kde', 'auto', { ...probes(false, notReady), portal: portalOk })).toEqual({ portal: true });
+    // wlroots: wtype, never the portal in auto
+    expect(chooseWaylandKeys('sway', 'auto', { ...probes(true, notReady), portal: portalOk }).keys?.name).toBe('wtype (virtual-keyboard protocol)');
+    // neither: both reasons, ydotool's fix
+    expect(chooseWaylandKeys('gnome', 'auto', { ...probes(true, notReady), portal: portalNo })).toEqual({
+      problem: expect.stringMatching(/ydotool is not ready: .*; nor can the RemoteDesktop portal: no xdg-desktop-portal/),
+      fix: notReady.fix,
+    });
+    expect(chooseWaylandKeys('sway', 'portal', probes(true, undefined))).toEqual({ portal: true });
+    expect(chooseWaylandKeys('gnome', 'portal', { ...probes(true, undefined), portal: portalNo })).toEqual({
+      problem: 'the RemoteDesktop portal cannot send keys: no xdg-desktop-portal on the session bus',
+      fix: 'set desktop.keys to "auto"',
+    });
+    // the probe asks the portal on GNOME and KDE only (or when told), with the session's bus
+    const asked: Array<string | undefined> = [];
+    const portalProbe = async (address: string | undefined) => {
+      asked.push(address);
+      return portalOk;
+    };
+    const noYdotool: YdotoolProbe = { help: async () => undefined, socket: () => 'missing', uinputWritable: () => false };
+    const gnome = await probeWaylandTools({ XDG_CURRENT_DESKTOP: 'GNOME', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/x', PATH: '/nonexistent' }, noYdotool, { portalProbe });
+    expect(gnome.portal).toEqual(portalOk);
+    const sway = await probeWaylandTools({ SWAYSOCK: '/x', PATH: '/nonexistent' }, noYdotool, { portalProbe });
+    expect(sway.portal).toBeUndefined();
+    expect(asked).toEqual(['unix:path=/x']);
   });
 
   it('finds tools on PATH', () => {

@@ -177,10 +177,11 @@ export const desktopSchema = z
     session: z.enum(['auto', 'x11', 'wayland']).default('auto'),
     /**
      * Wayland: how keystrokes are sent. auto: wtype where the compositor offers the virtual-keyboard
-     * protocol (sway, Hyprland, river, Wayfire), ydotool (uinput) where it is set up (GNOME, KDE);
+     * protocol (sway, Hyprland, river, Wayfire), ydotool (uinput) where it is set up (GNOME, KDE), else
+     * the RemoteDesktop portal there (GNOME, KDE: the desktop asks once); portal: always the portal;
      * none: never send keystrokes (every dictation is copied, to paste yourself)
      */
-    keys: z.enum(['auto', 'wtype', 'ydotool', 'none']).default('auto'),
+    keys: z.enum(['auto', 'wtype', 'ydotool', 'portal', 'none']).default('auto'),
     /**
      * Wayland: how the daemon sees the hotkey. auto: the GlobalShortcuts portal where the desktop has it,
      * else none (bind prism-dictate begin/end or toggle in the compositor: prism-dictate hotkey setup);

@@ -2,12 +2,14 @@
  * Which Wayland compositor this is, from the environment it gives its clients, and which way of
  * sending keystrokes fits it: wtype where the virtual-keyboard protocol is offered (sway, Hyprland,
  * river, Wayfire: the wlroots family), ydotool (uinput) on GNOME and KDE, whose compositors do not
- * offer that protocol to ordinary clients. The config's `desktop.keys` overrides the choice.
+ * offer that protocol to ordinary clients, and there the RemoteDesktop portal next (a dialog once, see
+ * remoteDesktop.ts). The config's `desktop.keys` overrides the choice.
  */
 import { spawnSync } from 'node:child_process';
 import type { Config } from '../../../config/schema.js';
 import type { KeySender } from '../../keys.js';
 import { sessionKind } from '../session.js';
+import { remoteDesktopAvailable } from './remoteDesktop.js';
 import { WtypeKeys } from './wtype.js';
 import { YdotoolKeys, type YdotoolProbe, type YdotoolProblem, ydotoolProblem, ydotoolSocket } from './ydotool.js';
 
@@ -66,10 +68,18 @@ export interface WaylandProbes {
   env?: NodeJS.ProcessEnv;
   /** the ydotoold socket to use (default: the first found) */
   ydotoolSocket?: string;
+  /** whether the RemoteDesktop portal offers a keyboard (undefined: not asked) */
+  portal?: { ok: true; version: number } | { ok: false; why: string };
 }
 
 export interface KeysChoice {
   keys?: KeySender;
+  /**
+   * the RemoteDesktop portal is the way: the caller opens it (RemoteDesktopKeys.open, which shows the
+   * desktop's dialog the first time) where keys are to be sent, and takes its error's message as the
+   * problem when it fails
+   */
+  portal?: true;
   /** why no keystroke can be sent (with keys set: a warning about the one chosen) */
   problem?: string;
   fix?: string;
@@ -99,10 +109,15 @@ export function chooseWaylandKeys(compositor: Compositor, choice: Config['deskto
     case 'ydotool':
       if (p.ydotool) return { problem: p.ydotool.reason, fix: p.ydotool.fix };
       return { keys: ydotool(p) };
+    case 'portal':
+      if (p.portal && !p.portal.ok) return { problem: `the RemoteDesktop portal cannot send keys: ${p.portal.why}`, fix: 'set desktop.keys to "auto"' };
+      return { portal: true };
     default:
       if (lacksVirtualKeyboard(compositor)) {
         if (!p.ydotool) return { keys: ydotool(p) };
-        return { problem: `${noVk}, and ydotool is not ready: ${p.ydotool.reason}`, fix: p.ydotool.fix };
+        if (p.portal?.ok) return { portal: true };
+        const portalToo = p.portal ? `; nor can the RemoteDesktop portal: ${p.portal.why}` : '';
+        return { problem: `${noVk}, and ydotool is not ready: ${p.ydotool.reason}${portalToo}`, fix: p.ydotool.fix };
       }
       if (p.wtype) return { keys: wtype(p) };
       if (!p.ydotool) return { keys: ydotool(p) };
@@ -115,7 +130,17 @@ export function onPath(tool: string, env: NodeJS.ProcessEnv = process.env): bool
   return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { env, stdio: 'ignore', timeout: 2000 }).status === 0;
 }
 
-/** The probes for this machine (run once at start, and by doctor). */
-export async function probeWaylandTools(env: NodeJS.ProcessEnv = process.env, ydotoolProbe?: YdotoolProbe): Promise<WaylandProbes> {
-  return { wtype: onPath('wtype', env), ydotool: await ydotoolProblem(env, ydotoolProbe), env };
+/**
+ * The probes for this machine (run once at start, and by doctor). The RemoteDesktop portal is asked (its
+ * properties only: no session, no dialog) on GNOME and KDE, or when the config names it.
+ */
+export async function probeWaylandTools(
+  env: NodeJS.ProcessEnv = process.env,
+  ydotoolProbe?: YdotoolProbe,
+  o: { portal?: boolean; portalProbe?: (address: string | undefined) => Promise<NonNullable<WaylandProbes['portal']>> } = {},
+): Promise<WaylandProbes> {
+  const askPortal = o.portal ?? lacksVirtualKeyboard(detectCompositor(env));
+  const portalProbe = o.portalProbe ?? ((address) => remoteDesktopAvailable({ address }));
+  const [ydotool, portal] = await Promise.all([ydotoolProblem(env, ydotoolProbe), askPortal ? portalProbe(env.DBUS_SESSION_BUS_ADDRESS) : undefined]);
+  return { wtype: onPath('wtype', env), ydotool, env, ...(portal ? { portal } : {}) };
 }
