@@ -223,8 +223,8 @@ describe.skipIf(!dbusDaemonInstalled())('RemoteDesktopKeys (org.freedesktop.port
     expect(portal.calls.items.every((c) => c.member !== 'Key' || c.session === k.session)).toBe(true);
   });
 
-  it("type('hé ✓\\n'): each character's keysym down then up, in order", async () => {
-    const k = await open();
+  it("type('hé ✓\\n') with anyCharacter: each character's keysym down then up, in order", async () => {
+    const k = await open({ anyCharacter: true });
     await k.type('hé ✓\n');
     expect(keys(portal.calls.items)).toEqual(
       [0x68, 0xe9, 0x20, 0x01002713, 0xff0d].flatMap((s) => [
@@ -234,6 +234,18 @@ describe.skipIf(!dbusDaemonInstalled())('RemoteDesktopKeys (org.freedesktop.port
     );
     await k.type('');
     expect(keys(portal.calls.items)).toHaveLength(10);
+  });
+
+  it('by default only printable ASCII, newline and tab are typed: anything else is refused before a key is sent (the desktop would drop it)', async () => {
+    const k = await open();
+    const e = (await k.type('ok hé ✓').catch((x: unknown) => x)) as WhisperError;
+    expect(e).toBeInstanceOf(WhisperError);
+    expect(e.code).toBe('PASTE_FAILED');
+    expect(e.reason).toBe('not-typable');
+    expect(e.message).toMatch(/"é" \(U\+00E9\)/);
+    expect(keys(portal.calls.items)).toEqual([]);
+    await k.type('Hi!\tx\r\n');
+    expect(keys(portal.calls.items).map(([s]) => s)).toEqual([0x48, 0x48, 0x69, 0x69, 0x21, 0x21, 0xff09, 0xff09, 0x78, 0x78, 0xff0d, 0xff0d]);
   });
 
   it('a failure mid-way is PASTE_FAILED saying how much was typed; a failed chord lets its modifiers go', async () => {

@@ -24,6 +24,13 @@
  * the first Start shows a dialog the user reads — long enough for a person at the screen, short enough that
  * a dialog nobody sees (the daemon autostarted at login, a locked screen) does not hold the daemon's start.
  * When it passes, the request is closed (the dialog goes away) and the session too.
+ *
+ * What it cannot do: GNOME's Mutter and KDE's KWin turn a keysym into a key of the *current keyboard
+ * layout* and drop, silently (the call still succeeds), a keysym the layout lacks ("No keycode found for
+ * keyval" in Mutter's log). So type() sends only printable ASCII, newline and tab unless told otherwise
+ * (`anyCharacter`), and refuses a text with anything else before sending a key — the caller pastes or
+ * copies it instead, so nothing is lost half-typed. On a layout without Latin letters (Russian, Greek)
+ * even the paste chord's "v" has no key there.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,7 +53,7 @@ export const REMOTE_DESKTOP_MAX_CHARS = 10_000;
 const TOKEN_MAX = 512;
 
 /** Why the portal cannot send keys: a stable reason on the PASTE_FAILED error. */
-export type RemoteDesktopProblem = 'no-bus' | 'no-portal' | 'no-remote-desktop' | 'no-keyboard' | 'declined' | 'timeout' | 'failed';
+export type RemoteDesktopProblem = 'no-bus' | 'no-portal' | 'no-remote-desktop' | 'no-keyboard' | 'declined' | 'timeout' | 'failed' | 'not-typable';
 
 const KEYSYMS: Record<string, number> = {
   Return: 0xff0d,
@@ -111,9 +118,16 @@ export interface RemoteDesktopOptions {
   tokenFile: string;
   /** the bus (default DBUS_SESSION_BUS_ADDRESS) */
   address?: string;
+  /**
+   * type() sends every character's keysym, not only printable ASCII: for a keyboard layout that holds
+   * them all (the desktop drops the others without a word)
+   */
+  anyCharacter?: boolean;
   callTimeoutMs?: number;
   sessionTimeoutMs?: number;
   startTimeoutMs?: number;
+  /** what a typing may take per character on top of a base of 3 s (default 20 ms: two local calls) */
+  perCharMs?: number;
 }
 
 type Answer = { code: number; results: Map<string, unknown> };
@@ -146,6 +160,7 @@ export class RemoteDesktopKeys implements KeySender {
     readonly session: string,
     private readonly log: (line: string) => void,
     private readonly callTimeoutMs: number,
+    private readonly o: Pick<RemoteDesktopOptions, 'anyCharacter' | 'perCharMs'> = {},
   ) {}
 
   /**
@@ -211,7 +226,7 @@ export class RemoteDesktopKeys implements KeySender {
       if (typeof next === 'string' && next) saveToken(o.tokenFile, next, o.log);
       else if (saved) forgetToken(o.tokenFile); // a token is good for one use: the old one is spent
 
-      const keys = new RemoteDesktopKeys(bus, handle, o.log, callTimeoutMs);
+      const keys = new RemoteDesktopKeys(bus, handle, o.log, callTimeoutMs, o);
       await keys.watch(owner);
       o.log(
         `keys: the RemoteDesktop portal (v${version}) ${saved && typeof next === 'string' && next ? 'restored the permission given before' : 'was allowed'}${version >= 2 ? '' : ' (portal version 1: no restore token, the desktop asks at each start)'}`,
@@ -258,9 +273,25 @@ export class RemoteDesktopKeys implements KeySender {
     if (syms.length === 0) return Promise.resolve();
     if (syms.length > REMOTE_DESKTOP_MAX_CHARS)
       return Promise.reject(new WhisperError('PASTE_FAILED', `the text is too long to type (${syms.length} characters, at most ${REMOTE_DESKTOP_MAX_CHARS})`));
+    const odd = this.o.anyCharacter ? undefined : [...text].find((ch) => !/^[\x20-\x7e\n\r\t]$/.test(ch));
+    if (odd !== undefined)
+      return Promise.reject(
+        new WhisperError(
+          'PASTE_FAILED',
+          `the RemoteDesktop portal types only characters of the keyboard layout, and the desktop drops the others without a word: "${odd}" (U+${(odd.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}) is not sent; paste the text instead`,
+          { reason: 'not-typable' },
+        ),
+      );
+    const allowedMs = 3000 + syms.length * (this.o.perCharMs ?? 20);
+    const deadline = Date.now() + allowedMs;
     return this.serial(async () => {
       let typed = 0;
       for (const k of syms) {
+        if (Date.now() > deadline)
+          throw new WhisperError(
+            'PASTE_FAILED',
+            `the RemoteDesktop portal stopped typing after ${typed} of ${syms.length} characters: the desktop took longer than ${Math.round(allowedMs / 1000)} s`,
+          );
         try {
           await this.key(k, 1);
         } catch (e) {
