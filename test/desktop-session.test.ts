@@ -100,6 +100,14 @@ describe('the Wayland desktop answers the contract with its parts', () => {
     expect((await evdev.capabilities(query)).find((c) => c.name === 'hotkey')).toMatchObject({ ok: false, fix: 'sudo usermod -aG input $USER' });
   });
 
+  it('GNOME with the RemoteDesktop portal: doctor names it (the daemon opens it: the dialog once), and close() ends its session', async () => {
+    const d = new WaylandDesktop({ ...base, compositor: 'GNOME', keysPending: 'the RemoteDesktop portal (the desktop asks once, when the daemon starts)' });
+    expect((await d.capabilities(query)).find((c) => c.name === 'typing')).toMatchObject({ ok: true, mechanism: expect.stringMatching(/RemoteDesktop portal/) });
+    let closed = 0;
+    await new WaylandDesktop({ ...base, keys: { ...keys, close: async () => void closed++ } as typeof keys }).close();
+    expect(closed).toBe(1);
+  });
+
   it('no key sender: typing is a warning that says each dictation is copied, with the fix; no clipboard tool is a FAIL', async () => {
     const d = new WaylandDesktop({ ...base, keysProblem: 'GNOME has no virtual-keyboard protocol', keysFix: 'set up ydotool' });
     const caps = await d.capabilities(query);

@@ -41,7 +41,7 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
   const history = new History(join(o.home, 'history'), c.history);
 
   // The desktop, chosen once from the session: X11 (one in-process connection), Wayland, or the tools
-  const desktop = await openDesktop({ config: c, log, notify });
+  const desktop = await openDesktop({ config: c, log, notify, home: o.home });
   report.push(`desktop    ${desktop.description}`);
   const keyed = c.output.method === 'paste' || c.output.method === 'type';
   const keys: KeySender | undefined = keyed ? desktop.keys : undefined;

@@ -9,10 +9,17 @@ import { openWayland } from './wayland/open.js';
 import { X11Desktop } from './x11/desktop.js';
 import { X11Session, x11Unavailable } from './x11/session.js';
 
-export async function openDesktop(o: { config: Config; log: (line: string) => void; notify?: (message: string) => void; env?: NodeJS.ProcessEnv }): Promise<Desktop> {
+/** `home`: the daemon's home (the daemon opens there what may show a desktop dialog once; doctor passes none). */
+export async function openDesktop(o: {
+  config: Config;
+  log: (line: string) => void;
+  notify?: (message: string) => void;
+  env?: NodeJS.ProcessEnv;
+  home?: string;
+}): Promise<Desktop> {
   const env = o.env ?? process.env;
   const kind = sessionKind(o.config.desktop.session, env);
-  if (kind === 'wayland') return openWayland(o.config, o.log, env);
+  if (kind === 'wayland') return openWayland(o.config, o.log, env, o.home);
   if (kind !== 'x11') return ToolsDesktop.open(kind);
   const no = x11Unavailable(env);
   if (no) return ToolsDesktop.open('x11', { why: no });

@@ -31,6 +31,8 @@ export interface WaylandParts {
   keysFix?: string;
   clipboard?: Clipboard;
   clipboardProblem?: string;
+  /** the key sender the daemon opens at its start (doctor only names it: opening it may show a dialog) */
+  keysPending?: string;
   /** a warning about the key sender chosen (e.g. wtype on a desktop without the virtual-keyboard protocol) */
   keysWarning?: string;
   /**
@@ -138,6 +140,7 @@ export class WaylandDesktop implements Desktop {
         });
     }
     if (o.method === 'stdout' || o.method === 'clipboard') caps.push({ name: 'typing', ok: true, mechanism: `output.method is ${o.method}: no keystrokes needed`, reaches: '-' });
+    else if (this.p.keysPending) caps.push({ name: 'typing', ok: true, mechanism: this.p.keysPending, reaches });
     else if (this.p.keys)
       caps.push({ name: 'typing', ok: this.p.keysWarning ? 'warn' : true, mechanism: `${this.p.keys.name}${this.p.keysWarning ? `; ${this.p.keysWarning}` : ''}`, reaches });
     else
@@ -172,5 +175,7 @@ export class WaylandDesktop implements Desktop {
     return caps;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await (this.p.keys as { close?: () => Promise<void> } | undefined)?.close?.(); // a portal session and its bus
+  }
 }

@@ -3,15 +3,18 @@
  * sender the compositor accepts, wl-clipboard, the hotkey (the portal, evdev, or the compositor's own
  * binding), and the notification server for the visible state.
  */
+import { join } from 'node:path';
 import type { Config } from '../../../config/schema.js';
+import type { WhisperError } from '../../../errors.js';
 import { detectDesktop, findBinding } from '../bindings.js';
 import { NotificationView } from '../notifications.js';
 import { sessionLine } from '../session.js';
 import { WaylandClipboard } from './clipboard.js';
-import { chooseWaylandKeys, detectCompositor, onPath, probeWaylandTools } from './compositor.js';
+import { chooseWaylandKeys, detectCompositor, type KeysChoice, onPath, probeWaylandTools } from './compositor.js';
 import { WaylandDesktop, type WaylandParts } from './desktop.js';
 import { EvdevHotkey, evdevAccess } from './evdev.js';
 import { PortalHotkey, portalShortcutsAvailable } from './portal.js';
+import { RemoteDesktopKeys } from './remoteDesktop.js';
 
 const NAMES: Record<string, string> = { sway: 'sway', hyprland: 'Hyprland', river: 'river', wayfire: 'Wayfire', gnome: 'GNOME', kde: 'KDE Plasma', other: 'the compositor' };
 
@@ -37,10 +40,23 @@ async function ownHotkey(c: Config, log: (line: string) => void, address: string
   return undefined;
 }
 
-export async function openWayland(c: Config, log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<WaylandDesktop> {
+/** The RemoteDesktop portal's keys, opened where the daemon sends keys (the desktop's dialog the first time). */
+async function portalKeys(home: string, log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<KeysChoice> {
+  try {
+    return { keys: await RemoteDesktopKeys.open({ log, tokenFile: join(home, 'remote-desktop.token'), address: env.DBUS_SESSION_BUS_ADDRESS }) };
+  } catch (e) {
+    const declined = (e as WhisperError).reason === 'declined';
+    return { problem: (e as Error).message, fix: declined ? 'restart the daemon to be asked again' : 'set up ydotool (README: Wayland, per desktop)' };
+  }
+}
+
+/** `home`: the daemon's home — given only by the daemon, which opens what shows a dialog (doctor only looks). */
+export async function openWayland(c: Config, log: (line: string) => void, env: NodeJS.ProcessEnv = process.env, home?: string): Promise<WaylandDesktop> {
   const compositor = detectCompositor(env);
   const name = NAMES[compositor] ?? compositor;
-  const keys = chooseWaylandKeys(compositor, c.desktop.keys, await probeWaylandTools(env));
+  const chosen = chooseWaylandKeys(compositor, c.desktop.keys, await probeWaylandTools(env, undefined, c.desktop.keys === 'portal' ? { portal: true } : {}));
+  const keys = chosen.portal && home ? await portalKeys(home, log, env) : chosen;
+  const portalLater = chosen.portal && !home ? 'the RemoteDesktop portal (the desktop asks once, when the daemon starts)' : undefined;
   const wlClipboard = onPath('wl-copy', env) && onPath('wl-paste', env);
   const address = env.DBUS_SESSION_BUS_ADDRESS;
   const desktop = detectDesktop(env);
@@ -48,6 +64,7 @@ export async function openWayland(c: Config, log: (line: string) => void, env: N
     description: `${sessionLine('wayland', env)}; ${name}`,
     compositor: name,
     ...(keys.keys ? { keys: keys.keys } : {}),
+    ...(portalLater ? { keysPending: portalLater } : {}),
     ...(keys.problem && !keys.keys ? { keysProblem: keys.problem } : {}),
     ...(keys.fix && !keys.keys ? { keysFix: keys.fix } : {}),
     ...(keys.problem && keys.keys ? { keysWarning: keys.problem } : {}),
