@@ -21,16 +21,14 @@
  * (the daemon autostarted at login, a locked screen) does not hold the daemon's start. When it passes we
  * close the request (the dialog goes away) and the session, and say how to get the dialog back.
  */
-import { randomBytes } from 'node:crypto';
 import type { KeyCombo, Modifier } from '../../../config/keys.js';
 import { WhisperError } from '../../../errors.js';
 import { keysymName } from '../../keys.js';
 import type { HotkeyHandle } from '../contract.js';
 import { BusError, readVarDict, readVariant, SessionBus, type VarDictIn } from '../dbus.js';
+import { type Answer, DESKTOP, NoAnswer, portalRequest, token } from './portalRequest.js';
 
-const DESKTOP = { destination: 'org.freedesktop.portal.Desktop', path: '/org/freedesktop/portal/desktop' };
 const GLOBAL_SHORTCUTS = 'org.freedesktop.portal.GlobalShortcuts';
-const REQUEST = 'org.freedesktop.portal.Request';
 const SESSION = 'org.freedesktop.portal.Session';
 const SHORTCUT_ID = 'dictate';
 
@@ -64,8 +62,6 @@ export interface PortalHotkeyOptions {
   sessionTimeoutMs?: number;
   bindTimeoutMs?: number;
 }
-
-type Answer = { code: number; results: Map<string, unknown> };
 
 const unavailable = (label: string, why: string, cause?: unknown) =>
   new WhisperError('HOTKEY_UNAVAILABLE', `${label} through the desktop portal: ${why}`, cause ? { cause } : undefined);
@@ -115,7 +111,7 @@ export class PortalHotkey implements HotkeyHandle {
       if (!owner) throw unavailable(label, 'the portal went away while starting');
       const sender = bus.uniqueName.replace(/^:/, '').replace(/\./g, '_');
       const request = (method: string, signature: string, args: unknown[], options: VarDictIn, timeoutMs: number) =>
-        portalRequest(bus, { owner, sender, method, signature, args, options, callTimeoutMs, timeoutMs });
+        portalRequest(bus, { interface: GLOBAL_SHORTCUTS, owner, sender, method, signature, args, options, callTimeoutMs, timeoutMs });
 
       const created = await request('CreateSession', 'a{sv}', [], [['session_handle_token', ['s', token()]]], o.sessionTimeoutMs ?? 30_000);
       if (created.code !== 0) throw unavailable(label, `the portal refused a shortcuts session (${responseMeaning(created.code)})`);
@@ -234,13 +230,6 @@ export class PortalHotkey implements HotkeyHandle {
   }
 }
 
-const token = () => `prism_${randomBytes(8).toString('hex')}`;
-
-/** The portal took a request but sent no Response in time. */
-class NoAnswer extends Error {
-  override readonly name = 'NoAnswer';
-}
-
 function responseMeaning(code: number): string {
   return code === 1 ? 'cancelled by the user' : code === 2 ? 'ended by the desktop' : `response ${code}`;
 }
@@ -283,49 +272,5 @@ async function portalVersion(bus: SessionBus, label: string, timeoutMs: number):
         e,
       );
     throw unavailable(label, e.message, e);
-  }
-}
-
-/**
- * One portal request: subscribe to the Response of the path the portal will use, call, and wait for the
- * answer (bounded; on timeout the request is closed, which dismisses its dialog).
- */
-async function portalRequest(
-  bus: SessionBus,
-  r: { owner: string; sender: string; method: string; signature: string; args: unknown[]; options: VarDictIn; callTimeoutMs: number; timeoutMs: number },
-): Promise<Answer> {
-  const handleToken = token();
-  const expected = `${DESKTOP.path}/request/${r.sender}/${handleToken}`;
-  let answer: (body: unknown[]) => void = () => undefined;
-  const answered = new Promise<unknown[]>((resolve) => (answer = resolve));
-  const unsubscribe = [await bus.subscribe({ path: expected, interface: REQUEST, member: 'Response', sender: r.owner }, answer)];
-  let handle = expected;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const [h] = await bus.call({
-      ...DESKTOP,
-      interface: GLOBAL_SHORTCUTS,
-      member: r.method,
-      signature: r.signature,
-      body: [...r.args, [['handle_token', ['s', handleToken]], ...r.options]],
-      timeoutMs: r.callTimeoutMs,
-    });
-    if (typeof h === 'string' && h !== expected) {
-      // a portal older than 0.9 chose its own path: follow it, as the Request documentation advises
-      handle = h;
-      unsubscribe.push(await bus.subscribe({ path: h, interface: REQUEST, member: 'Response', sender: r.owner }, answer));
-    }
-    const ended = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new NoAnswer(`the portal did not answer ${r.method} within ${Math.round(r.timeoutMs / 1000)} s`)), r.timeoutMs);
-      unsubscribe.push(bus.onClose((why) => reject(new BusError('closed', why))));
-    });
-    const body = await Promise.race([answered, ended]);
-    return { code: typeof body[0] === 'number' ? body[0] : 2, results: readVarDict(body[1]) };
-  } catch (e) {
-    if (e instanceof NoAnswer) await bus.call({ ...DESKTOP, path: handle, interface: REQUEST, member: 'Close', timeoutMs: 2000 }).catch(() => undefined);
-    throw e;
-  } finally {
-    clearTimeout(timer);
-    for (const u of unsubscribe) u();
   }
 }

@@ -32,16 +32,14 @@
  * copies it instead, so nothing is lost half-typed. On a layout without Latin letters (Russian, Greek)
  * even the paste chord's "v" has no key there.
  */
-import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { KeyCombo, Modifier } from '../../../config/keys.js';
 import { WhisperError } from '../../../errors.js';
 import { type KeySender, keysymName, xdotoolCombo } from '../../keys.js';
-import { BusError, readVarDict, readVariant, SessionBus, type VarDictIn } from '../dbus.js';
+import { BusError, readVariant, SessionBus, type VarDictIn } from '../dbus.js';
+import { type Answer, DESKTOP, NoAnswer, portalRequest, token } from './portalRequest.js';
 
-const DESKTOP = { destination: 'org.freedesktop.portal.Desktop', path: '/org/freedesktop/portal/desktop' };
 const REMOTE_DESKTOP = 'org.freedesktop.portal.RemoteDesktop';
-const REQUEST = 'org.freedesktop.portal.Request';
 const SESSION = 'org.freedesktop.portal.Session';
 const KEYBOARD = 1;
 /** persist_mode 2: the permission lasts until the user revokes it */
@@ -130,17 +128,8 @@ export interface RemoteDesktopOptions {
   perCharMs?: number;
 }
 
-type Answer = { code: number; results: Map<string, unknown> };
-
 const failure = (reason: RemoteDesktopProblem, why: string, cause?: unknown) =>
   new WhisperError('PASTE_FAILED', `the RemoteDesktop portal cannot send keys: ${why}`, { reason, ...(cause ? { cause } : {}) });
-
-const token = () => `prism_${randomBytes(8).toString('hex')}`;
-
-/** The portal took a request but sent no Response in time. */
-class NoAnswer extends Error {
-  override readonly name = 'NoAnswer';
-}
 
 function responseMeaning(code: number): string {
   return code === 1 ? 'cancelled by the user' : code === 2 ? 'ended by the desktop' : `response ${code}`;
@@ -183,7 +172,7 @@ export class RemoteDesktopKeys implements KeySender {
       if (!owner) throw failure('no-portal', 'the portal went away while starting');
       const sender = bus.uniqueName.replace(/^:/, '').replace(/\./g, '_');
       const request = (method: string, signature: string, args: unknown[], options: VarDictIn, timeoutMs: number) =>
-        portalRequest(bus, { owner, sender, method, signature, args, options, callTimeoutMs, timeoutMs });
+        portalRequest(bus, { interface: REMOTE_DESKTOP, owner, sender, method, signature, args, options, callTimeoutMs, timeoutMs });
       const sessionMs = o.sessionTimeoutMs ?? 30_000;
 
       const created = await request('CreateSession', 'a{sv}', [], [['session_handle_token', ['s', token()]]], sessionMs);
@@ -441,49 +430,5 @@ async function remoteDesktopProperties(bus: SessionBus, timeoutMs: number): Prom
         e,
       );
     throw failure(e.kind === 'timeout' ? 'timeout' : 'failed', e.message, e);
-  }
-}
-
-/**
- * One portal request: subscribe to the Response of the path the portal will use, call, and wait for the
- * answer (bounded; on timeout the request is closed, which dismisses its dialog).
- */
-async function portalRequest(
-  bus: SessionBus,
-  r: { owner: string; sender: string; method: string; signature: string; args: unknown[]; options: VarDictIn; callTimeoutMs: number; timeoutMs: number },
-): Promise<Answer> {
-  const handleToken = token();
-  const expected = `${DESKTOP.path}/request/${r.sender}/${handleToken}`;
-  let answer: (body: unknown[]) => void = () => undefined;
-  const answered = new Promise<unknown[]>((resolve) => (answer = resolve));
-  const unsubscribe = [await bus.subscribe({ path: expected, interface: REQUEST, member: 'Response', sender: r.owner }, answer)];
-  let handle = expected;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const [h] = await bus.call({
-      ...DESKTOP,
-      interface: REMOTE_DESKTOP,
-      member: r.method,
-      signature: r.signature,
-      body: [...r.args, [['handle_token', ['s', handleToken]], ...r.options]],
-      timeoutMs: r.callTimeoutMs,
-    });
-    if (typeof h === 'string' && h !== expected) {
-      // a portal older than 0.9 chose its own path: follow it, as the Request documentation advises
-      handle = h;
-      unsubscribe.push(await bus.subscribe({ path: h, interface: REQUEST, member: 'Response', sender: r.owner }, answer));
-    }
-    const ended = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new NoAnswer(`the portal did not answer ${r.method} within ${Math.round(r.timeoutMs / 1000)} s`)), r.timeoutMs);
-      unsubscribe.push(bus.onClose((why) => reject(new BusError('closed', why))));
-    });
-    const body = await Promise.race([answered, ended]);
-    return { code: typeof body[0] === 'number' ? body[0] : 2, results: readVarDict(body[1]) };
-  } catch (e) {
-    if (e instanceof NoAnswer) await bus.call({ ...DESKTOP, path: handle, interface: REQUEST, member: 'Close', timeoutMs: 2000 }).catch(() => undefined);
-    throw e;
-  } finally {
-    clearTimeout(timer);
-    for (const u of unsubscribe) u();
   }
 }
