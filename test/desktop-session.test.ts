@@ -38,6 +38,25 @@ describe.skipIf(process.platform !== 'linux')("doctor's capabilities", () => {
   });
 });
 
+describe.skipIf(process.platform !== 'linux')('no display at all', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('doctor says nothing can be typed or copied (not "copied instead"), with the fix', async () => {
+    vi.stubEnv('DISPLAY', '');
+    vi.stubEnv('WAYLAND_DISPLAY', '');
+    vi.stubEnv('XDG_SESSION_TYPE', '');
+    const caps = await desktopCapabilities(validateConfig({ hotkey: { enabled: false } }));
+    expect(caps.find((c) => c.name === 'typing')).toMatchObject({
+      ok: false,
+      mechanism: expect.not.stringMatching(/copied instead/),
+      fix: expect.stringMatching(/desktop session/),
+    });
+    expect(caps.find((c) => c.name === 'clipboard')).toMatchObject({ ok: false });
+  });
+});
+
 describe('the Wayland desktop answers the contract with its parts', () => {
   const noBinding = async () => ({ found: false, pressRelease: false, checked: true, detail: 'none in the loaded config' });
   const base = { description: 'Wayland on wayland-1; sway', compositor: 'sway', binding: noBinding, bindingFix: 'bind it' };

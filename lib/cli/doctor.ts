@@ -3,6 +3,7 @@
  * server and key hooks, microphones with a live level, clipboard and paste path, model, backend,
  * the running daemon. `prism-dictate devices` lists the inputs.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { concatSamples, WHISPER_RATE } from '../audio/resample.js';
@@ -113,6 +114,34 @@ async function daemonHotkey(): Promise<{ pid: number; hotkey: string } | undefin
   return st && typeof st.hotkey === 'string' ? { pid: Number(st.pid), hotkey: st.hotkey } : undefined;
 }
 
+/** The running daemon, as doctor reports it: pid, backend, its model's path, the dictation host's state. */
+async function runningDaemon(): Promise<{ pid: number; backend: string; model?: string; host?: string } | undefined> {
+  const client = await ServiceClient.connect(servicePaths().socket, 500).catch(() => undefined);
+  if (!client) return undefined;
+  try {
+    const st = (await client.status()) as Record<string, unknown> & { pid: number; backend: string };
+    const model = (st.model as { path?: unknown } | undefined)?.path;
+    const host = (st.host as { state?: unknown } | undefined)?.state;
+    return {
+      pid: Number(st.pid),
+      backend: String(st.backend),
+      ...(typeof model === 'string' ? { model } : {}),
+      ...(st.host ? { host: typeof host === 'string' ? host : 'on' } : {}),
+    };
+  } catch {
+    return undefined;
+  } finally {
+    client.close();
+  }
+}
+
+/** Whether this machine has an NVIDIA GPU at all (its device node or its driver's tool). */
+function nvidiaPresent(): boolean {
+  if (process.platform === 'darwin') return false;
+  if (existsSync('/dev/nvidia0') || existsSync('/proc/driver/nvidia/version')) return true;
+  return spawnSync('nvidia-smi', ['-L'], { stdio: 'ignore', timeout: 3000 }).status === 0;
+}
+
 /** What the desktop can do for the daemon, asked of the backend the daemon would choose. */
 export async function desktopCapabilities(c: Config, env: NodeJS.ProcessEnv = process.env): Promise<Capability[]> {
   const desktop = await openDesktop({ config: c, log: () => undefined, env });
@@ -135,7 +164,7 @@ export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}
   const session = sessionKind(c.desktop.session);
   checks.push({
     name: 'display',
-    ok: session === 'none' ? false : true,
+    ok: session !== 'none',
     detail: session === 'none' ? `${sessionLine(session)}: paste and hotkeys need a desktop session` : sessionLine(session),
   });
   const caps = await desktopCapabilities(c).catch((e: Error) => e);
@@ -167,12 +196,17 @@ export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}
   checks.push(await check('clipboard', async () => capabilityCheck(cap('clipboard'))));
   checks.push(await check('paste', async () => capabilityCheck(cap('typing'))));
   checks.push(await check('indicator', async () => (c.indicator.enabled ? capabilityCheck(cap('indicator')) : { ok: true, detail: 'off in the config' })));
+  const running = await runningDaemon();
   checks.push(
     await check('model', async () => {
-      const path = resolveModel(c.model);
+      // the model the running daemon has loaded is the one dictation uses, whatever the config says
+      const path = running?.model ?? resolveModel(c.model);
       if (!existsSync(path)) return { ok: false, detail: `${c.model} is not downloaded (prism-dictate models pull ${c.model})` };
       const info = await inspectModelFile(path);
-      return { ok: true, detail: `${path} (${info.tensors} tensors, ${info.types.join('/')}, ${(info.bytes / 1e6).toFixed(0)} MB)` };
+      return {
+        ok: true,
+        detail: `${path}${running?.model ? " (the running daemon's)" : ''} (${info.tensors} tensors, ${info.types.join('/')}, ${(info.bytes / 1e6).toFixed(0)} MB)`,
+      };
     }),
   );
   checks.push(
@@ -182,19 +216,18 @@ export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}
       const gpus = addon.devices().filter((d) => d.type === 'gpu');
       if (c.gpu === 'cpu') return { ok: true, detail: `CPU (gpu: cpu in the config); ${binary}` };
       if (gpus.length) return { ok: true, detail: `GPU ${gpus.map((g) => g.description).join(', ')}; ${binary}` };
+      // no NVIDIA GPU in this machine at all: the CPU is the right backend, nothing to rebuild
+      if (!addon.cuda && !nvidiaPresent()) return { ok: c.gpu !== 'cuda', detail: `CPU (no GPU found); ${binary}` };
       return {
         ok: c.gpu === 'cuda' ? false : 'warn',
-        detail: `${addon.cuda ? 'CUDA build but no usable GPU' : 'CPU build (no CUDA: PRISM_CUDA=1 npm rebuild prism-whisper)'}: inference runs on the CPU; ${binary}`,
+        detail: `${addon.cuda ? 'CUDA build but no usable GPU (driver, CUDA_VISIBLE_DEVICES?)' : 'an NVIDIA GPU is here but this build has no CUDA (PRISM_CUDA=1 npm rebuild prism-whisper, with the CUDA toolkit)'}: inference runs on the CPU; ${binary}`,
       };
     }),
   );
   checks.push(
     await check('daemon', async () => {
-      const client = await ServiceClient.connect(servicePaths().socket, 500).catch(() => undefined);
-      if (!client) return { ok: 'warn', detail: `not running for ${servicePaths().home} (prism-dictate start)` };
-      const st = await client.status();
-      client.close();
-      return { ok: true, detail: `running (pid ${st.pid}, ${st.backend}, ${st.host ? 'dictating' : 'service only'})` };
+      if (!running) return { ok: 'warn', detail: `not running for ${servicePaths().home} (prism-dictate start)` };
+      return { ok: true, detail: `running (pid ${running.pid}, ${running.backend}, ${running.host ? `dictation ${running.host}` : 'service only: no dictation host'})` };
     }),
   );
   return checks;

@@ -327,7 +327,14 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
     expect(by.microphone?.detail).toMatch(/input\(s\); .*: 1\.\d s read, level/);
     expect(by.paste).toMatchObject({ ok: true, detail: expect.stringMatching(/^the daemon's X connection: CLIPBOARD owner \+ XTest, no processes \(fallback: xdotool/) });
     expect(by.model).toMatchObject({ ok: true });
-    expect(by.daemon).toMatchObject({ ok: true, detail: expect.stringMatching(/running .*dictating/) });
+    expect(by.daemon).toMatchObject({ ok: true, detail: expect.stringMatching(/running .*, dictation idle\)$/) }); // idle: nothing is being dictated now
+    expect(by.model).toMatchObject({ detail: expect.stringContaining(`${models().tiny} (the running daemon's)`) }); // the model it loaded
+    // a config naming a model that is not downloaded: doctor still checks the one the daemon runs (issue 27, item 3)
+    const other = join(daemon.home, 'other-config.json');
+    writeFileSync(other, JSON.stringify({ model: 'base.en', gpu: 'cpu' }));
+    const withOther = JSON.parse(String(daemon.cli('--config', other, 'doctor', '--json', '--no-listen').stdout)) as Array<{ name: string; ok: boolean | 'warn'; detail: string }>;
+    expect(withOther.find((c) => c.name === 'model')).toMatchObject({ ok: true, detail: expect.stringContaining(models().tiny) });
+    expect(by.backend).toMatchObject({ ok: true, detail: expect.stringMatching(/^CPU \(gpu: cpu in the config\)/) });
     expect(r.status).toBe(0);
     const listed = JSON.parse(String(daemon.cli('devices', '--json').stdout)) as {
       devices: Array<{ name: string; isDefault: boolean }>;

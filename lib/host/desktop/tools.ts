@@ -66,15 +66,23 @@ export class ToolsDesktop implements Desktop {
           },
       !keyed
         ? { name: 'typing', ok: true, mechanism: `output.method is ${o.method}: no keystrokes needed`, reaches: '-' }
-        : this.keys
+        : this.session === 'none'
           ? {
               name: 'typing',
-              ok: this.keys.name.startsWith('uiohook') && x11 ? 'warn' : true,
-              mechanism: `${this.keys.name}${why}`,
-              reaches: this.keys.name.startsWith('uiohook') && x11 ? 'X11 windows that accept synthetic events (many drop them)' : reaches,
-              ...(this.keys.name.startsWith('uiohook') && x11 ? { fix: 'apt install xdotool' } : {}),
+              ok: false,
+              mechanism: 'none: no display to type into, and no clipboard to copy to',
+              reaches: 'none',
+              fix: 'run it in a desktop session, or output.method "stdout"',
             }
-          : { name: 'typing', ok: 'warn', mechanism: `none: ${this.keysProblem}`, reaches: 'none: each dictation is copied instead', fix: `press ${o.pasteKeys} to paste it` },
+          : this.keys
+            ? {
+                name: 'typing',
+                ok: this.keys.name.startsWith('uiohook') && x11 ? 'warn' : true,
+                mechanism: `${this.keys.name}${why}`,
+                reaches: this.keys.name.startsWith('uiohook') && x11 ? 'X11 windows that accept synthetic events (many drop them)' : reaches,
+                ...(this.keys.name.startsWith('uiohook') && x11 ? { fix: 'apt install xdotool' } : {}),
+              }
+            : { name: 'typing', ok: 'warn', mechanism: `none: ${this.keysProblem}`, reaches: 'none: each dictation is copied instead', fix: `press ${o.pasteKeys} to paste it` },
       this.clipboard
         ? { name: 'clipboard', ok: true, mechanism: `${this.clipboard.name ?? 'the system clipboard'}, a process per read or write`, reaches }
         : { name: 'clipboard', ok: o.method === 'stdout' ? 'warn' : false, mechanism: 'none', reaches: 'none', fix: 'run it in a desktop session, or output.method "stdout"' },
