@@ -69,11 +69,15 @@ describe.skipIf(process.platform === 'win32')('prism-dictate service', () => {
     expect(JSON.parse(cli('transcribe', '--json', JFK).stdout)).toMatchObject({ via: 'service', text: SCRIPT_25 });
   });
 
-  it('stop ends it; then status says nothing is running (exit 7)', () => {
+  it('stop ends it; then status says nothing is running (exit 7), and a second stop exits 0 saying so', () => {
     const stopped = cli('stop');
     expect(stopped.status).toBe(0);
     const s = cli('status');
     expect(s.status).toBe(7);
     expect(s.stderr).toMatch(/no prism-dictate service is running/);
+    // stopping what is not running is what was asked: said, exit 0 (issue 27, item 5)
+    const again = cli('stop');
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/no prism-dictate service is running for .*: nothing to stop/);
   });
 });

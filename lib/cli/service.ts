@@ -76,6 +76,8 @@ function isRunning(pid: number): boolean {
 }
 
 /** The running service's pid: from the service itself, or, when it does not answer, from its pid file. */
+const NOT_RUNNING = 'no prism-dictate service is running';
+
 async function servicePid(): Promise<number> {
   try {
     const client = await ServiceClient.connect(servicePaths().socket, 1000);
@@ -87,7 +89,7 @@ async function servicePid(): Promise<number> {
     const file = servicePaths().pidFile;
     const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
     const alive = pid > 0 && isRunning(pid);
-    if (!alive) throw new WhisperError('SERVICE_UNAVAILABLE', `no prism-dictate service is running for ${servicePaths().home} (start one: prism-dictate start --detach)`);
+    if (!alive) throw new WhisperError('SERVICE_UNAVAILABLE', `${NOT_RUNNING} for ${servicePaths().home} (start one: prism-dictate start --detach)`);
     process.stderr.write(`prism-dictate: the service does not answer (${(e as Error).message}); stopping pid ${pid} from ${file}\n`);
     return pid;
   }
@@ -255,7 +257,15 @@ export function serviceCommands(program: Command): void {
     .description('stop the running service')
     .action(async () => {
       try {
-        const pid = await servicePid();
+        const pid = await servicePid().catch((e: WhisperError) => {
+          // nothing running is what `stop` wants: said, exit 0 (a refused socket is still an error)
+          if (e.code === 'SERVICE_UNAVAILABLE' && e.message.startsWith(NOT_RUNNING)) return undefined;
+          throw e;
+        });
+        if (pid === undefined) {
+          process.stdout.write(`prism-dictate: ${NOT_RUNNING} for ${servicePaths().home}: nothing to stop\n`);
+          return;
+        }
         const alive = (): boolean => isRunning(pid);
         const gone = async (ms: number): Promise<boolean> => {
           for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (!alive()) return true;
