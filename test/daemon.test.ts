@@ -41,10 +41,12 @@ describe.skipIf(process.platform === 'win32')('prism-dictate service', () => {
     expect(r.stderr).toMatch(/cannot record: .*\[MIC_UNAVAILABLE\]/);
   });
 
-  it('a second start is refused, and says why', () => {
+  it('a second start names the running one and exits 0: what was asked is there (issue 27, item 5)', () => {
+    const pid = JSON.parse(cli('status', '--json').stdout).pid;
     const again = cli('start', '--detach', '--model', models().tiny);
-    expect(again.status).toBe(7);
-    expect(again.stderr).toMatch(/already running/);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`already running for .* \\(pid ${pid}\\): nothing to start`));
+    expect(JSON.parse(cli('status', '--json').stdout).pid).toBe(pid); // the same daemon, untouched
   });
 
   it('transcribe uses the running service', () => {

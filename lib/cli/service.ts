@@ -195,7 +195,9 @@ export function serviceCommands(program: Command): void {
         if (running) {
           const pid = running.welcome.pid;
           running.close();
-          throw new WhisperError('SERVICE_UNAVAILABLE', `a prism-dictate service is already running for ${servicePaths().home} (pid ${pid}); prism-dictate stop ends it`);
+          // what was asked is there: said, exit 0 (an autostart that runs twice is not an error)
+          process.stdout.write(`prism-dictate: already running for ${servicePaths().home} (pid ${pid}): nothing to start (prism-dictate stop ends it)\n`);
+          return;
         }
         if (!c.remote.url || c.remote.fallback) {
           // the first start: the default model is not there yet
