@@ -76,10 +76,10 @@ describe.skipIf(process.platform === 'win32')('prism-dictate service', () => {
     expect(stopped.status).toBe(0);
     const s = cli('status');
     expect(s.status).toBe(7);
-    expect(s.stderr).toMatch(/no prism-dictate service is running/);
+    expect(s.stderr).toMatch(/prism-dictate is not running for .* \(start it: prism-dictate start\)/); // the same words as every other command
     // stopping what is not running is what was asked: said, exit 0 (issue 27, item 5)
     const again = cli('stop');
     expect(again.status).toBe(0);
-    expect(again.stdout).toMatch(/no prism-dictate service is running for .*: nothing to stop/);
+    expect(again.stdout).toMatch(/prism-dictate is not running for .*: nothing to stop/);
   });
 });

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { WhisperError } from '../errors.js';
 import { ServiceClient } from '../service/client.js';
-import { isUnsafeSocket, servicePaths } from '../service/home.js';
+import { isUnsafeSocket, notRunning, servicePaths } from '../service/home.js';
 import { readDashboardFile, writeOpenFile } from '../web/dashboard/file.js';
 import { report } from './exit.js';
 
@@ -36,7 +36,7 @@ async function dashboardUrl(): Promise<{ url: string; notice?: string }> {
   const paths = servicePaths();
   const client = await ServiceClient.connect(paths.socket, 1000).catch((e: unknown) => {
     if (isUnsafeSocket(e)) throw e;
-    throw new WhisperError('SERVICE_UNAVAILABLE', `prism-dictate is not running for ${paths.home} (start it: prism-dictate start)`);
+    throw new WhisperError('SERVICE_UNAVAILABLE', notRunning(paths.home));
   });
   let status: Record<string, unknown>;
   try {

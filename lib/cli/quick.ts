@@ -7,7 +7,7 @@
 import { WhisperError } from '../errors.js';
 import { HOST_ACTIONS, type HostAction } from '../host/actions.js';
 import { ServiceClient } from '../service/client.js';
-import { isUnsafeSocket, servicePaths } from '../service/home.js';
+import { isUnsafeSocket, notRunning, servicePaths } from '../service/home.js';
 import { report } from './exit.js';
 
 async function daemon(): Promise<ServiceClient> {
@@ -15,7 +15,7 @@ async function daemon(): Promise<ServiceClient> {
     return await ServiceClient.connect(servicePaths().socket, 1000);
   } catch (e) {
     if (isUnsafeSocket(e)) throw e;
-    throw new WhisperError('SERVICE_UNAVAILABLE', `prism-dictate is not running for ${servicePaths().home} (start it: prism-dictate start)`);
+    throw new WhisperError('SERVICE_UNAVAILABLE', notRunning(servicePaths().home));
   }
 }
 

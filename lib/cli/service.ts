@@ -7,7 +7,7 @@ import type { ConfigInput } from '../config/load.js';
 import { startDaemon } from '../daemon.js';
 import { isErrorCode, WhisperError } from '../errors.js';
 import { ServiceClient } from '../service/client.js';
-import { isUnsafeSocket, servicePaths } from '../service/home.js';
+import { isUnsafeSocket, NOT_RUNNING, notRunning, servicePaths } from '../service/home.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
 import { localTime } from './localTime.js';
@@ -76,8 +76,6 @@ function isRunning(pid: number): boolean {
 }
 
 /** The running service's pid: from the service itself, or, when it does not answer, from its pid file. */
-const NOT_RUNNING = 'no prism-dictate service is running';
-
 async function servicePid(): Promise<number> {
   try {
     const client = await ServiceClient.connect(servicePaths().socket, 1000);
@@ -89,7 +87,7 @@ async function servicePid(): Promise<number> {
     const file = servicePaths().pidFile;
     const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
     const alive = pid > 0 && isRunning(pid);
-    if (!alive) throw new WhisperError('SERVICE_UNAVAILABLE', `${NOT_RUNNING} for ${servicePaths().home} (start one: prism-dictate start --detach)`);
+    if (!alive) throw new WhisperError('SERVICE_UNAVAILABLE', notRunning(servicePaths().home));
     process.stderr.write(`prism-dictate: the service does not answer (${(e as Error).message}); stopping pid ${pid} from ${file}\n`);
     return pid;
   }
@@ -100,7 +98,7 @@ async function connectOrExplain(): Promise<ServiceClient> {
     return await ServiceClient.connect(servicePaths().socket, 1000);
   } catch (e) {
     if (isUnsafeSocket(e)) throw e;
-    throw new WhisperError('SERVICE_UNAVAILABLE', `no prism-dictate service is running for ${servicePaths().home} (start one: prism-dictate start --detach)`);
+    throw new WhisperError('SERVICE_UNAVAILABLE', notRunning(servicePaths().home));
   }
 }
 
@@ -166,7 +164,7 @@ function hostLines(h: Record<string, unknown> | undefined): string[] {
 export function serviceCommands(program: Command): void {
   program
     .command('start')
-    .description('start the service: the model loaded once, kept warm and supervised (Ctrl+C stops it)')
+    .description('start dictating: the daemon with the model loaded once and kept warm, the hotkey, microphone and paste (Ctrl+C stops it; --no-host: the inference service alone)')
     .option('--model <path|name>', 'model file or pulled model name (default: the config, PRISM_MODEL, base.en)')
     .option('--gpu <mode>', 'auto | cuda | cpu (default: auto)')
     .option('--states <n>', 'concurrent requests (default 2)')

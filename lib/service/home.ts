@@ -23,6 +23,12 @@ export function dictateHome(): string {
   return join(process.env.XDG_STATE_HOME || join(home, '.local', 'state'), 'prism-dictate');
 }
 
+/** The one way every command says that no daemon answers for `home`. */
+export const NOT_RUNNING = 'prism-dictate is not running';
+export function notRunning(home: string): string {
+  return `${NOT_RUNNING} for ${home} (start it: prism-dictate start)`;
+}
+
 export interface ServicePaths {
   home: string;
   /** where clients connect */
