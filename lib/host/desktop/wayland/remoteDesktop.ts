@@ -33,10 +33,11 @@
  * even the paste chord's "v" has no key there.
  */
 import { chmodSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import type { KeyCombo, Modifier } from '../../../config/keys.js';
+import type { KeyCombo } from '../../../config/keys.js';
 import { WhisperError } from '../../../errors.js';
-import { type KeySender, keysymName, xdotoolCombo } from '../../keys.js';
+import { type KeySender, xdotoolCombo } from '../../keys.js';
 import { BusError, readVariant, SessionBus, type VarDictIn } from '../dbus.js';
+import { keysymOf, MODIFIER_KEYSYMS } from '../keysyms.js';
 import { type Answer, DESKTOP, NoAnswer, portalRequest, token } from './portalRequest.js';
 
 const REMOTE_DESKTOP = 'org.freedesktop.portal.RemoteDesktop';
@@ -53,38 +54,14 @@ const TOKEN_MAX = 512;
 /** Why the portal cannot send keys: a stable reason on the PASTE_FAILED error. */
 export type RemoteDesktopProblem = 'no-bus' | 'no-portal' | 'no-remote-desktop' | 'no-keyboard' | 'declined' | 'timeout' | 'failed' | 'not-typable';
 
-const KEYSYMS: Record<string, number> = {
-  Return: 0xff0d,
-  Escape: 0xff1b,
-  Tab: 0xff09,
-  space: 0x20,
-  BackSpace: 0xff08,
-  Insert: 0xff63,
-  Delete: 0xffff,
-  Home: 0xff50,
-  End: 0xff57,
-  Prior: 0xff55,
-  Next: 0xff56,
-  Up: 0xff52,
-  Down: 0xff54,
-  Left: 0xff51,
-  Right: 0xff53,
-  Caps_Lock: 0xffe5,
-  Print: 0xff61,
-  Scroll_Lock: 0xff14,
-};
-/** The left-hand modifier keys (X11 keysymdef.h) */
-export const MODIFIER_KEYSYMS: Record<Modifier, number> = { ctrl: 0xffe3, alt: 0xffe9, shift: 0xffe1, meta: 0xffeb };
+const RETURN = keysymOf('enter') as number;
+const TAB = keysymOf('tab') as number;
 
-/** The keysym of one of our main keys (lib/config/keys.ts): letters and digits are their ASCII code, F1…F24 from 0xffbe. */
+/** The keysym of one of our main keys (lib/config/keys.ts), from the one keysym table. */
 export function keysymOfKey(key: string): number {
-  const name = keysymName(key);
-  const named = KEYSYMS[name];
-  if (named !== undefined) return named;
-  const f = /^F(\d+)$/.exec(name);
-  if (f) return 0xffbe + Number(f[1]) - 1;
-  if (/^[a-z0-9]$/.test(name)) return name.charCodeAt(0);
-  throw new WhisperError('PASTE_FAILED', `no keysym for the key "${key}"`);
+  const k = keysymOf(key);
+  if (k === undefined) throw new WhisperError('PASTE_FAILED', `no keysym for the key "${key}"`);
+  return k;
 }
 
 /**
@@ -93,8 +70,8 @@ export function keysymOfKey(key: string): number {
  */
 export function keysymOfChar(ch: string): number | undefined {
   const cp = ch.codePointAt(0) ?? 0;
-  if (ch === '\n' || ch === '\r') return KEYSYMS.Return;
-  if (ch === '\t') return KEYSYMS.Tab;
+  if (ch === '\n' || ch === '\r') return RETURN;
+  if (ch === '\t') return TAB;
   if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return undefined;
   if (cp <= 0xff) return cp;
   return 0x01000000 + cp;
@@ -233,7 +210,7 @@ export class RemoteDesktopKeys implements KeySender {
   /** The chord: modifier keysyms down, the key down and up, the modifiers up in reverse order. */
   press(combo: KeyCombo): Promise<void> {
     const key = keysymOfKey(combo.key);
-    const mods = combo.modifiers.map((m) => MODIFIER_KEYSYMS[m]);
+    const mods = combo.modifiers.map((m) => MODIFIER_KEYSYMS[m][0] as number); // the left-hand key
     return this.serial(async () => {
       const held: number[] = [];
       try {

@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import type { Modifier } from '../../../config/keys.js';
 import { WhisperError } from '../../../errors.js';
-import { MODIFIER_KEYSYMS, NUM_LOCK } from './keysyms.js';
+import { MODIFIER_KEYSYMS, NUM_LOCK } from '../keysyms.js';
 import type { X11Module, XCallback, XClient, XDisplayInfo, XEvent, XProtocolError } from './types.js';
 
 /** An X error that answered one of our requests (`xError`: the X error code, 10 = BadAccess). */

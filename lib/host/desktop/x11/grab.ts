@@ -11,8 +11,8 @@
  */
 import type { KeyCombo } from '../../../config/keys.js';
 import { WhisperError } from '../../../errors.js';
+import { comboLabel, keysymOf } from '../keysyms.js';
 import { BAD_ACCESS, type XDisplay, XRequestError } from './display.js';
-import { comboLabel, keysymOf } from './keysyms.js';
 import type { XEvent, XkbExt } from './types.js';
 
 export interface HotkeyOptions {

@@ -8,8 +8,8 @@
 import type { KeyCombo } from '../../../config/keys.js';
 import { WhisperError } from '../../../errors.js';
 import type { KeySender } from '../../keys.js';
+import { comboLabel, keysymOf, MODIFIER_KEYSYMS } from '../keysyms.js';
 import type { XDisplay } from './display.js';
-import { comboLabel, keysymOf, MODIFIER_KEYSYMS } from './keysyms.js';
 import type { XTestExt } from './types.js';
 
 const SHIFT_L = 0xffe1;

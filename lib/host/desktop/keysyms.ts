@@ -1,8 +1,9 @@
 /**
- * X keysyms for the key names a hotkey or paste combination may use (lib/config/keys.ts), and for the
+ * X keysyms (the names every X11 and Wayland key path speaks: XTest, the RemoteDesktop portal) for the
+ * key names a hotkey or paste combination may use (lib/config/keys.ts), and for the
  * modifier keys. Values from X11/keysymdef.h.
  */
-import type { Modifier } from '../../../config/keys.js';
+import type { Modifier } from '../../config/keys.js';
 
 const NAMED: Record<string, number> = {
   space: 0x0020,
