@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { vadSchema } from '../lib/config/schema.js';
 import { servicePaths } from '../lib/service/home.js';
 import { ServiceServer } from '../lib/service/server.js';
 import { JFK, models, root, runCli, SCRIPT_10, SCRIPT_25 } from './helpers.js';
@@ -280,6 +281,44 @@ describe('prism-dictate system', () => {
     const h = await cli(['history']);
     expect(h.code).toBe(0);
     expect(h.stdout).toMatch(/no dictations yet/);
+  });
+});
+
+describe('prism-dictate history and --help say what is true (issue 27, item 5)', () => {
+  it('history lists dictations with their phrases under a header; --limit counts dictations', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'prism-hist-'));
+    try {
+      const dir = join(own, 'history');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const put = (id: string, at: string, phrase: number, text: string, dictation = 'D') =>
+        writeFileSync(join(dir, `${id}.json`), JSON.stringify({ id, at, seconds: 2, state: 'done', text, settings: { dictation, phrase } }), { mode: 0o600 });
+      put('20261206-100000-000-000', '2026-12-06T10:00:00.000Z', 1, 'Hello world. ');
+      put('20261206-100003-000-001', '2026-12-06T10:00:03.000Z', 2, 'How are you? ');
+      put('20261206-110000-000-002', '2026-12-06T11:00:00.000Z', 1, 'Later. ', 'E');
+      const r = await cli(['history'], { PRISM_DICTATE_HOME: own });
+      expect(r.code).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines[0]).toBe(`2 dictations (3 phrases), newest first, from ${dir}`);
+      expect(lines).toContainEqual(expect.stringMatching(/^time\s+length\s+state\s+text$/));
+      expect(r.stdout).toMatch(/length: seconds of audio/);
+      expect(r.stdout).toMatch(/4\.0 s {2}done {7}Hello world\. How are you\?\n.*phrase 1: Hello world\.\n.*phrase 2: How are you\?/);
+      const one = await cli(['history', '--limit', '1', '--json'], { PRISM_DICTATE_HOME: own });
+      expect((JSON.parse(one.stdout) as Array<{ text: string }>).map((x) => x.text)).toEqual(['Later. ']);
+      expect((await cli(['history', '--limit', 'x'], { PRISM_DICTATE_HOME: own })).code).toBe(2);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it("start --help: --hangover-ms says what the config's vad.hangoverMs does (cuts phrases, never ends a dictation), with its range and default", async () => {
+    const r = await cli(['start', '--help']);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    const line = help.slice(help.indexOf('--hangover-ms'), help.indexOf('--engine '));
+    const def = vadSchema.parse({}).hangoverMs;
+    expect(line).toMatch(/cuts a dictation into phrases/);
+    expect(line).toMatch(/never ends a dictation/);
+    expect(line).toContain(`150–2000, default ${def}`);
+    expect(line).not.toMatch(/toggle/);
   });
 });
 

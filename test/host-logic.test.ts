@@ -190,7 +190,7 @@ describe('phrases', () => {
       times: { transcription: 301.4, paste: 2.2 },
       text: 'Secret words. ',
     };
-    expect(dictationLine(s, false)).toBe('dictation 3 hybrid/latched (hotkey, ended by press): 2 phrases, 6.4 s audio, 14 characters; ms: transcription 301, paste 2');
+    expect(dictationLine(s, false)).toBe('dictation 3 hybrid/latched (hotkey, ended by press): 2 phrases, 6.4 s audio, 13 characters; ms: paste 2; last phrase: transcription 301');
     expect(dictationLine(s, false)).not.toMatch(/Secret/);
     expect(dictationLine(s, true)).toMatch(/; text: "Secret words\. "$/);
   });

@@ -5,8 +5,10 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { WhisperError } from '../errors.js';
 import { HOST_ACTIONS } from '../host/actions.js';
-import { History } from '../host/history.js';
+import { type DictationRecord, type DictationState, History } from '../host/history.js';
+import { joinPhrases } from '../host/phrases.js';
 import { servicePaths } from '../service/home.js';
 import { configFor } from './config.js';
 import { report } from './exit.js';
@@ -35,15 +37,18 @@ export function dictateCommands(program: Command): void {
 
   program
     .command('history')
-    .description('recent dictations: time, length, state and text (newest first)')
-    .option('--limit <n>', 'how many', '20')
-    .option('--json', 'print JSON')
+    .description('recent dictations, newest first: when, seconds of audio, state and text, with the phrases of one cut at pauses under it')
+    .option('--limit <n>', 'how many dictations', '20')
+    .option('--json', 'print the phrase records of those dictations as JSON (newest first; settings.dictation and settings.phrase link a phrase to its dictation)')
     .action(async (o: { limit: string; json?: boolean }, cmd: Command) => {
       try {
+        const limit = Number(o.limit);
+        if (!(Number.isInteger(limit) && limit > 0)) throw new WhisperError('BAD_ARGUMENT', `--limit takes a whole number of dictations above 0, got "${o.limit}"`);
         const c = configFor(cmd);
         const history = new History(join(servicePaths().home, 'history'), c.history);
-        const records = await history.list(Number(o.limit));
+        const dictations = groupDictations(await history.list(Number.POSITIVE_INFINITY)).slice(0, limit);
         if (o.json) {
+          const records = dictations.flatMap((d) => [...d.phrases].reverse());
           process.stdout.write(
             `${JSON.stringify(
               records.map((r) => ({ ...r, audio: r.audio ? join(history.dir, r.audio) : undefined })),
@@ -53,13 +58,72 @@ export function dictateCommands(program: Command): void {
           );
           return;
         }
-        if (records.length === 0) process.stdout.write(`no dictations yet in ${history.dir}\n`);
-        for (const r of records) {
-          const total = r.timings?.total === undefined ? '' : ` ${r.timings.total.toFixed(0)} ms`;
-          process.stdout.write(`${localTime(r.at)}  ${r.seconds.toFixed(1).padStart(5)} s  ${r.state.padEnd(9)}${total}  ${r.text ?? r.error?.message ?? ''}\n`);
-        }
+        process.stdout.write(historyText(dictations, history.dir));
       } catch (e) {
         report(e);
       }
     });
+}
+
+/** One dictation of the history: its phrases (records linked by settings.dictation), oldest first. */
+export interface DictationEntry {
+  /** the dictation's id (settings.dictation), or the record's own for one saved without it */
+  id: string;
+  /** when its first phrase was kept */
+  at: string;
+  /** seconds of audio, all phrases */
+  seconds: number;
+  state: DictationState;
+  /** the phrases' texts joined as they were delivered */
+  text: string;
+  phrases: DictationRecord[];
+}
+
+/** The state a dictation shows: the one that needs attention first, when its phrases differ. */
+const STATE_ORDER: DictationState[] = ['failed', 'captured', 'cancelled', 'copied', 'done', 'no-speech'];
+
+/** Records (newest first, one per phrase) grouped into dictations, newest first. */
+export function groupDictations(records: DictationRecord[]): DictationEntry[] {
+  const groups = new Map<string, DictationRecord[]>();
+  for (const r of records) {
+    const key = typeof r.settings?.dictation === 'string' ? `d:${r.settings.dictation}` : `r:${r.id}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.entries()].map(([key, rs]) => {
+    const phrases = [...rs].sort((a, b) => Number(a.settings?.phrase ?? 0) - Number(b.settings?.phrase ?? 0) || a.at.localeCompare(b.at));
+    const states = new Set(phrases.map((p) => p.state));
+    return {
+      id: key.slice(2),
+      at: (phrases[0] as DictationRecord).at,
+      seconds: phrases.reduce((sum, p) => sum + p.seconds, 0),
+      state: STATE_ORDER.find((st) => states.has(st)) ?? (phrases[0] as DictationRecord).state,
+      text: joinPhrases(phrases.map((p) => p.text?.trim() ?? '').filter(Boolean)),
+      phrases,
+    };
+  });
+}
+
+/** What a row shows when there is no text: why. */
+function noText(r: { state: DictationState; error?: { message: string } }): string {
+  if (r.error) return `(${r.error.message})`;
+  return r.state === 'no-speech' ? '(no speech)' : r.state === 'captured' ? '(not transcribed yet: prism-dictate retry)' : '';
+}
+
+/** The history as a table for people: a title, what the columns hold, a header, a row per dictation and one per phrase under it. */
+export function historyText(dictations: DictationEntry[], dir: string): string {
+  if (dictations.length === 0) return `no dictations yet in ${dir}\n`;
+  const phrases = dictations.reduce((n, d) => n + d.phrases.length, 0);
+  const out = [
+    `${dictations.length} dictation${dictations.length === 1 ? '' : 's'} (${phrases} phrase${phrases === 1 ? '' : 's'}), newest first, from ${dir}`,
+    'time: local, when it was kept; length: seconds of audio; state: done (typed or pasted), copied (on the clipboard to paste),',
+    '  failed, no-speech, cancelled, captured (kept, not transcribed); text: what was delivered. A dictation cut at pauses lists its phrases under it.',
+    `${'time'.padEnd(19)}  ${'length'.padStart(7)}  ${'state'.padEnd(9)}  text`,
+  ];
+  const row = (time: string, seconds: number, state: string, text: string): string => `${time.padEnd(19)}  ${`${seconds.toFixed(1)} s`.padStart(7)}  ${state.padEnd(9)}  ${text}`;
+  for (const d of dictations) {
+    out.push(row(localTime(d.at), d.seconds, d.state, d.text || noText(d.phrases.find((p) => p.error) ?? d)));
+    if (d.phrases.length < 2) continue;
+    for (const [i, p] of d.phrases.entries()) out.push(row('', p.seconds, p.state, `  phrase ${p.settings?.phrase ?? i + 1}: ${p.text?.trim() || noText(p)}`));
+  }
+  return `${out.join('\n')}\n`;
 }

@@ -180,7 +180,7 @@ export function serviceCommands(program: Command): void {
     .option('--device <id|name>', 'microphone (default: the system default input)')
     .option('--language <code>', 'spoken language (default en)')
     .option('--prompt <text>', 'initial prompt: names and vocabulary')
-    .option('--hangover-ms <ms>', 'silence that ends an utterance in toggle mode (default 500)')
+    .option('--hangover-ms <ms>', 'the pause that cuts a dictation into phrases, each transcribed while you go on (150–2000, default 500); it never ends a dictation')
     .option('--engine <url>', 'transcribe dictations on a remote prism-dictate serve (http://host:port), this machine as fallback')
     .option('--engine-token <token>', "the remote engine's bearer token")
     .option('--no-host', 'run the inference service alone: no microphone, hotkey or paste')

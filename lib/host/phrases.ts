@@ -38,13 +38,36 @@ export interface DictationSummary {
   text: string;
 }
 
-/** One line per dictation: id, mode, audio, stages, characters — the text only when asked for. */
+/**
+ * One line per dictation: id, mode, audio, stages, characters — the text only when asked for.
+ *
+ * The characters are counted as the indicator counts them (the text without the space that follows it).
+ * "end → text" (StageTimes.total) is what the person waited for: from the dictation's end (release,
+ * press, command, or the pause that cut a hands-free phrase) to the text in the window, the paste
+ * inside it. The other stages are the last phrase's (with words; it carries the end), and its
+ * transcription may have begun before that end — a phrase cut at a pause is transcribed while you go
+ * on holding — so it is not a part of "end → text", and the line says so where it is longer.
+ */
 export function dictationLine(s: DictationSummary, withText: boolean): string {
-  const stages = Object.entries(s.times)
-    .filter(([, v]) => typeof v === 'number' && Number.isFinite(v))
-    .map(([k, v]) => `${k} ${(v as number).toFixed(0)}`)
+  const t = s.times;
+  const ms = (k: keyof StageTimes): number | undefined => (typeof t[k] === 'number' && Number.isFinite(t[k]) ? t[k] : undefined);
+  const total = ms('total');
+  const paste = ms('paste');
+  const waited =
+    total !== undefined ? `end → text ${total.toFixed(0)}${paste !== undefined ? ` (paste ${paste.toFixed(0)})` : ''}` : paste !== undefined ? `paste ${paste.toFixed(0)}` : '';
+  const transcription = ms('transcription');
+  const early = transcription !== undefined && total !== undefined && transcription + (paste ?? 0) > total ? ' (begun before the end)' : '';
+  const phrase = [
+    ['trigger', ms('trigger')],
+    ['capture', ms('capture')],
+    ['end of speech', ms('endOfSpeech')],
+    ['transcription', transcription],
+  ]
+    .filter((e): e is [string, number] => e[1] !== undefined)
+    .map(([k, v]) => `${k} ${v.toFixed(0)}${k === 'transcription' ? early : ''}`)
     .join(', ');
+  const stages = [waited, phrase && s.phrases > 1 ? `last phrase: ${phrase}` : phrase].filter(Boolean).join(s.phrases > 1 ? '; ' : ', ');
   const phrases = `${s.phrases} phrase${s.phrases === 1 ? '' : 's'}`;
-  const head = `dictation ${s.id} ${s.mode} (${s.trigger}, ended by ${s.ended}): ${phrases}, ${s.audioSeconds.toFixed(1)} s audio, ${s.text.length} characters`;
+  const head = `dictation ${s.id} ${s.mode} (${s.trigger}, ended by ${s.ended}): ${phrases}, ${s.audioSeconds.toFixed(1)} s audio, ${s.text.trim().length} characters`;
   return `${head}${stages ? `; ms: ${stages}` : ''}${withText ? `; text: ${JSON.stringify(s.text)}` : ''}`;
 }
