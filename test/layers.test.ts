@@ -1,10 +1,10 @@
-/** The house rule of the README's layout: a file imports only from its own floor and lower ones. */
+/** The house rule of the layout (docs/CONTRIBUTING.md): a file imports only from its own floor and lower ones. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from './helpers.js';
 
-/** Floors of lib/, lowest first (a folder or a file at the top of lib/), as the README lists them. */
+/** Floors of lib/, lowest first (a folder or a file at the top of lib/), as docs/CONTRIBUTING.md ("Layout") lists them. */
 const FLOORS = [
   ['errors.ts'],
   ['clock.ts'],

@@ -4,6 +4,7 @@ import { closeSync, constants, lstatSync, mkdirSync, openSync, renameSync, rmSyn
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { type ConfigInput, defaultConfigPath, loadConfig } from '../config/load.js';
+import { configKeys, configKeysMarkdown } from '../config/reference.js';
 import type { Config } from '../config/schema.js';
 import { STARTER_CONFIG } from '../config/starter.js';
 import { WhisperError } from '../errors.js';
@@ -68,6 +69,19 @@ export function configCommand(program: Command): void {
       } catch (e) {
         report(e);
       }
+    });
+
+  config
+    .command('keys')
+    .description("every setting: its key, the values it takes, its default and what it does (--markdown: the README's table)")
+    .option('--markdown', 'as the Markdown table in the README')
+    .action((o: { markdown?: boolean }) => {
+      if (o.markdown) {
+        process.stdout.write(`${configKeysMarkdown()}\n`);
+        return;
+      }
+      const plain = (s: string): string => s.replaceAll('`', '').replaceAll('\\|', '|');
+      for (const k of configKeys()) process.stdout.write(`${k.key} = ${k.default === '—' ? '(none)' : k.default}   [${plain(k.values)}]\n    ${k.description}\n`);
     });
 
   config

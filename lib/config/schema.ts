@@ -14,144 +14,135 @@ const ms = (min: number, max: number, def: number) => z.number().int().min(min).
 
 export const hotkeySchema = z
   .object({
-    /** the global hotkey; off leaves only the socket commands (Wayland, Talon, AutoHotkey) */
-    enabled: z.boolean().default(true),
+    enabled: z.boolean().default(true).describe('the global hotkey; off leaves only the socket commands (Wayland, Talon, AutoHotkey)'),
     keys: z
       .string()
       .default('Meta+Alt+V')
       .superRefine((k, ctx) => {
         const c = parseCombo(k);
         if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: `"${k}" ${c}` });
-      }),
-    /**
-     * hold: push-to-talk (only the release ends it); toggle: press to start, press again to stop (or
-     * vad.latchSilenceMs of silence); hybrid: a hold is push-to-talk, a quick tap latches like toggle
-     */
-    mode: z.enum(['hold', 'toggle', 'hybrid']).default('hybrid'),
-    /** hybrid: a press held this long is push-to-talk */
-    holdMs: ms(100, 3000, 500),
+      })
+      .describe('the combination: modifiers (Ctrl, Alt, Shift, Meta = Super = the Windows key) and one key, e.g. "Ctrl+Alt+Space", "F9"'),
+    mode: z
+      .enum(['hold', 'toggle', 'hybrid'])
+      .default('hybrid')
+      .describe(
+        'hold: push-to-talk (only the release ends it); toggle: press to start, press again to stop (or vad.latchSilenceMs of silence); hybrid: a hold is push-to-talk, a quick tap latches like toggle',
+      ),
+    holdMs: ms(100, 3000, 500).describe('hybrid: a press held this long is push-to-talk'),
   })
   .strict();
 
 export const audioSchema = z
   .object({
-    /** input device id or a part of its name; default: the system's default input */
-    device: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
-    /** audio kept from before the trigger, so the first word is never cut */
-    preRollMs: ms(0, 2000, 300),
-    /** the ring buffer capture writes into */
-    bufferSeconds: z.number().int().min(10).max(600).default(60),
-    /** capture block while recording: shorter ends utterances sooner, longer costs less CPU */
-    blockMs: ms(10, 100, 20),
-    /**
-     * period of the capture stream that runs while idle, on ALSA (PulseAudio, PipeWire): a blockMs stream
-     * joins it while recording. 0: one blockMs stream all the time (more idle CPU; for devices that
-     * cannot be opened twice)
-     */
-    idlePeriodMs: z.union([z.literal(0), z.number().int().min(100).max(1000)]).default(250),
+    device: z
+      .union([z.string().min(1), z.number().int().min(0)])
+      .optional()
+      .describe("input device id or a part of its name; default: the system's default input"),
+    preRollMs: ms(0, 2000, 300).describe('audio kept from before the trigger, so the first word is never cut'),
+    bufferSeconds: z.number().int().min(10).max(600).default(60).describe('the ring buffer capture writes into'),
+    blockMs: ms(10, 100, 20).describe('capture block while recording: shorter ends utterances sooner, longer costs less CPU'),
+    idlePeriodMs: z
+      .union([z.literal(0), z.number().int().min(100).max(1000)])
+      .default(250)
+      .describe(
+        'period of the capture stream that runs while idle, on ALSA (PulseAudio, PipeWire): a blockMs stream joins it while recording. 0: one blockMs stream all the time (more idle CPU; for devices that cannot be opened twice)',
+      ),
   })
   .strict();
 
 export const vadSchema = z
   .object({
-    /** WebRTC VAD aggressiveness, 0 (least) to 3 (most) */
-    mode: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).default(3),
-    frameMs: z.union([z.literal(10), z.literal(20), z.literal(30)]).default(20),
-    /** a pause this long ends a phrase: a latched dictation pastes it, a held one transcribes it ahead */
-    hangoverMs: ms(150, 2000, 500),
-    /** a push-to-talk press shorter than this (an accidental tap) is dropped */
-    minUtteranceMs: ms(100, 5000, 300),
-    /** a phrase longer than this is cut there (the dictation goes on) */
-    maxUtteranceMs: ms(1000, 300_000, 30_000),
-    /** a latched dictation in which nothing at all was said stops listening after this long */
-    noSpeechTimeoutMs: ms(1000, 60_000, 8000),
-    /** a latched dictation ends after this much silence following its last speech; 0: only a press ends it */
-    latchSilenceMs: z.union([z.literal(0), z.number().int().min(1000).max(3_600_000)]).default(10_000),
-    /** voiced time an utterance needs to be transcribed at all (Whisper invents text on silence) */
-    minSpeechMs: ms(0, 5000, 200),
+    mode: z
+      .union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)])
+      .default(3)
+      .describe('WebRTC VAD aggressiveness, 0 (least) to 3 (most)'),
+    frameMs: z
+      .union([z.literal(10), z.literal(20), z.literal(30)])
+      .default(20)
+      .describe('the frame WebRTC VAD classifies (10, 20 or 30 ms)'),
+    hangoverMs: ms(150, 2000, 500).describe('a pause this long ends a phrase: a latched dictation pastes it, a held one transcribes it ahead'),
+    minUtteranceMs: ms(100, 5000, 300).describe('a push-to-talk press shorter than this (an accidental tap) is dropped'),
+    maxUtteranceMs: ms(1000, 300_000, 30_000).describe('a phrase longer than this is cut there (the dictation goes on)'),
+    noSpeechTimeoutMs: ms(1000, 60_000, 8000).describe('a latched dictation in which nothing at all was said stops listening after this long'),
+    latchSilenceMs: z
+      .union([z.literal(0), z.number().int().min(1000).max(3_600_000)])
+      .default(10_000)
+      .describe('a latched dictation ends after this much silence following its last speech; 0: only a press ends it'),
+    minSpeechMs: ms(0, 5000, 200).describe('voiced time an utterance needs to be transcribed at all (Whisper invents text on silence)'),
   })
   .strict();
 
 export const outputSchema = z
   .object({
-    /** paste: clipboard + paste keystroke; type: keystrokes; clipboard: only copy; stdout: print */
-    method: z.enum(['paste', 'type', 'clipboard', 'stdout']).default('paste'),
-    /** the paste keystroke, e.g. ctrl+shift+v for terminals (default: cmd+v on macOS, ctrl+v elsewhere) */
+    method: z.enum(['paste', 'type', 'clipboard', 'stdout']).default('paste').describe('paste: clipboard + paste keystroke; type: keystrokes; clipboard: only copy; stdout: print'),
     pasteKeys: z
       .string()
       .optional()
       .superRefine((k, ctx) => {
         const c = k === undefined ? undefined : parseCombo(k);
         if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: `"${k}" ${c}` });
-      }),
-    /** put the previous clipboard back after pasting, unless the user copied something meanwhile */
-    restoreClipboard: z.boolean().default(true),
-    restoreDelayMs: ms(50, 5000, 400),
-    trailingSpace: z.boolean().default(true),
+      })
+      .describe('the paste keystroke, e.g. ctrl+shift+v for terminals (default: cmd+v on macOS, ctrl+v elsewhere)'),
+    restoreClipboard: z.boolean().default(true).describe('put the previous clipboard back after pasting, unless the user copied something meanwhile'),
+    restoreDelayMs: ms(50, 5000, 400).describe('how long after the paste keystroke the previous clipboard is put back (the window reads the clipboard meanwhile)'),
+    trailingSpace: z.boolean().default(true).describe('a space after each delivered text, so the next dictation does not run into it'),
   })
   .strict();
 
 export const transcriptionSchema = z
   .object({
-    language: z.string().min(2).default('en'),
-    /** custom vocabulary: names and terms the model should prefer */
-    prompt: z.string().optional(),
-    /** whole-word, case-insensitive replacements applied to the text */
-    replacements: z.record(z.string().min(1), z.string()).default({}),
-    /**
-     * each phrase after a pause gets the previous phrase's text as its prompt, so wording and spelling
-     * stay consistent across pauses; false transcribes every phrase alone (Whisper's
-     * condition_on_previous_text off), for a model that repeats itself
-     */
-    previousText: z.boolean().default(true),
+    language: z.string().min(2).default('en').describe('the spoken language\'s code; "auto" detects it (needs a multilingual model, not .en)'),
+    prompt: z.string().optional().describe('custom vocabulary: names and terms the model should prefer'),
+    replacements: z.record(z.string().min(1), z.string()).default({}).describe('whole-word, case-insensitive replacements applied to the text'),
+    previousText: z
+      .boolean()
+      .default(true)
+      .describe(
+        "each phrase after a pause gets the previous phrase's text as its prompt, so wording and spelling stay consistent across pauses; false transcribes every phrase alone (Whisper's condition_on_previous_text off), for a model that repeats itself",
+      ),
   })
   .strict();
 
 export const historySchema = z
   .object({
-    enabled: z.boolean().default(true),
-    /** dictations kept (audio + record); 0 keeps none once transcribed */
-    keep: z.number().int().min(0).max(1_000_000).default(500),
-    /** 0: no age limit */
-    maxAgeDays: z.number().min(0).max(3650).default(30),
+    enabled: z.boolean().default(true).describe("keep each dictation's audio and text in the history folder (written before it is transcribed); false keeps nothing on disk"),
+    keep: z.number().int().min(0).max(1_000_000).default(500).describe('dictations kept (audio + record); 0 keeps none once transcribed'),
+    maxAgeDays: z.number().min(0).max(3650).default(30).describe('0: no age limit'),
   })
   .strict();
 
 export const dashboardSchema = z
   .object({
-    /** the live page and /metrics, served by the daemon on 127.0.0.1 behind a random token */
-    enabled: z.boolean().default(true),
-    /** a fixed port, so the URL survives restarts (taken: a free one instead, said in the log); 0 picks a free port */
-    port: z.number().int().min(0).max(65535).default(8179),
-    /** a fixed token (16+ characters); otherwise one is made at the first start and kept in dashboard-token in the home */
+    enabled: z.boolean().default(true).describe('the live page and /metrics, served by the daemon on 127.0.0.1 behind a random token'),
+    port: z.number().int().min(0).max(65535).default(8179).describe('a fixed port, so the URL survives restarts (taken: a free one instead, said in the log); 0 picks a free port'),
     token: z
       .string()
       .min(16)
       .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces (it travels in an Authorization header)')
-      .optional(),
-    /** show dictated text on the page (it can be hidden there too) */
-    showText: z.boolean().default(true),
+      .optional()
+      .describe('a fixed token (16+ characters); otherwise one is made at the first start and kept in dashboard-token in the home'),
+    showText: z.boolean().default(true).describe('show dictated text on the page (it can be hidden there too)'),
   })
   .strict();
 
 export const remoteSchema = z
   .object({
-    /** a remote transcription server (prism-dictate serve, or any OpenAI-compatible one): http(s)://host:port */
     url: z
       .string()
       .optional()
       .superRefine((u, ctx) => {
         if (u !== undefined && !/^https?:\/\/[^/\s]+/.test(u)) ctx.addIssue({ code: 'custom', message: `"${u}" is not an http(s)://host:port address` });
-      }),
-    /** its bearer token */
+      })
+      .describe('a remote transcription server (prism-dictate serve, or any OpenAI-compatible one): http(s)://host:port'),
     token: z
       .string()
       .min(1)
       .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces (it travels in an Authorization header)')
-      .optional(),
-    /** when the remote engine fails, transcribe on the local service instead (which then loads the model too) */
-    fallback: z.boolean().default(true),
-    timeoutMs: ms(1000, 600_000, 30_000),
+      .optional()
+      .describe('its bearer token'),
+    fallback: z.boolean().default(true).describe('when the remote engine fails, transcribe on the local service instead (which then loads the model too)'),
+    timeoutMs: ms(1000, 600_000, 30_000).describe('a remote request that takes longer fails (and falls back, with remote.fallback)'),
   })
   .strict();
 
@@ -160,65 +151,64 @@ export const cueSchema = z.preprocess(
   (v) => (typeof v === 'boolean' ? { enabled: v } : v),
   z
     .object({
-      /** a short, quiet tone when recording starts (rising) and stops (falling) */
-      enabled: z.boolean().default(true),
-      /** 0–1 of full scale */
-      volume: z.number().min(0).max(1).default(0.08),
+      enabled: z.boolean().default(true).describe('a short, quiet tone when recording starts (rising) and stops (falling)'),
+      volume: z.number().min(0).max(1).default(0.08).describe('0–1 of full scale'),
     })
     .strict(),
 );
 
 export const desktopSchema = z
   .object({
-    /**
-     * which desktop path: auto follows the session (WAYLAND_DISPLAY or XDG_SESSION_TYPE=wayland is a
-     * Wayland session even with XWayland running: X11 keystrokes, grabs and CLIPBOARD reach X clients only)
-     */
-    session: z.enum(['auto', 'x11', 'wayland']).default('auto'),
-    /**
-     * Wayland: how keystrokes are sent. auto: wtype where the compositor offers the virtual-keyboard
-     * protocol (sway, Hyprland, river, Wayfire), ydotool (uinput) where it is set up (GNOME, KDE), else
-     * the RemoteDesktop portal there (GNOME, KDE: the desktop asks once); portal: always the portal;
-     * none: never send keystrokes (every dictation is copied, to paste yourself)
-     */
-    keys: z.enum(['auto', 'wtype', 'ydotool', 'portal', 'none']).default('auto'),
-    /**
-     * Wayland: how the daemon sees the hotkey. auto: the GlobalShortcuts portal where the desktop has it,
-     * else none (bind prism-dictate begin/end or toggle in the compositor: prism-dictate hotkey setup);
-     * evdev: read the keyboards directly (true press and release on any compositor; needs group input)
-     */
-    hotkey: z.enum(['auto', 'compositor', 'portal', 'evdev']).default('auto'),
+    session: z
+      .enum(['auto', 'x11', 'wayland'])
+      .default('auto')
+      .describe(
+        'which desktop path: auto follows the session (WAYLAND_DISPLAY or XDG_SESSION_TYPE=wayland is a Wayland session even with XWayland running: X11 keystrokes, grabs and CLIPBOARD reach X clients only)',
+      ),
+    keys: z
+      .enum(['auto', 'wtype', 'ydotool', 'portal', 'none'])
+      .default('auto')
+      .describe(
+        'Wayland: how keystrokes are sent. auto: wtype where the compositor offers the virtual-keyboard protocol (sway, Hyprland, river, Wayfire), ydotool (uinput) where it is set up (GNOME, KDE), else the RemoteDesktop portal there (GNOME, KDE: the desktop asks once); portal: always the portal; none: never send keystrokes (every dictation is copied, to paste yourself)',
+      ),
+    hotkey: z
+      .enum(['auto', 'compositor', 'portal', 'evdev'])
+      .default('auto')
+      .describe(
+        'Wayland: how the daemon sees the hotkey. auto: the GlobalShortcuts portal where the desktop has it, else none (bind prism-dictate begin/end or toggle in the compositor: prism-dictate hotkey setup); evdev: read the keyboards directly (true press and release on any compositor; needs group input)',
+      ),
   })
   .strict();
 
 export const indicatorSchema = z
   .object({
-    /** on X11: a small always-on-top window showing listening / transcribing / pasted / no speech, with the input level */
-    enabled: z.boolean().default(true),
-    position: z.enum(['top', 'bottom']).default('top'),
+    enabled: z.boolean().default(true).describe('on X11: a small always-on-top window showing listening / transcribing / pasted / no speech, with the input level'),
+    position: z.enum(['top', 'bottom']).default('top').describe('where on the screen the X11 indicator stands (centred)'),
   })
   .strict();
 
 export const logSchema = z
   .object({
-    /** write the dictated text into the log line of each dictation (off: only its length) */
-    text: z.boolean().default(false),
+    text: z.boolean().default(false).describe('write the dictated text into the log line of each dictation (off: only its length)'),
   })
   .strict();
 
 export const configSchema = z
   .object({
-    model: z.string().min(1).default('base.en'),
-    gpu: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
-    states: z.number().int().min(1).max(16).default(2),
-    threads: z.number().int().min(1).max(1024).optional(),
-    /** the model the service falls back to on the CPU */
-    fallbackModel: z.string().min(1).optional(),
-    /** switch to the fallback when requests get slower than slowMs (1 ms … 10 min), slowCount times in a row */
-    slowMs: z.number().int().min(1).max(600_000).optional(),
-    slowCount: z.number().int().min(1).default(3),
-    /** after an automatic fallback, try the primary engine again after this long (1 s … 1 h, doubling up to 1 h); 0: never */
-    probePrimaryMs: z.union([z.literal(0), z.number().int().min(1000).max(3_600_000)]).default(300_000),
+    model: z.string().min(1).default('base.en').describe('a model name (prism-dictate models list; pulled on first start) or the path of a ggml file'),
+    gpu: z
+      .enum(['auto', 'cuda', 'cpu'])
+      .default('auto')
+      .describe('auto: CUDA when this build has it and a GPU works, else the CPU; cuda: a GPU or fail (then the CPU fallback); cpu'),
+    states: z.number().int().min(1).max(16).default(2).describe('inference states: transcriptions that run side by side (each its own CUDA stream on a GPU)'),
+    threads: z.number().int().min(1).max(1024).optional().describe('CPU threads for transcription (default: every core)'),
+    fallbackModel: z.string().min(1).optional().describe('the model the service falls back to on the CPU'),
+    slowMs: z.number().int().min(1).max(600_000).optional().describe('switch to the fallback when requests get slower than slowMs (1 ms … 10 min), slowCount times in a row'),
+    slowCount: z.number().int().min(1).default(3).describe('how many slow requests in a row (see slowMs) switch to the fallback'),
+    probePrimaryMs: z
+      .union([z.literal(0), z.number().int().min(1000).max(3_600_000)])
+      .default(300_000)
+      .describe('after an automatic fallback, try the primary engine again after this long (1 s … 1 h, doubling up to 1 h); 0: never'),
     hotkey: hotkeySchema.prefault({}),
     audio: audioSchema.prefault({}),
     vad: vadSchema.prefault({}),
@@ -227,8 +217,7 @@ export const configSchema = z
     history: historySchema.prefault({}),
     dashboard: dashboardSchema.prefault({}),
     remote: remoteSchema.prefault({}),
-    /** a desktop notification (or a log line) when something fails or falls back */
-    notify: z.boolean().default(true),
+    notify: z.boolean().default(true).describe('a desktop notification (or a log line) when something fails or falls back'),
     cue: cueSchema.prefault({}),
     indicator: indicatorSchema.prefault({}),
     desktop: desktopSchema.prefault({}),

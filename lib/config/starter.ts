@@ -4,7 +4,7 @@
  * JSON with comments, which the loader reads.
  */
 export const STARTER_CONFIG = `// prism-dictate configuration. Every setting left out keeps its default;
-// \`prism-dictate config\` prints the effective one, the README lists them all.
+// \`prism-dictate config\` prints the effective one, \`prism-dictate config keys\` lists them all.
 {
   // a model name (prism-dictate models list; pulled on first start) or a ggml file
   "model": "base.en",
