@@ -3,6 +3,7 @@
  * final name only ever holds a complete, verified file. A stalled server aborts after
  * `stallMs`; the partial file stays for the next attempt to resume. One download per destination
  * at a time, across processes (a lock next to it): a second waits for the first, then uses its file.
+ * Through the proxy HTTPS_PROXY / HTTP_PROXY name, except for NO_PROXY's hosts (./proxy.ts).
  */
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, existsSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { type FileHandle, lstat, mkdir, open, rename, rm, rmdir, stat } from 'no
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { WhisperError } from '../errors.js';
+import { downloadClient, type ProxyRoute, proxyFor, proxySettings } from './proxy.js';
 
 export interface DownloadProgress {
   received: number;
@@ -164,13 +166,64 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   }
 }
 
-const NEXT_STEP = '. Behind a proxy or offline: set PRISM_MODEL_BASE_URL to a mirror, or download the file yourself and pass --model FILE';
+const OTHER_WAYS = 'set PRISM_MODEL_BASE_URL to a mirror, or download the file yourself and pass --model FILE';
 
-/** Why fetch() failed, in words: undici's "fetch failed" carries the system error as its cause. */
-export function networkCause(e: unknown): string {
+/** What to try next: with no proxy in use, how to set one; through one, to check it. */
+function nextStep(url: string, route: ProxyRoute | undefined): string {
+  if (route) return `. Check ${route.variable} and NO_PROXY, or ${OTHER_WAYS}`;
+  const variable = url.startsWith('http:') ? 'HTTP_PROXY' : 'HTTPS_PROXY';
+  return `. Behind a proxy: set ${variable}=http://host:port (and NO_PROXY for hosts to reach directly). Offline: ${OTHER_WAYS}`;
+}
+
+// the system errors of a connection that never opened: through a proxy, the connection to the proxy
+const CONNECT_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'ECONNREFUSED', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+function proxyCredentials(route: ProxyRoute): string {
+  return `it asks for credentials (407 Proxy Authentication Required): give them in ${route.variable} as http://user:password@host:port`;
+}
+
+/** An error and its causes (undici wraps a proxy's refusal twice: "fetch failed" ← "Request was cancelled." ← the refusal). */
+function causeChain(e: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let c: unknown = e; c !== undefined && c !== null && chain.length < 6; c = (c as { cause?: unknown }).cause) chain.push(c);
+  return chain;
+}
+
+/** Why a fetch through the proxy `route` failed, naming the proxy; undefined when the failure is not the proxy's. */
+function proxyCause(e: unknown, route: ProxyRoute): string | undefined {
+  const chain = causeChain(e);
+  const code = chain.map((c) => String((c as { code?: unknown })?.code ?? '')).find((c) => CONNECT_CODES.has(c) || c === 'UND_ERR_PRX_TLS') ?? '';
+  const text = chain.map((c) => (c as Error)?.message ?? String(c)).join(' | ');
+  const proxy = `the proxy ${route.url} (${route.variable})`;
+  if (CONNECT_CODES.has(code)) {
+    const why =
+      code === 'ECONNREFUSED'
+        ? 'it refused the connection (ECONNREFUSED): is it running, on that port?'
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME'
+          ? `its host name could not be resolved (DNS: ${code})`
+          : code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT'
+            ? `the connection timed out (${code})`
+            : `the network is unreachable (${code})`;
+    return `could not reach ${proxy}: ${why}`;
+  }
+  if (/Proxy Authentication Required|\(407\)/.test(text)) return `${proxy}: ${proxyCredentials(route)}`;
+  const tunnel = /Proxy response \((\d+)\)/.exec(text);
+  if (tunnel) {
+    const status = Number(tunnel[1]);
+    const why = status === 403 ? ': it does not allow this site (ask its administrator, or use a mirror)' : status >= 500 ? ': it could not reach the server either' : '';
+    return `${proxy} would not open a tunnel to the server (it answered ${status})${why}`;
+  }
+  if (code === 'UND_ERR_PRX_TLS') return `${proxy}: its TLS certificate was refused (${text}); is it an https:// proxy with that name?`;
+  return undefined;
+}
+
+/** Why fetch() failed, in words: undici's "fetch failed" carries the system error as its cause; through a proxy (`route`), a failure to reach it names it. */
+export function networkCause(e: unknown, route?: ProxyRoute): string {
   const inner = (e as { cause?: unknown })?.cause ?? e;
   const code = String((inner as { code?: unknown })?.code ?? '');
   const text = (inner as Error)?.message ?? String(inner);
+  const viaProxy = route && proxyCause(e, route);
+  if (viaProxy) return viaProxy;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') return `the host name could not be resolved (DNS: ${code}); is this machine online?`;
   if (code === 'ECONNREFUSED') return 'the server refused the connection (ECONNREFUSED)';
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') return `the connection was cut (${code})`;
@@ -181,8 +234,9 @@ export function networkCause(e: unknown): string {
   return code ? `${text} (${code})` : text;
 }
 
-function httpCause(status: number, statusText: string): string {
-  const answered = `the server answered ${status} ${statusText}`.trim();
+function httpCause(status: number, statusText: string, route: ProxyRoute | undefined): string {
+  if (status === 407 && route) return `the proxy ${route.url} (${route.variable}): ${proxyCredentials(route)}`;
+  const answered = `the server answered ${status} ${statusText}`.trim() + (route ? ` (through the proxy ${route.url})` : '');
   if (status === 404) return `${answered}: no such file there (a mirror that lacks it?)`;
   if (status === 401 || status === 403) return `${answered}: access refused (the mirror needs credentials?)`;
   if (status === 429) return `${answered}: too many requests; wait a minute and run it again`;
@@ -199,9 +253,15 @@ async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256
   const { url, dest } = options;
   const part = `${dest}.part`;
   const stallMs = options.stallMs ?? 30_000;
+  const proxies = proxySettings(); // a proxy URL that cannot be used fails here, before any file is touched
+  const route = proxyFor(url, proxies);
+  const client = await downloadClient(proxies);
 
   // one descriptor for the whole download: written, measured and hashed through it, never by name
-  const fh = await openPart(part);
+  const fh = await openPart(part).catch(async (e: unknown) => {
+    await client.dispatcher.destroy().catch(() => {});
+    throw e;
+  });
   let offset = (await fh.stat()).size;
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(options.signal?.reason);
@@ -211,7 +271,8 @@ async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256
     clearTimeout(stallTimer);
     stallTimer = setTimeout(() => controller.abort(new Error(`timed out: no data for ${stallMs} ms`)), stallMs);
   };
-  const fail = (message: string, cause?: unknown): WhisperError => new WhisperError('DOWNLOAD_FAILED', `${message} (${url})${NEXT_STEP}`, { cause });
+  const fail = (message: string, cause?: unknown, reason?: string): WhisperError =>
+    new WhisperError('DOWNLOAD_FAILED', `${message} (${url})${nextStep(url, route)}`, reason ? { cause, reason } : { cause });
   let closed = false;
   const close = async (dropEmpty = true): Promise<void> => {
     if (closed) return;
@@ -229,18 +290,25 @@ async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256
 
   try {
     armStall();
-    let response: Response;
+    let response: Awaited<ReturnType<typeof client.fetch>>;
     try {
-      response = await fetch(url, { headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, signal: controller.signal, redirect: 'follow' });
+      response = await client.fetch(url, {
+        headers: offset > 0 ? { Range: `bytes=${offset}-` } : {},
+        signal: controller.signal,
+        redirect: 'follow',
+        dispatcher: client.dispatcher,
+      });
     } catch (e) {
-      throw fail(`download failed: ${controller.signal.aborted ? stoppedBecause(controller.signal) : networkCause(e)}`, e);
+      if (controller.signal.aborted) throw fail(`download failed: ${stoppedBecause(controller.signal)}`, e);
+      const why = networkCause(e, route);
+      throw fail(`download failed: ${why}`, e, route && why.includes(`the proxy ${route.url}`) ? 'proxy' : undefined);
     }
     if (response.status === 416 && offset > 0) {
       // The partial file is already whole; verify it below.
       await response.body?.cancel();
     } else if (!response.ok) {
       await response.body?.cancel();
-      throw fail(httpCause(response.status, response.statusText));
+      throw fail(httpCause(response.status, response.statusText, route), undefined, response.status === 407 && route ? 'proxy' : undefined);
     } else if (offset > 0 && response.status !== 206) {
       offset = 0; // no range support: start again
     }
@@ -270,7 +338,7 @@ async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256
             },
           );
         }
-        const why = controller.signal.aborted ? stoppedBecause(controller.signal) : networkCause(e);
+        const why = controller.signal.aborted ? stoppedBecause(controller.signal) : networkCause(e, route);
         throw fail(`download interrupted after ${received} bytes: ${why}; run the same command again to resume`, e);
       }
     }
@@ -295,5 +363,6 @@ async function fetchToFile(options: DownloadOptions, algorithm: 'sha1' | 'sha256
     clearTimeout(stallTimer);
     options.signal?.removeEventListener('abort', onAbort);
     await close();
+    await client.dispatcher.destroy().catch(() => {});
   }
 }
