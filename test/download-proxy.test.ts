@@ -33,6 +33,11 @@ const originHits: string[] = [];
 
 function serve(req: IncomingMessage, res: ServerResponse): void {
   originHits.push(`${req.headers.host} ${req.url}`);
+  if (req.url?.startsWith('/redirect')) {
+    // as Hugging Face sends a file to its CDN: another host
+    res.writeHead(302, { location: `http://cdn.invalid:${httpPort}/ggml-test.bin` }).end();
+    return;
+  }
   res.writeHead(200, { 'content-length': payload.length }).end(payload);
 }
 
@@ -210,6 +215,19 @@ describe('downloads through HTTP_PROXY / HTTPS_PROXY', () => {
     ).toBe(sha256);
     expect(proxy.seen).toEqual([{ method: 'GET', url: modelUrl(), auth: undefined }]);
     expect(originHits).toEqual([`models.invalid:${httpPort} /ggml-test.bin`]);
+  });
+
+  it('a redirect to another host (a CDN) goes through the proxy too, each hop routed by its own host', async () => {
+    process.env.HTTP_PROXY = proxy.url;
+    const url = `http://models.invalid:${httpPort}/redirect/ggml-test.bin`;
+    expect((await download({ url, dest: dest(), sha256 })).checksum).toBe(sha256);
+    expect(proxy.seen.map((s) => s.url)).toEqual([url, `http://cdn.invalid:${httpPort}/ggml-test.bin`]);
+    proxy.seen.length = 0;
+    process.env.NO_PROXY = 'cdn.invalid';
+    const e = await download({ url, dest: dest(), sha256 }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ message: expect.stringMatching(/download failed: the host name could not be resolved/) }); // cdn.invalid's, not the proxy's
+    expect(e).not.toHaveProperty('reason', 'proxy');
+    expect(proxy.seen.map((s) => s.url)).toEqual([url]);
   });
 
   it('the lowercase variable wins over the uppercase one (as curl and undici read them)', async () => {
@@ -415,7 +433,7 @@ describe('the rules, as functions', () => {
     const s = settings({ HTTPS_PROXY: 'http://p:3128', NO_PROXY: 'hf.co' });
     expect(proxyFor('https://cdn.hf.co/x', s)).toBeUndefined();
     expect(proxyFor('https://hf.co/x', s)).toBeUndefined();
-    expect(proxyFor('https://nothf.co/x', s)).toEqual({ url: 'http://p:3128', variable: 'HTTPS_PROXY' });
+    expect(proxyFor('https://nothf.co/x', s)).toEqual({ url: 'http://p:3128', variable: 'HTTPS_PROXY', host: 'p', port: 3128 });
     expect(proxyFor('https://[::1]:8080/x', s)).toBeUndefined();
     expect(proxyFor('http://hf.co/x', s)).toBeUndefined(); // no HTTP_PROXY: http goes direct anyway
   });

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, existsSync } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { WhisperError } from '../errors.js';
@@ -182,6 +183,18 @@ function proxyCredentials(route: ProxyRoute): string {
   return `it asks for credentials (407 Proxy Authentication Required): give them in ${route.variable} as http://user:password@host:port`;
 }
 
+/**
+ * Whether a connection that failed was the one to the proxy, not one made directly (a redirect to a
+ * NO_PROXY host): the system error names the host it looked up, or the address and port it tried.
+ */
+function reachingProxy(e: { hostname?: unknown; address?: unknown; port?: unknown; message?: string }, route: ProxyRoute): boolean {
+  if (typeof e.hostname === 'string') return e.hostname.replace(/^\[|\]$/g, '') === route.host;
+  if (typeof e.port === 'number') return e.port === route.port && (isIP(route.host) === 0 || e.address === undefined || e.address === route.host);
+  const attempted = /attempted address: (.+?):(\d+)/.exec(e.message ?? ''); // undici's connect timeout
+  if (attempted) return Number(attempted[2]) === route.port;
+  return true; // nothing says otherwise: the first connection made is the proxy's
+}
+
 /** An error and its causes (undici wraps a proxy's refusal twice: "fetch failed" ← "Request was cancelled." ← the refusal). */
 function causeChain(e: unknown): unknown[] {
   const chain: unknown[] = [];
@@ -192,10 +205,13 @@ function causeChain(e: unknown): unknown[] {
 /** Why a fetch through the proxy `route` failed, naming the proxy; undefined when the failure is not the proxy's. */
 function proxyCause(e: unknown, route: ProxyRoute): string | undefined {
   const chain = causeChain(e);
-  const code = chain.map((c) => String((c as { code?: unknown })?.code ?? '')).find((c) => CONNECT_CODES.has(c) || c === 'UND_ERR_PRX_TLS') ?? '';
+  const failed = chain.find((c) => CONNECT_CODES.has(String((c as { code?: unknown })?.code)) || (c as { code?: unknown })?.code === 'UND_ERR_PRX_TLS') as
+    | { code: string; hostname?: unknown; address?: unknown; port?: unknown; message?: string }
+    | undefined;
+  const code = failed?.code ?? '';
   const text = chain.map((c) => (c as Error)?.message ?? String(c)).join(' | ');
   const proxy = `the proxy ${route.url} (${route.variable})`;
-  if (CONNECT_CODES.has(code)) {
+  if (CONNECT_CODES.has(code) && failed && reachingProxy(failed, route)) {
     const why =
       code === 'ECONNREFUSED'
         ? 'it refused the connection (ECONNREFUSED): is it running, on that port?'

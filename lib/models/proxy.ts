@@ -43,6 +43,9 @@ export interface ProxySettings {
 export interface ProxyRoute {
   url: string;
   variable: string;
+  /** the proxy's host name (IPv6 without brackets) and port, to tell a failure to reach it from one to reach a server directly */
+  host: string;
+  port: number;
 }
 
 const LOOPBACK = ['localhost', '.localhost', '127.0.0.1', '[::1]'];
@@ -141,7 +144,13 @@ export function proxyFor(url: string, settings: ProxySettings): ProxyRoute | und
     if (m && Number(m[2]) !== port) continue;
     if (name.startsWith('.') ? hostname.endsWith(name) : hostname === name) return undefined;
   }
-  return { url: redact(proxy).replace(/\/$/, ''), variable: (https ? settings.httpsFrom : settings.httpFrom) ?? '' };
+  const at = new URL(proxy);
+  return {
+    url: redact(proxy).replace(/\/$/, ''),
+    variable: (https ? settings.httpsFrom : settings.httpFrom) ?? '',
+    host: at.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(at.port) || (at.protocol === 'https:' ? 443 : 80),
+  };
 }
 
 /**
