@@ -34,9 +34,21 @@ function which(tool) {
     : spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 }
 
-// Microphone: npm hides what install scripts print unless they fail, and an optional dependency's
-// failed build (naudiodon2 without a compiler) is silent; when neither PortAudio nor the sound server's
-// recorder (parec, arecord) is there, say so on the terminal itself (/dev/tty), where npm cannot hide it.
+// npm (7 and later) hides what an install script prints unless it fails, so a user would never learn
+// whether a prebuilt binary was used or a build is running: each of our lines also goes to the terminal
+// itself (/dev/tty) when neither output is one. Without a terminal (CI), npm's log of the script has it.
+function tell(line, stream = process.stdout) {
+  stream.write(`${line}\n`);
+  if (process.stdout.isTTY || process.stderr.isTTY) return;
+  try {
+    const tty = openSync('/dev/tty', 'w');
+    writeSync(tty, `\r\x1b[2K${line}\n`); // from the line's start: npm's spinner may stand there
+    closeSync(tty);
+  } catch {} // no terminal
+}
+
+// Microphone: an optional dependency's failed build (naudiodon2 without a compiler) is silent; when
+// neither PortAudio nor the sound server's recorder (parec, arecord) is there, say so.
 async function warnNoMicrophone() {
   if (process.platform !== 'linux' && process.platform !== 'darwin') return;
   let portaudio = false;
@@ -49,14 +61,7 @@ async function warnNoMicrophone() {
   try {
     fix = (await import(pathToFileURL(join(root, 'dist', 'host', 'micAdvice.js')).href)).micFix();
   } catch {}
-  const line = `prism-whisper: ${fix}\n`;
-  process.stderr.write(line);
-  if (process.stderr.isTTY) return;
-  try {
-    const tty = openSync('/dev/tty', 'w');
-    writeSync(tty, `\n${line}`);
-    closeSync(tty);
-  } catch {} // no terminal (CI): the line is in npm's log of this script
+  tell(`prism-whisper: ${fix}`, process.stderr);
 }
 await warnNoMicrophone();
 
@@ -70,7 +75,7 @@ else {
   const probe = probeBinary();
   if (probe.file) {
     const kind = probe.file.split(/[\\/]/).includes('prebuilds') ? 'the prebuilt binary' : 'the binary built earlier';
-    console.log(
+    tell(
       `prism-whisper: using ${kind} ${probe.file.slice(root.length + 1)} (it loads here); nothing to compile (npm rebuild prism-whisper --build-from-source compiles one for this CPU)`,
     );
     process.exit(0);
@@ -101,7 +106,7 @@ if (missing.length) {
   );
   process.exit(1);
 }
-console.log(`prism-whisper: compiling the native addon because ${reason}`);
+tell(`prism-whisper: compiling the native addon because ${reason}`);
 
 const defines = [];
 if (on('PRISM_CUDA')) {
@@ -116,7 +121,7 @@ if (process.env.WHISPER_CPP_DIR) defines.push(`--CDWHISPER_CPP_DIR=${process.env
 const cmakeJs = join(dirname(fileURLToPath(import.meta.resolve('cmake-js/package.json'))), 'bin', 'cmake-js');
 const jobs = String(process.env.PRISM_BUILD_JOBS || availableParallelism());
 const args = [cmakeJs, 'compile', '--parallel', jobs, ...defines];
-console.log(`prism-whisper: building the native addon (${defines.join(' ') || 'CPU'}) with ${jobs} jobs; this takes a few minutes`);
+tell(`prism-whisper: building the native addon (${defines.join(' ') || 'CPU'}) with ${jobs} jobs; this takes a few minutes`);
 const build = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) {
   console.error(`
@@ -127,3 +132,4 @@ prism-whisper: building the native addon failed.
   - Rebuild with: npm rebuild prism-whisper   (or, in this repository: npm run build:native)`);
   process.exit(build.status ?? 1);
 }
+tell('prism-whisper: the native addon is built (build/Release); prism-dictate system shows what it uses');

@@ -6,7 +6,7 @@
  * prebuilds, this checkout's node_modules), and PATH holds only node and sh: nothing can compile.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,8 @@ import { root } from './helpers.js';
 let pkg: string;
 let bin: string;
 const prebuilds = join(`${process.platform}-${process.arch}`);
+/** util-linux `script`: runs a command on a terminal of its own */
+const scriptTool = process.platform === 'linux' ? spawnSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' }).stdout.trim() : '';
 
 function install(env: NodeJS.ProcessEnv = {}): { code: number | null; out: string } {
   const r = spawnSync(process.execPath, [join(pkg, 'scripts', 'install.mjs')], { cwd: pkg, encoding: 'utf8', env: { HOME: process.env.HOME, PATH: bin, ...env } });
@@ -45,6 +47,20 @@ describe.skipIf(process.platform === 'win32')('scripts/install.mjs without cmake
       new RegExp(`^prism-whisper: using the prebuilt binary prebuilds/${prebuilds}/prism-whisper\\.napi\\.node \\(it loads here\\); nothing to compile`),
     );
     expect(r.code).toBe(0);
+  });
+
+  it.skipIf(!scriptTool)("npm hides the script's output: the line still reaches the terminal (/dev/tty)", () => {
+    // `script` gives the install a terminal, as a user's shell has; its output goes to a file, as under npm
+    const log = join(pkg, '..', 'npm-hidden.log');
+    const r = spawnSync(scriptTool, ['-qec', `node scripts/install.mjs >${log} 2>&1`, '/dev/null'], {
+      cwd: pkg,
+      encoding: 'utf8',
+      env: { HOME: process.env.HOME, PATH: bin, SHELL: '/bin/sh' },
+    });
+    expect(r.status).toBe(0);
+    const onTerminal = r.stdout.replaceAll('\r', '').replaceAll('\x1b[2K', ''); // it clears the line first (npm's spinner)
+    expect(onTerminal).toMatch(/^prism-whisper: using the prebuilt binary .* nothing to compile/m);
+    expect(readFileSync(log, 'utf8')).toMatch(/^prism-whisper: using the prebuilt binary/m); // and in npm's log of the script
   });
 
   it('a prebuilt binary that does not load (corrupt): a build from source, and what it needs when the tools are missing', () => {
