@@ -43,7 +43,7 @@ export function isErrorCode(code: unknown): code is WhisperErrorCode {
 export class WhisperError extends Error {
   override readonly name = 'WhisperError';
   readonly code: WhisperErrorCode;
-  /** a finer reason within the code, for code that reacts to it (BAD_AUDIO: 'too-long', 'needs-ffmpeg', 'unsupported-format', 'timeout'; SERVICE_UNAVAILABLE: 'unsafe-socket', a socket or its folder that is not the user's own) */
+  /** a finer reason within the code, for code that reacts to it (BAD_AUDIO: 'too-long', 'needs-ffmpeg', 'unsupported-format', 'timeout'; SERVICE_UNAVAILABLE: 'unsafe-socket', a socket or its folder that is not the user's own; DOWNLOAD_FAILED: 'proxy', the proxy in HTTPS_PROXY/HTTP_PROXY failed) */
   readonly reason?: string;
 
   constructor(code: WhisperErrorCode, message: string, options?: { cause?: unknown; reason?: string }) {
