@@ -14,9 +14,13 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineStatus } from '../lib/engine/contract.js';
 import { WhisperError } from '../lib/errors.js';
-import type { DictationEvent, Repasted } from '../lib/host/dictation.js';
+import type { DictationEvent, Repasted, Retried } from '../lib/host/dictation.js';
+import { hotkeyHint, microphoneName } from '../lib/host/start.js';
 import type { StageTimes } from '../lib/metrics/stages.js';
+import { addPhrase, type DictationGroup, dictationItem, dictationState } from '../lib/web/dashboard/feed.js';
 import { GpuProbe, parseNvidiaSmi } from '../lib/web/dashboard/gpu.js';
+import { tickLabels, zeroRange } from '../lib/web/dashboard/page/axes.js';
+import { PAGE_JS } from '../lib/web/dashboard/page/client.js';
 import { type RunningDashboard, startDashboard } from '../lib/web/dashboard/server.js';
 
 class FakeHost extends EventEmitter {
@@ -33,6 +37,23 @@ class FakeHost extends EventEmitter {
     this.repasted++;
     if (this.repasteError) throw this.repasteError;
     return this.repasteAnswer;
+  }
+  retried: Array<{ id?: string; intoLastWindow?: boolean }> = [];
+  retryError: Error | undefined;
+  /** what retry() of an id says, and the record it emits as 'retried' */
+  async retry(o: { id?: string; intoLastWindow?: boolean }): Promise<Retried> {
+    this.retried.push(o);
+    if (this.retryError) throw this.retryError;
+    const record = { ...phrase(o.id ?? '', 'said again', 'D1', 1).record, timings: {} };
+    this.emit('retried', record);
+    return { id: o.id ?? '', text: 'said again', outcome: 'copied', hint: 'press Ctrl+V to paste', record };
+  }
+  /** kept WAVs by id */
+  wavs = new Map<string, Buffer>();
+  async keptAudio(id: string): Promise<Buffer> {
+    const wav = this.wavs.get(id);
+    if (!wav) throw new WhisperError('HISTORY_FAILED', `there is no history entry ${id}`);
+    return wav;
   }
 }
 
@@ -161,6 +182,23 @@ const TIMES: StageTimes = { trigger: 0.4, capture: 2100, endOfSpeech: 520, trans
 
 function dictation(id: string, text: string, times: StageTimes = TIMES, state = 'done'): DictationEvent {
   return { record: { id, at: '2025-01-02T03:04:05.000Z', seconds: 2.1, state, voicedMs: 1800, text, settings: {} } as DictationEvent['record'], times: { ...times } };
+}
+
+/** Phrase `n` of dictation `of`, as the host reports it: a history record (with its kept WAV) naming its dictation. */
+function phrase(id: string, text: string, of: string, n: number, times: StageTimes = TIMES, state = 'done'): DictationEvent {
+  return {
+    record: {
+      id,
+      at: '2025-01-02T03:04:05.000Z',
+      audio: `${id}.wav`,
+      seconds: 1.5,
+      state,
+      voicedMs: 1200,
+      text,
+      settings: { dictation: of, phrase: n },
+    } as DictationEvent['record'],
+    times: { ...times },
+  };
 }
 
 describe('dashboard server', () => {
@@ -323,7 +361,9 @@ describe('dashboard server', () => {
     const stream = await listen(s.port, s.token);
     const snapshot = await stream.next('snapshot');
     expect(snapshot.showText).toBe(true);
-    expect((snapshot.recent as Array<{ id: string; text: string }>).map((d) => [d.id, d.text])).toEqual([['d0', 'before anyone watched']]);
+    expect((snapshot.recent as Array<{ id: string; phrases: Array<{ text: string }> }>).map((d) => [d.id, d.phrases.map((p) => p.text)])).toEqual([
+      ['d0', ['before anyone watched']],
+    ]);
     expect(snapshot.service).toMatchObject({ state: 'ready', backend: 'cpu', restarts: 0, fallbacks: 0, queue: { running: 1, waiting: 2 } });
 
     const sample = (await stream.next('sample')) as { sample: { daemon: { rssBytes: number }; engine: { rssBytes: number }; gpu: unknown } };
@@ -336,8 +376,10 @@ describe('dashboard server', () => {
     const got = stream.next('dictation');
     s.host.counts.dictations = 1;
     s.host.emit('dictation', dictation('d1', 'hello there'));
-    const d = (await got) as { item: Record<string, unknown>; host: { counts: { dictations: number } } };
-    expect(d.item).toEqual({ id: 'd1', at: '2025-01-02T03:04:05.000Z', state: 'done', seconds: 2.1, text: 'hello there', times: TIMES });
+    const d = (await got) as { item: Record<string, unknown>; dictation: Record<string, unknown>; host: { counts: { dictations: number } } };
+    const item = { id: 'd1', dictation: 'd1', phrase: 1, at: '2025-01-02T03:04:05.000Z', state: 'done', seconds: 2.1, text: 'hello there', times: TIMES };
+    expect(d.item).toEqual(item);
+    expect(d.dictation).toEqual({ id: 'd1', at: item.at, state: 'done', phrases: [item] });
     expect(d.host.counts.dictations).toBe(1);
 
     const state = stream.next('state');
@@ -556,6 +598,118 @@ describe('dashboard server', () => {
     }
   });
 
+  it('groups phrases under their dictation: one dictation of two phrases is one entry, in the order spoken', async () => {
+    const s = await start();
+    const stream = await listen(s.port, s.token);
+    await stream.next('snapshot');
+    const a = '20250102-030405-000-001';
+    const b = '20250102-030407-000-002';
+    const c = '20250102-030410-000-003';
+    const sent = [stream.next('dictation'), stream.next('dictation'), stream.next('dictation')];
+    s.host.emit('dictation', phrase(a, 'first part ', 'D1', 1, { trigger: 0.5, capture: 1500, endOfSpeech: 500, transcription: 100 }));
+    s.host.emit('dictation', phrase(b, 'second part ', 'D1', 2, TIMES));
+    s.host.emit('dictation', phrase(c, 'another one ', 'D2', 1, TIMES, 'copied'));
+    const [, second, third] = (await Promise.all(sent)) as Array<{
+      dictation: { id: string; state: string; phrases: Array<{ id: string; phrase: number; text: string; audio?: boolean }> };
+    }>;
+    expect(second?.dictation.id).toBe('D1');
+    expect(second?.dictation.phrases.map((p) => [p.id, p.phrase, p.text, p.audio])).toEqual([
+      [a, 1, 'first part ', true],
+      [b, 2, 'second part ', true],
+    ]);
+    expect(third?.dictation).toMatchObject({ id: 'D2', state: 'copied' });
+    const recent = s.dash.feed.snapshot().recent as Array<{ id: string; phrases: unknown[] }>;
+    expect(recent.map((d) => [d.id, d.phrases.length])).toEqual([
+      ['D1', 2],
+      ['D2', 1],
+    ]);
+    stream.close();
+  });
+
+  it('GET /audio/<id>.wav serves a kept WAV of the history, token-guarded; nothing else', async () => {
+    const s = await start();
+    const id = '20250102-030405-000-001';
+    const wav = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), Buffer.from('WAVEfmt '), Buffer.alloc(40)]);
+    s.host.wavs.set(id, wav);
+    const ok = await call(s.port, `/audio/${id}.wav?token=${s.token}`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers['content-type']).toBe('audio/wav');
+    expect(ok.body.equals(wav)).toBe(true);
+    expect((await call(s.port, `/audio/${id}.wav`)).status).toBe(401);
+    expect((await call(s.port, `/audio/${id}.wav?token=${'A'.repeat(32)}`)).status).toBe(403);
+    // not a history id, or no such entry: 404 (the host is never asked for a path)
+    for (const bad of ['..%2Fconfig', '20250102-030405-000-002', 'x', '%2E%2E%2F%2E%2E%2Fetc%2Fpasswd']) {
+      expect((await call(s.port, `/audio/${bad}.wav?token=${s.token}`)).status, bad).toBe(404);
+    }
+    expect((await call(s.port, `/audio/../dashboard-token?token=${s.token}`)).status).toBe(404);
+    // the page's policy lets it play audio from its own origin
+    const page = await call(s.port, `/?token=${s.token}`);
+    expect(page.headers['content-security-policy']).toContain("media-src 'self'");
+  });
+
+  it('no audio where dashboard.showText is off (the voice is as private as the text)', async () => {
+    const s = await start({ showText: false });
+    const id = '20250102-030405-000-001';
+    s.host.wavs.set(id, Buffer.from('RIFF....WAVE'));
+    expect((await call(s.port, `/audio/${id}.wav?token=${s.token}`)).status).toBe(404);
+    const stream = await listen(s.port, s.token);
+    await stream.next('snapshot');
+    const got = stream.next('dictation');
+    s.host.emit('dictation', phrase(id, 'private', 'D1', 1));
+    expect((await got).item).not.toHaveProperty('audio');
+    stream.close();
+  });
+
+  it('POST /api/retry?id= transcribes that entry again, only from the page; the new text reaches the stream', async () => {
+    const s = await start();
+    const id = '20250102-030405-000-001';
+    const stream = await listen(s.port, s.token);
+    await stream.next('snapshot');
+    const first = stream.next('dictation');
+    s.host.emit('dictation', phrase(id, 'misheard', 'D1', 1));
+    await first;
+    const updated = stream.next('dictation');
+    const r = await call(s.port, `/api/retry?id=${id}`, { method: 'POST', headers: fromPage(s.token, s.port) });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body.toString())).toEqual({ id, outcome: 'copied', hint: 'press Ctrl+V to paste', text: 'said again' });
+    expect(s.host.retried).toEqual([{ id, intoLastWindow: true }]);
+    const u = (await updated) as { dictation: { id: string; phrases: Array<{ id: string; text: string; times: StageTimes }> } };
+    expect(u.dictation.phrases).toHaveLength(1); // in place, not a new phrase
+    expect(u.dictation.phrases[0]).toMatchObject({ id, text: 'said again', times: TIMES });
+    // guarded as repaste: GET, a form (token in the address), another site, a bad id
+    expect((await call(s.port, `/api/retry?id=${id}&token=${s.token}`)).status).toBe(405);
+    expect((await call(s.port, `/api/retry?id=${id}&token=${s.token}`, { method: 'POST' })).status).toBe(403);
+    expect((await call(s.port, `/api/retry?id=${id}`, { method: 'POST', headers: { ...fromPage(s.token), 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    const bad = await call(s.port, '/api/retry?id=../x', { method: 'POST', headers: fromPage(s.token) });
+    expect(bad.status).toBe(400);
+    expect(s.host.retried).toHaveLength(1);
+    s.host.retryError = new WhisperError('HISTORY_FAILED', 'there is no history entry');
+    const failed = await call(s.port, `/api/retry?id=${id}`, { method: 'POST', headers: fromPage(s.token) });
+    expect(failed.status).toBe(409);
+    expect(JSON.parse(failed.body.toString())).toMatchObject({ code: 'HISTORY_FAILED' });
+    stream.close();
+  });
+
+  it("the microphone's level: sent while a page is open, at most 10 times a second, the loudest of each 100 ms", async () => {
+    const s = await start();
+    expect(s.host.listenerCount('meter')).toBe(0); // nobody watching: not even a listener
+    const stream = await listen(s.port, s.token);
+    await stream.next('snapshot');
+    expect(s.host.listenerCount('meter')).toBe(1);
+    const t0 = Date.now();
+    const first = stream.next('level');
+    s.host.emit('meter', 0.25);
+    expect(await first).toEqual({ rms: 0.25 });
+    const second = stream.next('level');
+    // a burst within 100 ms: one update, with the loudest
+    for (const v of [0.1, 0.5, 0.2]) s.host.emit('meter', v);
+    expect(await second).toEqual({ rms: 0.5 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(95);
+    expect(stream.events.filter((e) => e.event === 'level')).toHaveLength(2);
+    stream.close();
+    await expect.poll(() => s.host.listenerCount('meter')).toBe(0);
+  });
+
   it('parses nvidia-smi, and a machine without it shows "no GPU"', async () => {
     expect(parseNvidiaSmi('37, 1024, 81559\n0, 5, 24576\n')).toEqual([
       { index: 0, utilization: 37, memoryUsedMiB: 1024, memoryTotalMiB: 81559 },
@@ -563,5 +717,73 @@ describe('dashboard server', () => {
     ]);
     expect(parseNvidiaSmi('[N/A], 10, 20\n')).toEqual([]);
     expect(await new GpuProbe('prism-no-such-nvidia-smi').sample()).toEqual({ none: 'no GPU' });
+  });
+});
+
+describe('dashboard logic', () => {
+  it("a dictation's state from its phrases", () => {
+    expect(dictationState([{ state: 'done' }, { state: 'no-speech' }])).toBe('done');
+    expect(dictationState([{ state: 'done' }, { state: 'failed' }])).toBe('failed');
+    expect(dictationState([{ state: 'copied' }, { state: 'done' }])).toBe('copied');
+    expect(dictationState([{ state: 'cancelled' }])).toBe('cancelled');
+  });
+
+  it('addPhrase groups by dictation, orders by phrase, replaces a phrase in place, and keeps the newest dictations', () => {
+    const groups: DictationGroup[] = [];
+    const item = (id: string, of: string, n: number, text: string) => dictationItem(phrase(id, text, of, n).record, TIMES, true);
+    addPhrase(groups, item('p2', 'A', 2, 'two'));
+    addPhrase(groups, item('p1', 'A', 1, 'one'));
+    addPhrase(groups, item('p3', 'B', 1, 'three'), 2);
+    expect(groups.map((g) => [g.id, g.phrases.map((p) => p.text)])).toEqual([
+      ['A', ['one', 'two']],
+      ['B', ['three']],
+    ]);
+    addPhrase(groups, item('p1', 'A', 1, 'one, again'));
+    expect(groups[0]?.phrases.map((p) => p.text)).toEqual(['one, again', 'two']);
+    addPhrase(groups, item('p4', 'C', 1, 'four'), 2);
+    expect(groups.map((g) => g.id)).toEqual(['B', 'C']);
+    // a record without a dictation (an older daemon's) is a dictation of its own
+    expect(dictationItem({ id: 'x', at: 'now', seconds: 1, state: 'done' }, {}, true)).toMatchObject({ dictation: 'x', phrase: 1 });
+  });
+
+  it('the y axis starts at 0 and its labels never repeat (the capture chart read 4.4, 4.5, 4.5)', () => {
+    expect(zeroRange(null, 4.4, 4.55)).toEqual([0, 4.55 * 1.1]);
+    expect(zeroRange(null, null, null)).toEqual([0, 1]);
+    expect(zeroRange(null, 0, 0)).toEqual([0, 1]);
+    expect(zeroRange(null, -2, 3)[0]).toBeLessThan(-2);
+    expect(tickLabels(null, [4.4, 4.45, 4.5, 4.55])).toEqual(['4.40', '4.45', '4.50', '4.55']);
+    expect(tickLabels(null, [0, 0.25, 0.5, 0.75])).toEqual(['0.00', '0.25', '0.50', '0.75']);
+    expect(tickLabels(null, [0, 1, 2, 3, 4])).toEqual(['0', '1', '2', '3', '4']);
+    expect(tickLabels(null, [0, 1000, 2000, null])).toEqual(['0', '1000', '2000', '']);
+    for (const splits of [
+      [4.4, 4.45, 4.5],
+      [0, 0.1, 0.2, 0.3],
+      [0, 0.5, 1, 1.5],
+      [0, 0.002, 0.004],
+    ]) {
+      const labels = tickLabels(null, splits);
+      expect(new Set(labels).size, labels.join(' ')).toBe(labels.length);
+    }
+    // the page embeds these very functions
+    expect(PAGE_JS).toContain(zeroRange.toString());
+    expect(PAGE_JS).toContain(tickLabels.toString());
+  });
+
+  it('the hotkey hint names the chord and what to do with it in each mode', () => {
+    expect(hotkeyHint('ctrl+alt+space', 'hold')).toBe('hold Ctrl+Alt+Space while you speak, release it to paste');
+    expect(hotkeyHint('ctrl+alt+space', 'toggle')).toBe('press Ctrl+Alt+Space to start dictating, press it again to stop');
+    expect(hotkeyHint('meta+alt+v', 'hybrid')).toBe('hold Alt+Meta+V while you speak (release to paste), or tap it to dictate hands-free and tap again to stop');
+    expect(hotkeyHint('meta+alt+v', 'hybrid', false)).toBe('press Alt+Meta+V to start dictating, press it again to stop (this desktop reports presses only)');
+  });
+
+  it('the microphone by its name: PortAudio\'s "default" is the sound server\'s default source', async () => {
+    const sources = async () => [
+      { name: 'alsa_input.usb-mic', description: 'USB Headset Mic', isDefault: true },
+      { name: 'other', description: 'Other', isDefault: false },
+    ];
+    expect(await microphoneName('default via PortAudio', sources)).toBe("USB Headset Mic (alsa_input.usb-mic, the sound server's default, via PortAudio)");
+    expect(await microphoneName('pulse via PortAudio', sources)).toMatch(/^USB Headset Mic/);
+    expect(await microphoneName('HDA Intel: ALC892 Analog (hw:0,0) via PortAudio', sources)).toBe('HDA Intel: ALC892 Analog (hw:0,0) via PortAudio');
+    expect(await microphoneName('default via PortAudio', async () => undefined)).toBe('default via PortAudio'); // no sound server: as it is
   });
 });

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readAudio } from '../lib/audio/read.js';
 import { validateConfig } from '../lib/config/load.js';
 import { WhisperError } from '../lib/errors.js';
-import { type DictationEvent, DictationHost } from '../lib/host/dictation.js';
+import { type DictationEvent, DictationHost, type HostDeps } from '../lib/host/dictation.js';
 import { History } from '../lib/host/history.js';
 import { Output } from '../lib/host/output.js';
 import { Vad } from '../lib/host/vad.js';
@@ -55,7 +55,7 @@ class FakeEngine {
 /** builds the output the host delivers through; the default writes to `delivered` (stdout) */
 type MakeOutput = (config: ReturnType<typeof validateConfig>, delivered: string[]) => Output;
 
-async function makeHost(overrides: Record<string, unknown> = {}, makeOutput?: MakeOutput) {
+async function makeHost(overrides: Record<string, unknown> = {}, makeOutput?: MakeOutput, deps: Partial<HostDeps> = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'prism-host-'));
   dirs.push(dir);
   const config = validateConfig({ hotkey: { mode: 'toggle' }, vad: { mode: 2 }, ...overrides });
@@ -69,7 +69,7 @@ async function makeHost(overrides: Record<string, unknown> = {}, makeOutput?: Ma
   const logs: string[] = [];
   // The host's clock is the audio's: each 20 ms block fed moves it 20 ms (no sleeps, no real time).
   const clock = new ManualClock();
-  const host = new DictationHost({ config, engine, history, output, vad, log: (l) => logs.push(l), notify: (m) => notes.push(m), clock });
+  const host = new DictationHost({ config, engine, history, output, vad, log: (l) => logs.push(l), notify: (m) => notes.push(m), clock, ...deps });
   host.setMicrophone(undefined);
   const events: DictationEvent[] = [];
   host.on('dictation', (e: DictationEvent) => events.push(e));
@@ -133,8 +133,50 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     expect(h.delivered).toHaveLength(1); // the silent tail is neither transcribed nor kept
     expect(h.engine.calls).toHaveLength(1);
     expect(await h.history.list(5)).toHaveLength(1);
-    expect(h.logs.at(-1)).toMatch(/^dictation 1 toggle\/latched \(socket, ended by socket\): 1 phrase, .* 33 characters; ms: /);
+    expect(h.logs.at(-1)).toMatch(/^dictation 1 toggle\/latched \(socket, ended by socket\): 1 phrase, .* 32 characters; ms: /);
     expect(h.logs.join('\n')).not.toMatch(/lunch/); // no text in the log unless log.text
+  });
+
+  it("the dashboard's view of a dictation: its phrases name it, each record keeps the window the text was typed into, any one can be retried by id and its WAV read", async () => {
+    const typed: string[] = [];
+    const keys = { name: 'fake keys', press: async () => undefined, type: async (t: string) => void typed.push(t) };
+    let focused = '"notes.txt - Editor" (Gedit)';
+    const h = await makeHost({}, (c) => new Output({ ...c.output, method: 'type' }, { modifiers: ['ctrl'], key: 'v' }, undefined, keys), {
+      focusedWindow: async () => focused,
+    });
+    h.engine.texts = ['First part.', 'Second part.'];
+    const levels: number[] = [];
+    h.host.on('meter', (rms: number) => levels.push(rms));
+    h.feed(silence(0.2));
+    expect(levels.length).toBeGreaterThan(0); // the level is there while idle too (for the page's meter)
+    expect(h.host.toggle()).toBe('recording');
+    h.feed(speech);
+    h.feed(silence(1.5));
+    h.feed(speech);
+    h.feed(silence(1.5));
+    expect(h.host.toggle()).toBe('transcribing');
+    await h.host.drain();
+    expect(typed).toEqual(['First part. ', 'Second part. ']);
+    const [second, first] = await h.history.list(5);
+    expect(first?.settings).toMatchObject({ phrase: 1 });
+    expect(second?.settings).toMatchObject({ phrase: 2, dictation: first?.settings?.dictation });
+    expect(first?.window).toBe('"notes.txt - Editor" (Gedit)');
+    expect(second?.window).toBe('"notes.txt - Editor" (Gedit)');
+    // the first phrase (not the newest) again, into another window now
+    focused = '"Terminal" (XTerm)';
+    h.engine.texts[2] = 'First part, heard better.';
+    const retried: unknown[] = [];
+    h.host.on('retried', (r) => retried.push(r));
+    const r = await h.host.retry({ id: first?.id as string });
+    expect(r).toMatchObject({ id: first?.id, text: 'First part, heard better. ', outcome: 'typed' });
+    expect(h.engine.calls[2]?.samples).toBe(h.engine.calls[0]?.samples); // its own audio
+    expect(await h.history.get(first?.id as string)).toMatchObject({ text: 'First part, heard better. ', window: '"Terminal" (XTerm)', state: 'done' });
+    expect(retried).toHaveLength(1);
+    const wavFile = await h.host.keptAudio(first?.id as string);
+    expect(wavFile.subarray(0, 4).toString()).toBe('RIFF');
+    expect(wavFile.subarray(8, 12).toString()).toBe('WAVE');
+    await expect(h.host.retry({ id: '20990101-000000-000-000' })).rejects.toMatchObject({ code: 'HISTORY_FAILED' });
+    await expect(h.host.keptAudio('../config')).rejects.toMatchObject({ code: 'HISTORY_FAILED' });
   });
 
   it('latched, three phrases with 1.5 s pauses: each is pasted before the next one ends, in order, spaced, prompted by the last', async () => {
@@ -400,7 +442,7 @@ describe.skipIf(!wav)('DictationHost (espeak-ng speech through the real WebRTC V
     expect((await h.history.list(1))[0]?.state).toBe('failed');
     h.engine.fail = undefined;
     h.engine.texts = [undefined as never, 'recovered'];
-    expect(await h.host.retry()).toBe('recovered ');
+    expect((await h.host.retry()).text).toBe('recovered ');
     expect(h.delivered).toEqual(['recovered ']);
     expect(await h.host.repaste()).toEqual({ text: 'recovered ', outcome: 'written' });
   });
@@ -566,7 +608,7 @@ describe.skipIf(!wav)('DictationHost where no keystroke can be sent: nothing is 
     await h.host.drain();
     h.engine.fail = undefined;
     h.engine.texts = [undefined as never, 'recovered'];
-    expect(await h.host.retry()).toBe('recovered ');
+    expect((await h.host.retry()).text).toBe('recovered ');
     expect(cb.text).toBe('recovered ');
     expect((await h.history.list(1))[0]).toMatchObject({ state: 'copied', text: 'recovered ', delivered: 'clipboard' });
   });

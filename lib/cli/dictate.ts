@@ -23,16 +23,17 @@ const WHAT: Record<(typeof HOST_ACTIONS)[number], string> = {
   release: 'the hotkey came up (the binding of its release)',
   cancel: 'drop the utterance being recorded (or stop the one being transcribed)',
   repaste: 'paste the last dictated text again',
-  retry: 'transcribe the last kept audio again and paste it',
+  retry: 'transcribe a kept audio again (the newest, or the history entry named) and paste it',
 };
 
 export function dictateCommands(program: Command): void {
   for (const action of HOST_ACTIONS) {
-    program
-      .command(action)
-      .description(WHAT[action])
-      .option('--json', 'print the reply as JSON')
-      .action((o: { json?: boolean }) => runAction(action, o));
+    const command = program.command(action).description(WHAT[action]).option('--json', 'print the reply as JSON');
+    if (action === 'retry') {
+      command
+        .argument('[id]', 'the history entry to transcribe again (its id, as `history --json` prints it); default: the newest with kept audio')
+        .action((id: string | undefined, o: { json?: boolean }) => runAction(action, { ...o, ...(id ? { id } : {}) }));
+    } else command.action((o: { json?: boolean }) => runAction(action, o));
   }
 
   program

@@ -20,11 +20,11 @@ async function daemon(): Promise<ServiceClient> {
 }
 
 /** Sends one action to the running daemon and prints its reply (an error: printed, with its exit code). */
-export async function runAction(action: HostAction, o: { json?: boolean } = {}): Promise<void> {
+export async function runAction(action: HostAction, o: { json?: boolean; id?: string } = {}): Promise<void> {
   try {
     const client = await daemon();
     try {
-      const reply = await client.control({ action });
+      const reply = await client.control(o.id ? { action, id: o.id } : { action });
       process.stdout.write(o.json ? `${JSON.stringify(reply)}\n` : `prism-dictate: ${reply.result}\n`);
     } finally {
       client.close();

@@ -95,12 +95,27 @@ export interface HostDeps {
   notify?: (message: string) => void;
   /** the time and the timers (ms, monotonic); tests drive a manual one */
   clock?: Clock;
+  /**
+   * The title and class of the window with the keyboard focus, where the desktop says (X11), read
+   * just after a paste or typing: the window the text went to, kept in its history record.
+   */
+  focusedWindow?: () => Promise<string | undefined>;
 }
 
 /** One finished phrase, as the 'dictation' event and the history record report it. */
 export interface DictationEvent {
   record: DictationRecord;
   times: StageTimes;
+}
+
+/** What a retry did: the entry transcribed again (`text`, maybe empty) and how that text went out. */
+export interface Retried {
+  id: string;
+  text: string;
+  /** 'nothing': no words heard, nothing delivered */
+  outcome: 'pasted' | 'typed' | 'copied' | 'written' | 'nothing';
+  hint?: string;
+  record: DictationRecord;
 }
 
 /** What a re-paste did: pasted or typed into a window, copied for the user to paste (hint: how), written to stdout. */
@@ -164,6 +179,8 @@ export class DictationHost extends EventEmitter {
       for (const w of this.reachWaiters.filter((w) => w.index <= this.ring.end)) w.resolve();
       this.reachWaiters = this.reachWaiters.filter((w) => w.index > this.ring.end);
     }
+    // 'meter': the input level all the time, for a page that shows it (listened to only while one is open)
+    if (this.listenerCount('meter')) this.emit('meter', rms(pcm));
     const s = this.session;
     if (!s) return;
     if (this.listenerCount('level')) this.emit('level', rms(pcm));
@@ -516,11 +533,13 @@ export class DictationHost extends EventEmitter {
     let copied = false;
     let pasteMs: number | undefined;
     let deliveryError: { code: string; message: string } | undefined;
+    let window: Promise<string | undefined> | undefined;
     if (text.trim() && !aborted) {
       try {
         const d = await this.d.output.deliver(text, { before: s.copiedText });
         pasteMs = d.ms;
         delivered = d.method;
+        window = this.windowOf(d);
         if (d.copied) {
           copied = true;
           s.copiedText = s.copiedText ? s.copiedText + text : text.trimStart();
@@ -561,7 +580,15 @@ export class DictationHost extends EventEmitter {
       this.counts.phrases++;
       this.stages.add(p.times);
       const state = deliveryError ? 'failed' : copied ? 'copied' : 'done';
-      await this.saveRecord(r.record, { state, text: r.text, timings: p.times, ...(delivered ? { delivered } : {}), ...(deliveryError ? { error: deliveryError } : {}) });
+      const into = await window;
+      await this.saveRecord(r.record, {
+        state,
+        text: r.text,
+        timings: p.times,
+        ...(delivered ? { delivered } : {}),
+        ...(into ? { window: into } : {}),
+        ...(deliveryError ? { error: deliveryError } : {}),
+      });
       this.lastRecord = r.record;
       this.emit('dictation', { record: r.record, times: p.times } satisfies DictationEvent);
     }
@@ -602,6 +629,12 @@ export class DictationHost extends EventEmitter {
     this.emit('finished');
   }
 
+  /** The focused window's name after keystrokes delivered the text (undefined: copied, written, or not known here). */
+  private windowOf(d: { method: string; copied?: boolean }): Promise<string | undefined> | undefined {
+    if (d.copied || (d.method !== 'paste' && d.method !== 'type') || !this.d.focusedWindow) return undefined;
+    return this.d.focusedWindow().catch(() => undefined);
+  }
+
   private async saveRecord(record: DictationRecord, patch: Partial<DictationRecord>): Promise<void> {
     if (!record.audio) {
       Object.assign(record, patch);
@@ -635,27 +668,45 @@ export class DictationHost extends EventEmitter {
     return { text: last.text, outcome: d.method === 'type' ? 'typed' : d.method === 'stdout' ? 'written' : 'pasted' };
   }
 
-  /** Transcribes the newest kept audio again and delivers the text. */
-  async retry(): Promise<string> {
-    const last = await this.lastWith((r) => !!r.audio);
-    if (!last) throw new WhisperError('HISTORY_FAILED', 'there is no kept audio to transcribe again');
+  /**
+   * Transcribes a kept audio again — entry `id`, or the newest with audio — and delivers the text:
+   * into the focused window, or (the dashboard) into the one the last dictation went to. The record is
+   * updated, and 'retried' is emitted with it.
+   */
+  async retry(o: { id?: string; intoLastWindow?: boolean } = {}): Promise<Retried> {
+    const entry = o.id === undefined ? await this.lastWith((r) => !!r.audio) : await this.d.history.get(o.id);
+    if (!entry) {
+      throw new WhisperError('HISTORY_FAILED', o.id === undefined ? 'there is no kept audio to transcribe again' : `there is no history entry ${JSON.stringify(o.id)}`);
+    }
+    // the record kept in memory for repaste is the same entry: update that one
+    const last = this.lastRecord?.id === entry.id ? this.lastRecord : entry;
     const pcm = await this.d.history.audio(last);
     const c = this.d.config;
     const t = await this.d.engine.transcribe(pcm, { language: c.transcription.language, prompt: c.transcription.prompt, audioCtx: 'auto', priority: 'interactive' });
     const text = finishText(t.text, { replacements: c.transcription.replacements, trailingSpace: c.output.trailingSpace });
     if (!text.trim()) {
-      await this.saveRecord(last, { state: 'done', text, error: undefined });
-      return text;
+      await this.saveRecord(last, { state: 'no-speech', text, error: undefined });
+      this.emit('retried', last);
+      return { id: last.id, text, outcome: 'nothing', record: last };
     }
     try {
-      const d = await this.d.output.deliver(text);
-      await this.saveRecord(last, { state: d.copied ? 'copied' : 'done', text, error: undefined, delivered: d.method });
+      const d = await this.d.output.deliver(text, { into: o.intoLastWindow ? 'last' : 'focused' });
+      const into = await this.windowOf(d);
+      await this.saveRecord(last, { state: d.copied ? 'copied' : 'done', text, error: undefined, delivered: d.method, window: into });
+      this.emit('retried', last);
+      if (d.copied) return { id: last.id, text, outcome: 'copied', hint: `press ${this.d.output.pasteLabel} to paste${d.fellBack ? ` (${d.fellBack})` : ''}`, record: last };
+      return { id: last.id, text, outcome: d.method === 'type' ? 'typed' : d.method === 'stdout' ? 'written' : 'pasted', record: last };
     } catch (e) {
       const err = e as Error & { code?: string };
       await this.saveRecord(last, { state: 'failed', text, error: { code: err.code ?? 'PASTE_FAILED', message: err.message } });
+      this.emit('retried', last);
       throw e;
     }
-    return text;
+  }
+
+  /** The kept WAV of history entry `id`, as stored (HISTORY_FAILED when there is none). */
+  keptAudio(id: string): Promise<Buffer> {
+    return this.d.history.wav(id);
   }
 
   status(): Record<string, unknown> {

@@ -34,6 +34,18 @@ export interface DictationRecord {
   delivered?: string;
   /** what transcribed it: cpu, cuda:0, remote:… */
   backend?: string;
+  /** the window the text was pasted or typed into: its title and class, where the desktop says (X11) */
+  window?: string;
+}
+
+/** A history id as save() makes it: local time to the millisecond and a sequence number. */
+const ID = /^\d{8}-\d{6}-\d{3}-\d{3}$/;
+/** no kept WAV is longer than this (a phrase is at most vad.maxUtteranceMs; 64 MiB is over half an hour at 16 kHz) */
+const MAX_WAV_BYTES = 64 * 1024 * 1024;
+
+/** Whether `id` can name a history entry (anything else never reaches the file system). */
+export function isHistoryId(id: string): boolean {
+  return ID.test(id);
 }
 
 function stamp(d: Date): string {
@@ -136,6 +148,33 @@ export class History {
       }
     }
     return out;
+  }
+
+  /** The record with this id, or undefined (no such entry, or not an id). */
+  async get(id: string): Promise<DictationRecord | undefined> {
+    if (!isHistoryId(id)) return undefined;
+    await this.ready;
+    try {
+      const r = JSON.parse(await readFile(join(this.dir, `${id}.json`), 'utf8')) as DictationRecord;
+      return r.id === id ? r : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The kept WAV of entry `id`, as stored (for the dashboard to play): only an entry's own audio file
+   * (`<id>.wav`, a regular file, not a link), at most 64 MiB; HISTORY_FAILED otherwise.
+   */
+  async wav(id: string): Promise<Buffer> {
+    const record = await this.get(id);
+    if (!record) throw new WhisperError('HISTORY_FAILED', `there is no history entry ${JSON.stringify(id)}`);
+    if (record.audio !== `${id}.wav`) throw new WhisperError('HISTORY_FAILED', `dictation ${id} has no audio kept`);
+    const file = join(this.dir, record.audio);
+    const st = await lstat(file).catch(() => undefined);
+    if (!st?.isFile()) throw new WhisperError('HISTORY_FAILED', `the audio of dictation ${id} is gone`);
+    if (st.size > MAX_WAV_BYTES) throw new WhisperError('HISTORY_FAILED', `the audio of dictation ${id} is larger than ${MAX_WAV_BYTES} bytes`);
+    return readFile(file);
   }
 
   async audio(record: DictationRecord): Promise<Float32Array> {

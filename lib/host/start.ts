@@ -16,7 +16,8 @@ import { openDesktop } from './desktop/open.js';
 import { DictationHost } from './dictation.js';
 import { History } from './history.js';
 import type { KeySender } from './keys.js';
-import { type Clipboard, defaultPasteKeys, Output } from './output.js';
+import { type Clipboard, comboLabel, defaultPasteKeys, Output } from './output.js';
+import { listSoundSources } from './soundSources.js';
 import { TRIGGER_PIPE, TriggerPipe } from './triggerPipe.js';
 import { Vad } from './vad.js';
 
@@ -33,6 +34,31 @@ export interface RunningHost {
 }
 
 export { defaultPasteKeys };
+
+/**
+ * What to do with the hotkey, in a line: which chord, held or pressed, as the mode makes it (and as
+ * the desktop allows: one that reports presses only makes every mode a toggle).
+ */
+export function hotkeyHint(keys: string, mode: Config['hotkey']['mode'], releases = true): string {
+  const k = comboLabel(parseCombo(keys) as KeyCombo);
+  if (mode === 'toggle' || !releases) return `press ${k} to start dictating, press it again to stop${releases ? '' : ' (this desktop reports presses only)'}`;
+  if (mode === 'hold') return `hold ${k} while you speak, release it to paste`;
+  return `hold ${k} while you speak (release to paste), or tap it to dictate hands-free and tap again to stop`;
+}
+
+/**
+ * The microphone as people know it: PortAudio's "default" or "pulse" device is the sound server's
+ * default source (PulseAudio, PipeWire), named by its description; any other device by its own name.
+ */
+export async function microphoneName(
+  device: string,
+  sources: () => Promise<Array<{ name: string; description: string; isDefault: boolean }> | undefined> = listSoundSources,
+): Promise<string> {
+  const through = /^(default|pulse) via (.+)$/.exec(device);
+  if (!through) return device;
+  const source = (await sources().catch(() => undefined))?.find((s) => s.isDefault);
+  return source ? `${source.description} (${source.name}, the sound server's default, via ${through[2]})` : device;
+}
 
 export async function startHost(o: { config: Config; engine: Engine; home: string; log: (line: string) => void; notify: (message: string) => void }): Promise<RunningHost> {
   const { config: c, log, notify } = o;
@@ -66,9 +92,21 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
   // a state view that is itself a notification (Wayland) shows "copied — press Ctrl+V": no second bubble
   let viewNotifies = false;
   const hostNotify = (m: string) => (viewNotifies && m.startsWith('copied ') ? log(m) : notify(m));
-  const host = new DictationHost({ config: c, engine: o.engine, history, output, vad, log, notify: hostNotify });
+  const host = new DictationHost({
+    config: c,
+    engine: o.engine,
+    history,
+    output,
+    vad,
+    log,
+    notify: hostNotify,
+    ...(desktop.focusedWindowName ? { focusedWindow: () => desktop.focusedWindowName?.() ?? Promise.resolve(undefined) } : {}),
+  });
   // The microphone: opened once, kept open; while it is missing, tried again after 3 s, backing off to 30 s.
   let capture: Capture | undefined;
+  /** the microphone's name as people know it (the sound server's source for PortAudio's default device) */
+  let micName: string | undefined;
+  let micLine = '';
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
   let retryMs = 3000;
@@ -84,7 +122,8 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
     else batchTimer = setTimeout(() => host.state === 'idle' && capture?.live(false), c.audio.blockMs + 200);
   });
 
-  const open = async (): Promise<void> => {
+  /** Opens the microphone; `again`: a reopen, which the log tells (the first open is in the start report). */
+  const open = async (again: boolean): Promise<void> => {
     try {
       capture = await openCapture({
         device: c.audio.device,
@@ -104,7 +143,9 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
       host.setMicrophone(undefined);
       retryMs = 3000;
       const streams = capture.streams === 2 ? `${c.audio.idlePeriodMs} ms periods while idle, ${c.audio.blockMs} ms blocks while recording` : `${c.audio.blockMs} ms blocks`;
-      log(`microphone ${capture.device.name} (${capture.rate} Hz, ${streams})`);
+      micName = await microphoneName(capture.device.name);
+      micLine = `${micName} (${capture.rate} Hz → 16 kHz, ${streams})`;
+      if (again) log(`microphone ${micLine}`);
     } catch (e) {
       host.setMicrophone((e as Error).message);
       if (!stopped) retry = setTimeout(reopen, retryMs);
@@ -113,14 +154,14 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
     }
   };
   const reopen = (): void => {
-    open().then(
+    open(true).then(
       () => notify('microphone back'),
       () => undefined, // still missing: open() has scheduled the next try
     );
   };
   try {
-    await open();
-    report.push(`microphone ${capture?.device.name} (${capture?.rate} Hz → 16 kHz)`);
+    await open(false);
+    report.push(`microphone ${micLine}`);
   } catch (e) {
     notify(`no microphone yet: ${(e as Error).message} (trying again in the background)`);
     report.push(`microphone none yet: ${(e as Error).message}`);
@@ -129,6 +170,8 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
   let hotkey: HotkeyHandle | undefined;
   /** for status and doctor: 'grabbed' / 'hooked', 'off', or 'none: why' */
   let hotkeyState = 'off';
+  /** what to do with the hotkey, for the dashboard */
+  let hint = 'hotkey off: run prism-dictate toggle (or begin/end), e.g. from a key binding';
   if (c.hotkey.enabled) {
     const combo = parseCombo(c.hotkey.keys) as KeyCombo;
     const down = () => safely(() => host.hotkeyDown());
@@ -137,11 +180,13 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
       // X11: a passive grab (the focused app never sees the keys); Wayland: the portal, evdev or the compositor's binding
       hotkey = await desktop.hotkey(combo, c.hotkey.keys, down, up);
       hotkeyState = hotkey.via.startsWith('grabbed') ? 'grabbed' : hotkey.via;
+      hint = hotkeyHint(c.hotkey.keys, c.hotkey.mode, hotkey.releases);
       const holdNote = hotkey.releases || c.hotkey.mode === 'toggle' ? '' : '; presses only, so a hold works as a tap (toggle)';
       report.push(`hotkey     ${c.hotkey.keys} (${c.hotkey.mode}, ${hotkey.via}${holdNote})`);
     } catch (e) {
       notify(`no global hotkey: ${(e as Error).message}; prism-dictate toggle|begin|end still work`);
       hotkeyState = `none: ${(e as Error).message}`;
+      hint = 'no global hotkey here: run prism-dictate toggle (or begin/end), e.g. from a key binding';
       report.push(`hotkey     ${hotkeyState}`);
     }
   } else report.push('hotkey     off (socket commands only)');
@@ -189,8 +234,11 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
         if (action === 'repaste') {
           const r = await host.repaste();
           result = `${r.outcome}${r.hint ? ` (${r.hint})` : ''}: ${r.text}`;
-        } else if (action === 'retry') result = `transcribed: ${await host.retry()}`;
-        else result = host[action as 'toggle' | 'begin' | 'end' | 'press' | 'release' | 'cancel']();
+        } else if (action === 'retry') {
+          const id = (request as { id?: unknown }).id;
+          const r = await host.retry(typeof id === 'string' && id ? { id } : {});
+          result = `transcribed: ${r.text}${r.hint ? ` (${r.outcome}: ${r.hint})` : ''}`;
+        } else result = host[action as 'toggle' | 'begin' | 'end' | 'press' | 'release' | 'cancel']();
         return { result, host: host.status(), hotkey: hotkeyState };
       })();
     },
@@ -202,7 +250,8 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
     report,
     extension,
     about: () => ({
-      microphone: capture?.device.name ?? 'none yet',
+      microphone: capture ? (micName ?? capture.device.name) : 'none yet',
+      hint,
       hotkey: c.hotkey.enabled ? `${c.hotkey.keys} (${hotkeyState})` : 'off: prism-dictate toggle|begin|end',
       ...(c.hotkey.enabled ? { mode: c.hotkey.mode } : {}),
       output: method,

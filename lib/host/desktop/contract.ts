@@ -70,6 +70,8 @@ export interface Desktop {
   hotkey(combo: KeyCombo, label: string, onDown: () => void, onUp: () => void): Promise<HotkeyHandle>;
   /** The visible state (an indicator window, a notification replaced in place), or undefined with none. */
   stateView(o: { position: 'top' | 'bottom'; log: (line: string) => void; pasteLabel?: string }): Promise<StateView | undefined>;
+  /** The title and class of the window with the keyboard focus, where the session tells (X11); undefined otherwise. */
+  focusedWindowName?(): Promise<string | undefined>;
   /** Each capability as it stands, with what the running config asks for. */
   capabilities(o: CapabilityQuery): Promise<Capability[]>;
   close(): Promise<void>;

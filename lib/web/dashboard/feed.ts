@@ -1,14 +1,20 @@
 /**
  * The live side of the page: Server-Sent Events to every open page. A page gets a snapshot when it
- * connects (recent dictations, service state, the last resource samples), then each dictation,
- * recording state change and service event as it happens, and a resource sample every ~2 s.
- * Sampling runs only while at least one page is connected: with nobody watching there is no timer
- * at all, and the idle daemon costs nothing.
+ * connects (recent dictations, service state, the last resource samples), then each phrase as it is
+ * delivered (with the dictation it belongs to), recording state changes and service events as they
+ * happen, a resource sample every ~2 s and the microphone's level at most 10 times a second.
+ * Sampling and the level run only while at least one page is connected: with nobody watching there
+ * is no timer and no listener at all, and the idle daemon costs nothing.
+ *
+ * A dictation (one trigger to its end) is cut into phrases at pauses, and the history keeps one record
+ * per phrase, each naming its dictation (settings.dictation) and its place in it (settings.phrase):
+ * the feed groups them back, so that the page counts dictations as dictations.
  */
 import type { ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import type { EngineEvent } from '../../engine/contract.js';
 import type { DictationEvent } from '../../host/dictation.js';
+import { type DictationRecord, isHistoryId } from '../../host/history.js';
 import type { StageTimes } from '../../metrics/stages.js';
 import { GpuProbe, type GpuSample } from './gpu.js';
 import { type ProcessSample, pidMeter, selfMeter } from './resources.js';
@@ -17,9 +23,16 @@ import type { WatchedEngine, WatchedHost } from './sources.js';
 const KEEP_DICTATIONS = 50;
 /** five minutes of samples at one per 2 s, so that a reopened page has a curve at once */
 const KEEP_SAMPLES = 150;
+/** the level is sent at most this often (ms): 10 updates a second */
+const LEVEL_EVERY_MS = 100;
 
+/** One phrase: one history record. */
 export interface DictationItem {
   id: string;
+  /** the dictation it belongs to (phrases of one dictation share it) */
+  dictation: string;
+  /** its place in the dictation, from 1 */
+  phrase: number;
   at: string;
   state: string;
   seconds: number;
@@ -27,6 +40,73 @@ export interface DictationItem {
   text?: string;
   error?: string;
   times: StageTimes;
+  /** how the text went out: paste, type, clipboard, stdout */
+  delivered?: string;
+  /** the window it was pasted or typed into, where the desktop says */
+  window?: string;
+  /** its audio is kept in the history: GET audio/<id>.wav plays it, POST api/retry?id=<id> transcribes it again */
+  audio?: boolean;
+}
+
+/** One dictation: its phrases in the order spoken. */
+export interface DictationGroup {
+  id: string;
+  /** when its first phrase was kept */
+  at: string;
+  state: string;
+  phrases: DictationItem[];
+}
+
+/**
+ * The state of a dictation from its phrases': failed when one failed, else copied when one was copied,
+ * else done when one was delivered, else that of its last phrase (no-speech, cancelled).
+ */
+export function dictationState(phrases: Array<{ state: string }>): string {
+  for (const s of ['failed', 'copied', 'done']) if (phrases.some((p) => p.state === s)) return s;
+  return phrases.at(-1)?.state ?? 'captured';
+}
+
+/** A phrase as the page gets it (text only where shown). */
+export function dictationItem(r: DictationRecord, times: StageTimes, showText: boolean): DictationItem {
+  const settings = r.settings ?? {};
+  const item: DictationItem = {
+    id: r.id,
+    dictation: typeof settings.dictation === 'string' ? settings.dictation : r.id,
+    phrase: typeof settings.phrase === 'number' ? settings.phrase : 1,
+    at: r.at,
+    state: r.state,
+    seconds: r.seconds,
+    times: { ...times },
+  };
+  if (showText && r.text !== undefined) item.text = r.text;
+  if (r.error) item.error = `${r.error.code}: ${r.error.message}`;
+  if (r.delivered) item.delivered = r.delivered;
+  if (r.window) item.window = r.window;
+  // the voice is as private as the text: playable only where text is shown
+  if (showText && r.audio && isHistoryId(r.id)) item.audio = true;
+  return item;
+}
+
+/**
+ * Puts a phrase into its dictation (a new one at the end, or in place of the same phrase: a retry),
+ * keeping at most `keep` dictations; returns the dictation.
+ */
+export function addPhrase(groups: DictationGroup[], item: DictationItem, keep = KEEP_DICTATIONS): DictationGroup {
+  let group = groups.find((g) => g.id === item.dictation);
+  if (!group) {
+    group = { id: item.dictation, at: item.at, state: item.state, phrases: [] };
+    groups.push(group);
+    while (groups.length > keep) groups.shift();
+  }
+  const i = group.phrases.findIndex((p) => p.id === item.id);
+  if (i >= 0) group.phrases[i] = { ...item, times: Object.keys(item.times).length ? item.times : (group.phrases[i] as DictationItem).times };
+  else {
+    group.phrases.push(item);
+    group.phrases.sort((a, b) => a.phrase - b.phrase);
+  }
+  group.at = group.phrases[0]?.at ?? group.at;
+  group.state = dictationState(group.phrases);
+  return group;
 }
 
 export interface ResourceSample {
@@ -50,13 +130,18 @@ export interface LiveFeedOptions {
 
 export class LiveFeed {
   private readonly clients = new Set<ServerResponse>();
-  private readonly recent: DictationItem[] = [];
+  private readonly recent: DictationGroup[] = [];
   private readonly samples: ResourceSample[] = [];
   private readonly events: EngineEvent[];
   private fallbacks: number;
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
   private readonly gpu: GpuProbe;
+  /** kept across pages, so that a page opened again gets a CPU figure from its first sample */
+  private readonly selfCpu = selfMeter();
+  private readonly engineCpu = pidMeter();
+  private level: { peak: number; timer: NodeJS.Timeout | undefined; sentAt: number } = { peak: 0, timer: undefined, sentAt: 0 };
+  private readonly onMeter = (rms: number): void => this.meter(rms);
 
   constructor(private readonly o: LiveFeedOptions) {
     this.gpu = o.gpu ?? new GpuProbe();
@@ -84,13 +169,35 @@ export class LiveFeed {
   }
 
   dictation(e: DictationEvent): void {
-    const r = e.record;
-    const item: DictationItem = { id: r.id, at: r.at, state: r.state, seconds: r.seconds, times: { ...e.times } };
-    if (this.o.showText && r.text !== undefined) item.text = r.text;
-    if (r.error) item.error = `${r.error.code}: ${r.error.message}`;
-    this.recent.push(item);
-    if (this.recent.length > KEEP_DICTATIONS) this.recent.shift();
-    this.broadcast('dictation', { item, host: this.hostView() });
+    const item = dictationItem(e.record, e.times, this.o.showText);
+    const dictation = addPhrase(this.recent, item);
+    this.broadcast('dictation', { item, dictation, host: this.hostView() });
+  }
+
+  /** A kept phrase was transcribed again (retry): its new text and state, in place. */
+  retried(r: DictationRecord): void {
+    const item = dictationItem(r, r.timings ?? {}, this.o.showText);
+    const dictation = addPhrase(this.recent, item);
+    this.broadcast('dictation', { item, dictation, host: this.hostView() });
+  }
+
+  /** The microphone's level (RMS, 0–1): the loudest since the last one sent, at most every 100 ms. */
+  private meter(rms: number): void {
+    const l = this.level;
+    l.peak = Math.max(l.peak, rms);
+    if (l.timer) return;
+    const send = (): void => {
+      l.timer = undefined;
+      l.sentAt = Date.now();
+      this.broadcast('level', { rms: l.peak });
+      l.peak = 0;
+    };
+    const wait = LEVEL_EVERY_MS - (Date.now() - l.sentAt);
+    if (wait <= 0) send();
+    else {
+      l.timer = setTimeout(send, wait);
+      l.timer.unref();
+    }
   }
 
   /** Recording started or stopped, or a dictation finished (its counts are in the host view). */
@@ -132,7 +239,7 @@ export class LiveFeed {
 
   private hostView(): Record<string, unknown> | undefined {
     const h = this.o.host?.status();
-    return h && { state: h.state, counts: h.counts, latency: h.latency, microphone: h.microphone };
+    return h && { state: h.state, mode: h.mode, counts: h.counts, latency: h.latency, microphone: h.microphone };
   }
 
   private serviceView(): Record<string, unknown> {
@@ -150,8 +257,9 @@ export class LiveFeed {
   }
 
   private startSampling(): void {
-    const self = selfMeter();
-    const engine = pidMeter();
+    const self = this.selfCpu;
+    const engine = this.engineCpu;
+    this.o.host?.on('meter', this.onMeter);
     const tick = async (): Promise<void> => {
       if (this.sampling) return; // a slow nvidia-smi: skip a beat rather than pile up
       this.sampling = true;
@@ -174,6 +282,9 @@ export class LiveFeed {
   private stopSampling(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.o.host?.off('meter', this.onMeter);
+    clearTimeout(this.level.timer);
+    this.level = { peak: 0, timer: undefined, sentAt: 0 };
   }
 
   private broadcast(event: string, data: unknown): void {

@@ -2,7 +2,8 @@
  * The dashboard's HTTP server: 127.0.0.1 only, every route behind the token, only for requests that
  * name it (Host) and come from its own page or none (Origin), POST only from its page's script
  * (guard.ts). It serves the page and
- * its assets, the live event stream, /metrics for Prometheus, and POST /api/repaste. It listens to
+ * its assets, the live event stream, /metrics for Prometheus, the kept audio of history entries
+ * (GET /audio/<id>.wav), POST /api/repaste and POST /api/retry?id=<id>. It listens to
  * the dictation host's events (cheap, and needed for /metrics); everything periodic lives in the
  * feed and runs only while a page is open.
  */
@@ -11,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { EngineEvent } from '../../engine/contract.js';
 import { WhisperError } from '../../errors.js';
 import type { DictationEvent } from '../../host/dictation.js';
+import { type DictationRecord, isHistoryId } from '../../host/history.js';
 import type { ServiceExtension } from '../../service/server.js';
 import { type Asset, pageAssets } from './assets.js';
 import { LiveFeed } from './feed.js';
@@ -70,7 +72,7 @@ const SECURITY = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; media-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 };
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
@@ -100,7 +102,10 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
   o.host?.on('state', onState);
   const onFinished = (): void => feed.recordingState(o.host?.state ?? 'idle');
   o.host?.on('finished', onFinished);
+  const onRetried = (r: DictationRecord): void => feed.retried(r);
+  o.host?.on('retried', onRetried);
   const unlisten = (): void => {
+    o.host?.off('retried', onRetried);
     o.host?.off('dictation', onDictation);
     o.host?.off('state', onState);
     o.host?.off('finished', onFinished);
@@ -135,7 +140,32 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
         return json(res, 409, { error: err.message, code: err.code });
       }
     }
+    if (path === '/api/retry') {
+      if (req.method !== 'POST') return send(res, 405, 'text/plain; charset=utf-8', 'POST only\n', { allow: 'POST' });
+      if (!o.host) return json(res, 409, { error: 'this daemon was started with --no-host: it does not dictate' });
+      const id = url.searchParams.get('id') ?? '';
+      if (!isHistoryId(id)) return json(res, 400, { error: 'retry?id= takes the id of a history entry', code: 'BAD_ARGUMENT' });
+      try {
+        const r = await o.host.retry({ id, intoLastWindow: true });
+        const answer = { id: r.id, outcome: r.outcome, ...(r.hint ? { hint: r.hint } : {}) };
+        return json(res, 200, o.showText ? { ...answer, text: r.text } : answer);
+      } catch (e) {
+        const err = e as WhisperError;
+        return json(res, 409, { error: err.message, code: err.code });
+      }
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'GET only\n', { allow: 'GET, HEAD' });
+    const wav = /^\/audio\/([^/]+)\.wav$/.exec(path);
+    if (wav) {
+      // the voice is as private as the text: not served where dashboard.showText is off
+      if (!o.host || !o.showText) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+      const id = wav[1] as string;
+      if (!isHistoryId(id)) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+      const body = await o.host.keptAudio(id).catch(() => undefined);
+      if (!body) return send(res, 404, 'text/plain; charset=utf-8', `no kept audio for ${id}\n`);
+      // (node sends no body in answer to HEAD)
+      return send(res, 200, 'audio/wav', body, { 'content-disposition': `inline; filename="${id}.wav"` });
+    }
     if (path === '/events') return feed.attach(res);
     if (path === '/metrics') return send(res, 200, metrics.contentType, await metrics.text());
     const a = assets.get(path);

@@ -8,6 +8,7 @@ import type { Capability, CapabilityQuery, Desktop, HotkeyHandle, KeySender, Sta
 import { sessionLine } from '../session.js';
 import { X11Hotkey } from './grab.js';
 import type { X11Session } from './session.js';
+import { focusedWindowName } from './window.js';
 
 export class X11Desktop implements Desktop {
   readonly session = 'x11' as const;
@@ -37,6 +38,10 @@ export class X11Desktop implements Desktop {
   async hotkey(combo: KeyCombo, label: string, onDown: () => void, onUp: () => void): Promise<HotkeyHandle> {
     const h = await this.x.grab(combo, label, onDown, onUp);
     return { releases: true, via: 'grabbed on the X display', stop: () => h.stop() };
+  }
+
+  focusedWindowName(): Promise<string | undefined> {
+    return focusedWindowName(this.x.display);
   }
 
   async stateView(o: { position: 'top' | 'bottom'; log: (line: string) => void }): Promise<StateView> {

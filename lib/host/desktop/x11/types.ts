@@ -108,6 +108,7 @@ export interface XClient extends EventEmitter {
   GrabKey(wid: number, ownerEvents: number, modifiers: number, key: number, pointerMode: number, keybMode: number, cb?: XCallback<void>): void;
   UngrabKey(wid: number, key: number, modifiers: number, cb?: XCallback<void>): void;
   GetInputFocus(cb: XCallback<{ focus: number; revertTo: number }>): void;
+  QueryTree(wid: number, cb: XCallback<{ root: number; parent: number; children: number[] }>): void;
   /** revertTo: 0 None, 1 PointerRoot, 2 Parent; the time is CurrentTime */
   SetInputFocus(wid: number, revertTo: number): void;
   /** 32 bytes: bit k set = keycode k is down */

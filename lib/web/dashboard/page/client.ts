@@ -1,11 +1,15 @@
 /**
  * The page's script (plain ES2017, run by the browser, kept here as a string so that it ships in
- * dist/ with the rest). It listens to /events, keeps the last dictations and resource samples, and
- * draws them with uPlot. Dictated text goes into the DOM only as textContent, and not at all while
- * "hide text" is on.
+ * dist/ with the rest). It listens to /events, keeps the last dictations (each with its phrases) and
+ * resource samples, and draws them with uPlot. Dictated text goes into the DOM only as textContent,
+ * and not at all while "hide text" is on.
  */
+import { tickLabels, zeroRange } from './axes.js';
+
 export const PAGE_JS = `(function () {
   'use strict';
+  var zeroRange = ${zeroRange.toString()};
+  var tickLabels = ${tickLabels.toString()};
   var token = new URLSearchParams(location.search).get('token') || '';
   var q = '?token=' + encodeURIComponent(token);
   var STAGES = ['trigger', 'capture', 'endOfSpeech', 'transcription', 'paste'];
@@ -14,6 +18,7 @@ export const PAGE_JS = `(function () {
   var HIDE_KEY = 'prism-dictate.dashboard.hideText';
   var KEEP = 50;
   var $ = function (id) { return document.getElementById(id); };
+  /** dictations, oldest first: { id, at, state, phrases: [phrase…] } */
   var items = [];
   var samples = [];
   var host = null;
@@ -23,6 +28,17 @@ export const PAGE_JS = `(function () {
   function mib(b) { return typeof b === 'number' ? b / 1048576 : null; }
   function pct(v) { return typeof v === 'number' ? v : null; }
   function done() { return items.filter(function (d) { return d.state === 'done' || d.state === 'copied'; }); }
+  /** the phrase that carries a dictation's end (its total, paste), else its last */
+  function carrier(d) {
+    for (var i = d.phrases.length - 1; i >= 0; i--) if (d.phrases[i].times.total != null) return d.phrases[i];
+    return d.phrases[d.phrases.length - 1] || { times: {} };
+  }
+  /** a dictation's words: its phrases' texts in order, one space between */
+  function words(d) {
+    return d.phrases.reduce(function (a, p) { return p.text == null || !p.text.trim() ? a : a && !/\\s$/.test(a) ? a + ' ' + p.text : a + p.text; }, '');
+  }
+  /** the latest value of a series that has one */
+  function latest(xs) { for (var i = xs.length - 1; i >= 0; i--) if (typeof xs[i] === 'number' && isFinite(xs[i])) return xs[i]; return null; }
   /** the same percentile as the daemon's status: the value at rank ceil(p/100 * n) */
   function percentile(xs, p) {
     var s = xs.slice().sort(function (a, b) { return a - b; });
@@ -31,13 +47,13 @@ export const PAGE_JS = `(function () {
 
   // ---- charts --------------------------------------------------------------------------------
   function size(el) { return { width: Math.max(260, el.clientWidth - 4), height: 200 }; }
-  // y-axis numbers without thousands separators ("1200", not "1,200" cut to "0,000"), in a wide enough gutter
-  function plain(u, splits) { return splits.map(function (v) { return v == null ? '' : Math.abs(v) >= 100 ? v.toFixed(0) : String(Math.round(v * 10) / 10); }); }
+  // y from 0, and tick labels with the decimals they need (no two alike, no thousands separators), in a wide enough gutter
   function make(id, series, scaleX, values) {
     var el = $(id);
+    el.textContent = '';
     var s = size(el);
     // legend: the series' names only (no live values, which read "–" until the pointer is over the chart)
-    return new uPlot({ width: s.width, height: s.height, legend: { live: false }, scales: { x: scaleX }, series: [{ label: 'x', value: values }].concat(series), axes: [scaleX.time ? { values: clockLabels, space: 80 } : { incrs: [1, 2, 5, 10, 20, 50] }, { size: 64, values: plain }] }, [[]].concat(series.map(function () { return []; })), el);
+    return new uPlot({ width: s.width, height: s.height, legend: { live: false }, scales: { x: scaleX, y: { range: zeroRange } }, series: [{ label: 'x', value: values }].concat(series), axes: [scaleX.time ? { values: clockLabels, space: 80 } : { incrs: [1, 2, 5, 10, 20, 50] }, { size: 64, values: tickLabels }] }, [[]].concat(series.map(function () { return []; })), el);
   }
   /** one time zone on the page: the browser's, as the daemon's terminal shows it */
   function when(iso) {
@@ -69,28 +85,39 @@ export const PAGE_JS = `(function () {
     { label: 'transcription p50', stroke: '#e05a5a', width: 2 },
     { label: 'transcription p95', stroke: '#e05a5a', dash: [6, 4] },
   ], indexScale, function (u, v) { return v == null ? '–' : '#' + v; });
-  var cpuChart = make('chart-cpu', [
-    { label: 'daemon', stroke: '#4e9de0', width: 2 },
-    { label: 'engine', stroke: '#e05a5a', width: 2 },
-    { label: 'GPU util', stroke: '#50b070', width: 2 },
-  ], { time: true });
-  var memChart = make('chart-mem', [
-    { label: 'daemon RSS', stroke: '#4e9de0', width: 2 },
-    { label: 'engine RSS', stroke: '#e05a5a', width: 2 },
-    { label: 'GPU memory', stroke: '#50b070', width: 2 },
-  ], { time: true });
+  // the GPU's series only on a machine with a GPU: the charts are made again once one shows up
+  var withGpu = false;
+  var cpuChart, memChart;
+  function makeResourceCharts() {
+    if (cpuChart) { cpuChart.destroy(); memChart.destroy(); }
+    cpuChart = make('chart-cpu', [
+      { label: 'daemon', stroke: '#4e9de0', width: 2 },
+      { label: 'engine', stroke: '#e05a5a', width: 2 },
+    ].concat(withGpu ? [{ label: 'GPU util', stroke: '#50b070', width: 2 }] : []), { time: true });
+    memChart = make('chart-mem', [
+      { label: 'daemon RSS', stroke: '#4e9de0', width: 2 },
+      { label: 'engine RSS', stroke: '#e05a5a', width: 2 },
+    ].concat(withGpu ? [{ label: 'GPU memory', stroke: '#50b070', width: 2 }] : []), { time: true });
+  }
+  makeResourceCharts();
+  // the charts, for a test (or someone curious) to read what they hold
+  window.prismDashboard = { get charts() { return { stages: stagesChart, capture: captureChart, latency: latencyChart, cpu: cpuChart, mem: memChart }; } };
   window.addEventListener('resize', function () {
     [['chart-stages', stagesChart], ['chart-capture', captureChart], ['chart-latency', latencyChart], ['chart-cpu', cpuChart], ['chart-mem', memChart]].forEach(function (p) { p[1].setSize(size($(p[0]))); });
   });
 
   function drawDictations() {
-    var d = done();
+    var dictations = done();
+    // one bar per dictation: its end (the carrier phrase) for the stages, all its phrases for the speaking
+    var d = dictations.map(carrier);
     var x = d.map(function (_, i) { return i + 1; });
     stagesChart.setData([x].concat(stackOrder.map(function (s) {
       var upto = AFTER.slice(0, AFTER.indexOf(s) + 1);
       return d.map(function (r) { return upto.reduce(function (a, k) { return a + (r.times[k] || 0); }, 0); });
     })));
-    captureChart.setData([x, d.map(function (r) { return ((r.times.trigger || 0) + (r.times.capture || 0)) / 1000; })]);
+    captureChart.setData([x, dictations.map(function (g) {
+      return g.phrases.reduce(function (a, r) { return a + (r.times.trigger || 0) + (r.times.capture || 0); }, 0) / 1000;
+    })]);
     var lines = [[], [], [], []];
     d.forEach(function (_, i) {
       var seen = d.slice(0, i + 1);
@@ -103,21 +130,23 @@ export const PAGE_JS = `(function () {
   }
 
   function drawSamples() {
+    if (!withGpu && samples.some(function (s) { return s.gpu.gpus && s.gpu.gpus.length; })) { withGpu = true; makeResourceCharts(); }
     var x = samples.map(function (s) { return s.at / 1000; });
     var gpu = function (s) { return s.gpu.gpus ? s.gpu.gpus[0] : null; };
-    cpuChart.setData([x,
-      samples.map(function (s) { return pct(s.daemon.cpu); }),
-      samples.map(function (s) { return s.engine ? pct(s.engine.cpu) : null; }),
-      samples.map(function (s) { var g = gpu(s); return g ? g.utilization : null; })]);
-    memChart.setData([x,
-      samples.map(function (s) { return mib(s.daemon.rssBytes); }),
-      samples.map(function (s) { return s.engine ? mib(s.engine.rssBytes) : null; }),
-      samples.map(function (s) { var g = gpu(s); return g ? g.memoryUsedMiB : null; })]);
+    var cpu = [samples.map(function (s) { return pct(s.daemon.cpu); }), samples.map(function (s) { return s.engine ? pct(s.engine.cpu) : null; })];
+    var mem = [samples.map(function (s) { return mib(s.daemon.rssBytes); }), samples.map(function (s) { return s.engine ? mib(s.engine.rssBytes) : null; })];
+    if (withGpu) {
+      cpu.push(samples.map(function (s) { var g = gpu(s); return g ? g.utilization : null; }));
+      mem.push(samples.map(function (s) { var g = gpu(s); return g ? g.memoryUsedMiB : null; }));
+    }
+    cpuChart.setData([x].concat(cpu));
+    memChart.setData([x].concat(mem));
     var last = samples[samples.length - 1];
     if (!last) return;
+    // the captions: the latest value each series has (a first sample has no CPU figure yet)
     var one = function (v) { return typeof v === 'number' ? v.toFixed(1) : '–'; };
-    $('cpu-now').textContent = 'daemon ' + one(last.daemon.cpu) + ' %, engine ' + (last.engine ? one(last.engine.cpu) : '–') + ' %';
-    $('mem-now').textContent = 'daemon ' + one(mib(last.daemon.rssBytes)) + ' MiB, engine ' + (last.engine ? one(mib(last.engine.rssBytes)) : '–') + ' MiB';
+    $('cpu-now').textContent = 'now: daemon ' + one(latest(cpu[0])) + ' %, engine ' + one(latest(cpu[1])) + ' %';
+    $('mem-now').textContent = 'now: daemon ' + one(latest(mem[0])) + ' MiB, engine ' + one(latest(mem[1])) + ' MiB';
     $('gpu-now').textContent = last.gpu.gpus
       ? last.gpu.gpus.map(function (g) { return 'GPU ' + g.index + ': ' + g.utilization + ' %, ' + g.memoryUsedMiB + ' / ' + g.memoryTotalMiB + ' MiB'; }).join('; ')
       : last.gpu.none;
@@ -125,7 +154,9 @@ export const PAGE_JS = `(function () {
 
   // ---- text --------------------------------------------------------------------------------------
   function drawTable() {
-    var last = done()[done().length - 1];
+    var lastDone = done()[done().length - 1];
+    // the last dictation's stages: its end from the phrase that carries it, its trigger from its first
+    var last = lastDone ? { times: Object.assign({ trigger: lastDone.phrases[0].times.trigger }, carrier(lastDone).times) } : null;
     var latency = (host && host.latency) || {};
     var body = $('stage-table').tBodies[0];
     body.textContent = '';
@@ -137,36 +168,122 @@ export const PAGE_JS = `(function () {
     });
   }
 
+  /** where the text went: the window (where the desktop says), the clipboard, standard output */
+  function whereTo(d) {
+    var p = d.phrases.filter(function (p) { return p.delivered; }).pop();
+    if (!p) return d.state === 'done' || d.state === 'copied' ? '' : 'nothing delivered';
+    if (p.window) return '→ ' + p.window;
+    if (p.delivered === 'clipboard') return '→ the clipboard (to paste)';
+    if (p.delivered === 'stdout') return '→ standard output';
+    return '→ the focused window (this desktop does not say which)';
+  }
+  var players = {};
+  var retryResults = {};
+  function player(p) {
+    var a = players[p.id];
+    if (!a) {
+      a = document.createElement('audio');
+      a.controls = true;
+      a.preload = 'none';
+      a.src = 'audio/' + encodeURIComponent(p.id) + '.wav' + q;
+      players[p.id] = a;
+    }
+    return a;
+  }
+  function retry(p, out) {
+    out.textContent = 'transcribing again…';
+    retryResults[p.id] = out.textContent;
+    fetch('api/retry' + '?id=' + encodeURIComponent(p.id), { method: 'POST', headers: { 'X-Prism-Token': encodeURIComponent(token) } })
+      .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
+      .then(function (r) {
+        var b = r.body;
+        var said = !r.ok ? 'failed: ' + b.error : b.outcome === 'nothing' ? 'retried: no words heard' : b.outcome === 'copied' ? 'retried: copied to the clipboard — ' + (b.hint || 'paste it') : 'retried: ' + b.outcome;
+        retryResults[p.id] = said;
+        var el = document.querySelector('li.phrase[data-id="' + p.id + '"] .retry-result');
+        if (el) el.textContent = said;
+      })
+      .catch(function (e) { retryResults[p.id] = String(e); out.textContent = String(e); });
+  }
   function drawList() {
     var list = $('dictations');
     list.textContent = '';
+    // players of phrases no longer listed go (a playing one stays while its phrase is listed)
+    var listed = {};
+    items.forEach(function (d) { d.phrases.forEach(function (p) { listed[p.id] = true; }); });
+    Object.keys(players).forEach(function (id) { if (!listed[id]) delete players[id]; });
     items.slice().reverse().forEach(function (d) {
       var li = document.createElement('li');
+      li.className = 'dictation';
       li.dataset.id = d.id;
       li.dataset.state = d.state;
-      var cell = function (cls, text) { var s = document.createElement('span'); s.className = cls; s.textContent = text; li.appendChild(s); return s; };
-      cell('when', when(d.at));
-      cell('state', d.state);
-      cell('total', d.times.total == null ? '' : ms(d.times.total) + ' ms');
-      if (hidden) cell('text hidden', '(hidden)');
-      else if (d.text != null) {
-        cell('text', d.text);
+      li.dataset.phrases = String(d.phrases.length);
+      var head = document.createElement('div');
+      head.className = 'head';
+      li.appendChild(head);
+      var cell = function (parent, cls, text) { var s = document.createElement('span'); s.className = cls; s.textContent = text; parent.appendChild(s); return s; };
+      var end = carrier(d);
+      cell(head, 'when', when(d.at));
+      cell(head, 'state', d.state);
+      cell(head, 'total', end.times.total == null ? '' : ms(end.times.total) + ' ms');
+      cell(head, 'count', d.phrases.length === 1 ? '1 phrase' : d.phrases.length + ' phrases');
+      cell(head, 'window', whereTo(d));
+      var all = words(d);
+      if (!hidden && all) {
         var copy = document.createElement('button');
         copy.type = 'button';
         copy.className = 'copy';
         copy.textContent = 'copy';
         copy.addEventListener('click', function () {
-          navigator.clipboard.writeText(d.text).then(function () { copy.textContent = 'copied'; }, function (e) { copy.textContent = String(e); });
+          navigator.clipboard.writeText(all).then(function () { copy.textContent = 'copied'; }, function (e) { copy.textContent = String(e); });
         });
-        li.appendChild(copy);
-      } else cell('text hidden', d.error || '(text not shown: dashboard.showText is off)');
+        head.appendChild(copy);
+      }
+      var ol = document.createElement('ol');
+      ol.className = 'phrases';
+      d.phrases.forEach(function (p) {
+        var pl = document.createElement('li');
+        pl.className = 'phrase';
+        pl.dataset.id = p.id;
+        pl.dataset.state = p.state;
+        cell(pl, 'n', String(p.phrase));
+        cell(pl, 'seconds', p.seconds.toFixed(1) + ' s');
+        if (hidden) cell(pl, 'text hidden', '(hidden)');
+        else if (p.text != null) cell(pl, 'text', p.text);
+        else cell(pl, 'text hidden', p.error || (p.state === 'no-speech' ? '(no speech)' : '(text not shown: dashboard.showText is off)'));
+        var tools = document.createElement('span');
+        tools.className = 'tools';
+        pl.appendChild(tools);
+        if (p.audio) {
+          tools.appendChild(player(p));
+          var again = document.createElement('button');
+          again.type = 'button';
+          again.className = 'retry';
+          again.textContent = 'retry';
+          again.title = 'transcribe this audio again and paste the text';
+          var out = document.createElement('span');
+          out.className = 'retry-result';
+          out.textContent = retryResults[p.id] || '';
+          again.addEventListener('click', function () { retry(p, out); });
+          tools.appendChild(again);
+          tools.appendChild(out);
+        }
+        ol.appendChild(pl);
+      });
+      li.appendChild(ol);
       list.appendChild(li);
     });
+  }
+
+  function drawLevel(rms) {
+    var db = rms > 0 ? 20 * Math.log10(rms) : -Infinity;
+    $('mic-meter').value = Math.max(0, Math.min(1, (db + 60) / 60));
+    $('mic-db').textContent = isFinite(db) ? db.toFixed(0) + ' dBFS' : 'silence';
   }
 
   function drawHost() {
     $('rec-state').textContent = host ? host.state : 'off (--no-host)';
     $('dictation-count').textContent = host && host.counts ? String(host.counts.dictations) : '0';
+    $('phrase-count').textContent = host && host.counts && host.counts.phrases != null ? String(host.counts.phrases) : '0';
   }
 
   function drawService(s, events) {
@@ -199,17 +316,23 @@ export const PAGE_JS = `(function () {
     on(es, 'snapshot', function (d) {
       items = d.recent; samples = d.samples; host = d.host; events = d.events;
       var a = d.about || {};
-      $('about').textContent = ['model ' + a.model, a.backend, a.microphone ? 'microphone ' + a.microphone : null, a.hotkey ? 'hotkey ' + a.hotkey + (a.mode ? ', ' + a.mode : '') : null, a.output ? 'output ' + a.output : null]
+      $('about').textContent = ['model ' + a.model, a.backend, a.output ? 'output ' + a.output : null, a.hotkey ? 'hotkey ' + a.hotkey + (a.mode ? ', ' + a.mode : '') : null]
         .filter(Boolean).join(' · ');
+      $('mic-name').textContent = a.microphone || (host ? '–' : 'none (--no-host)');
+      $('hotkey-hint').textContent = a.hint || (host ? '–' : 'none (--no-host): this daemon does not dictate');
       drawHost(); drawService(d.service, events); drawDictations(); drawTable(); drawList(); drawSamples();
     });
     on(es, 'dictation', function (d) {
-      items.push(d.item); if (items.length > KEEP) items.shift();
+      // the whole dictation as it is now: in place of the one with its id, or a new one at the end
+      var i = items.findIndex(function (g) { return g.id === d.dictation.id; });
+      if (i >= 0) items[i] = d.dictation;
+      else { items.push(d.dictation); if (items.length > KEEP) items.shift(); }
       host = d.host;
       drawHost(); drawDictations(); drawTable(); drawList();
     });
     on(es, 'state', function (d) { if (d.host) host = d.host; else if (host) host.state = d.state; if (host) drawHost(); });
     on(es, 'service', function (d) { events.push(d.event); drawService(d.service, events); });
+    on(es, 'level', function (d) { drawLevel(d.rms); });
     on(es, 'sample', function (d) {
       samples.push(d.sample); if (samples.length > 150) samples.shift();
       drawService(d.service); drawSamples();
