@@ -18,7 +18,7 @@ import { validateConfig } from '../dist/config/load.js';
 import { DictationHost } from '../dist/host/dictation.js';
 import { History } from '../dist/host/history.js';
 import { Output } from '../dist/host/output.js';
-import { Vad } from '../dist/host/vad.js';
+import { Vad } from '../dist/audio/vad.js';
 import { makeTestModel } from '../dist/models/generate/testModel.js';
 import { servicePaths } from '../dist/service/home.js';
 import { startService } from '../dist/service/start.js';

@@ -9,7 +9,7 @@ import { WhisperError } from '../lib/errors.js';
 import { type DictationEvent, DictationHost, type HostDeps } from '../lib/host/dictation.js';
 import { History } from '../lib/host/history.js';
 import { Output } from '../lib/host/output.js';
-import { Vad } from '../lib/host/vad.js';
+import { Vad } from '../lib/audio/vad.js';
 import type { TranscribeOptions, Transcript } from '../lib/model.js';
 import { ManualClock } from './helpers.js';
 

@@ -17,7 +17,7 @@ import { openDesktop } from '../host/desktop/open.js';
 import { sessionKind, sessionLine } from '../host/desktop/session.js';
 import { comboLabel, defaultPasteKeys } from '../host/output.js';
 import { listSoundSources } from '../host/soundSources.js';
-import { Vad } from '../host/vad.js';
+import { Vad } from '../audio/vad.js';
 import { loadModel } from '../model.js';
 import { inspectModelFile } from '../models/inspect.js';
 import { resolveModel } from '../models/pull.js';

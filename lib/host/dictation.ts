@@ -17,14 +17,14 @@ import type { Engine } from '../engine/contract.js';
 import { AbortError, WhisperError } from '../errors.js';
 import type { StageTimes } from '../metrics/stages.js';
 import { StageWindow } from '../metrics/stages.js';
-import { Endpointer } from './endpoint.js';
+import { Endpointer } from '../audio/endpoint.js';
 import type { DictationRecord, History } from './history.js';
 import type { Output } from './output.js';
 import { dictationLine, joinPhrases, phrasePrompt, spaced } from './phrases.js';
 import { AudioRing } from './ring.js';
 import { finishText } from './text.js';
 import { TriggerMachine } from './trigger.js';
-import type { Vad } from './vad.js';
+import type { Vad } from '../audio/vad.js';
 
 const RATE = WHISPER_RATE;
 const samples = (ms: number) => Math.round((ms * RATE) / 1000);

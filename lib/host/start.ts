@@ -19,7 +19,7 @@ import type { KeySender } from './keys.js';
 import { type Clipboard, comboLabel, defaultPasteKeys, Output } from './output.js';
 import { listSoundSources } from './soundSources.js';
 import { TRIGGER_PIPE, TriggerPipe } from './triggerPipe.js';
-import { Vad } from './vad.js';
+import { Vad } from '../audio/vad.js';
 
 export { HOST_ACTIONS, type HostAction };
 

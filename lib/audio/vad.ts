@@ -4,8 +4,8 @@
  * which decides "nothing was said: do not transcribe".
  */
 
-import { WHISPER_RATE } from '../audio/resample.js';
 import { WhisperError } from '../errors.js';
+import { WHISPER_RATE } from './resample.js';
 
 /** The part of the Emscripten module that we use (the package ships no types). */
 interface FvadModule {
