@@ -16,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { XDisplay } from '../../lib/host/desktop/x11/display.js';
+import { focusedWindowName } from '../../lib/host/desktop/x11/window.js';
 import { root, SCRIPT_25 } from '../helpers.js';
 import { bin, type Daemon, moduleMissing, type Rec, startDaemon } from './daemon.js';
 import { type Desktop, desktopMissing, startDesktop } from './desktop.js';
@@ -288,6 +290,23 @@ describe.skipIf(missing)(`the dashboard in headless Chromium${missing ? ` (skipp
     expect(cli.stderr).toBe('');
     expect(String(cli.stdout)).toBe(`prism-dictate: transcribed: ${oldest.text} (copied: press Ctrl+V to paste)\n`);
     expect(daemon.cli('retry', '20990101-000000-000-000').status).not.toBe(0);
+  });
+
+  it('the window a dictation went to: the focused X window by its title and class (as the history records it)', async () => {
+    const d = await XDisplay.open(desktop.display);
+    try {
+      for (const kind of ['xterm', 'tk'] as const) {
+        const target = await desktop.openTarget(kind);
+        await target.focus();
+        // the focus may sit on a child of the named top-level (Tk): its parents are asked
+        const name = await focusedWindowName(d);
+        if (kind === 'xterm') expect(name).toBe(`"${target.title}" (XTerm)`);
+        else expect(name).toMatch(new RegExp(`^"${target.title}" \\([^)]+\\)$`)); // Tk names its class after the script
+        await target.close();
+      }
+    } finally {
+      await d.close();
+    }
   });
 
   it('the re-paste button delivers the last text again, and says how (copied: this daemon only copies)', async () => {
