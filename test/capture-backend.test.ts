@@ -93,24 +93,32 @@ describe('the fix for how the package was installed', () => {
     expect(installKind(lib)).toBe('local');
   });
 
-  const linux = (o: Partial<AdviceContext>): AdviceContext => ({ platform: 'linux', install: 'global', root: '/usr/lib/node_modules/prism-whisper', packageManager: 'apt', ...o });
+  const linux = (o: Partial<AdviceContext>): AdviceContext => ({
+    platform: 'linux',
+    install: 'global',
+    root: '/usr/lib/node_modules/prism-whisper',
+    packageManager: 'apt',
+    writable: false,
+    naudiodon: '2.5.0',
+    ...o,
+  });
 
-  it('global install on Debian/Ubuntu: apt install pulseaudio-utils, or build tools and npm install -g again', () => {
+  it('global install on Debian/Ubuntu: apt install pulseaudio-utils, or build tools and naudiodon2 built into the global package', () => {
     expect(micFix(linux({}))).toBe(
-      "Microphone capture needs the sound server's recorder (parec) or naudiodon2 (PortAudio), and this machine has neither: sudo apt install pulseaudio-utils (no compiler needed), or install build tools (sudo apt install build-essential python3), then npm install -g prism-whisper to build naudiodon2 (PortAudio).",
+      'Microphone capture needs the sound server\'s recorder (parec) or naudiodon2 (PortAudio), and this machine has neither: sudo apt install pulseaudio-utils (no compiler needed), or install build tools (sudo apt install build-essential python3), then cd "/usr/lib/node_modules/prism-whisper" && sudo npm install --no-save --omit=dev naudiodon2@2.5.0 to build naudiodon2 (PortAudio).',
     );
-    expect(missingBackend('portaudio', linux({}))).toMatch(/then npm install -g prism-whisper\.$/);
+    expect(missingBackend('portaudio', linux({}))).toMatch(/then cd "\/usr\/lib\/node_modules\/prism-whisper" && sudo npm install --no-save --omit=dev naudiodon2@2\.5\.0\.$/);
     expect(missingBackend('parec', linux({ packageManager: 'dnf' }))).toBe('parec is not on PATH: sudo dnf install pulseaudio-utils.');
     expect(missingBackend('arecord', linux({ packageManager: 'pacman' }))).toBe('arecord is not on PATH: sudo pacman -S alsa-utils.');
   });
 
-  it('a project dependency: npm install naudiodon2 in the project; macOS: the Xcode tools', () => {
-    const local = micFix(linux({ install: 'local', root: '/home/me/app/node_modules/prism-whisper', packageManager: 'dnf' }));
+  it('a project dependency: npm install in the project; macOS: the Xcode tools', () => {
+    const local = micFix(linux({ install: 'local', root: '/home/me/app/node_modules/prism-whisper', packageManager: 'dnf', writable: true }));
     expect(local).toMatch(
-      /sudo dnf install pulseaudio-utils \(no compiler needed\), or install build tools \(sudo dnf install gcc-c\+\+ make python3\), then npm install naudiodon2 \(in \/home\/me\/app\)/,
+      /sudo dnf install pulseaudio-utils \(no compiler needed\), or install build tools \(sudo dnf install gcc-c\+\+ make python3\), then cd "\/home\/me\/app" && npm install to build/,
     );
-    expect(micFix({ platform: 'darwin', install: 'global', root: '/opt/homebrew/lib/node_modules/prism-whisper' })).toBe(
-      'Microphone capture needs naudiodon2 (PortAudio), which is not installed: install build tools (xcode-select --install), then npm install -g prism-whisper to build naudiodon2 (PortAudio).',
+    expect(micFix({ platform: 'darwin', install: 'global', root: '/opt/homebrew/lib/node_modules/prism-whisper', writable: true, naudiodon: '2.5.0' })).toBe(
+      'Microphone capture needs naudiodon2 (PortAudio), which is not installed: install build tools (xcode-select --install), then cd "/opt/homebrew/lib/node_modules/prism-whisper" && npm install --no-save --omit=dev naudiodon2@2.5.0 to build naudiodon2 (PortAudio).',
     );
   });
 });

@@ -7,17 +7,20 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { concatSamples, WHISPER_RATE } from '../audio/resample.js';
+import { Vad } from '../audio/vad.js';
 import { type KeyCombo, parseCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { WhisperError } from '../errors.js';
 import { captureBackend, listInputDevices, openCapture } from '../host/capture.js';
-import { portAudioInstalled } from '../host/captureBackend.js';
+import { type BackendChoice, portAudioInstalled } from '../host/captureBackend.js';
 import type { Capability } from '../host/desktop/contract.js';
 import { openDesktop } from '../host/desktop/open.js';
 import { sessionKind, sessionLine } from '../host/desktop/session.js';
+import { chooseInput, type InputDevice } from '../host/devices.js';
+import { adviceContext, cudaRebuildCommand, type InstallKind } from '../host/micAdvice.js';
 import { comboLabel, defaultPasteKeys } from '../host/output.js';
-import { listSoundSources } from '../host/soundSources.js';
-import { Vad } from '../audio/vad.js';
+import { RECORDER_SERVER } from '../host/recorders.js';
+import { listSoundSources, matchSource, type SoundSource } from '../host/soundSources.js';
 import { loadModel } from '../model.js';
 import { inspectModelFile } from '../models/inspect.js';
 import { resolveModel } from '../models/pull.js';
@@ -43,7 +46,7 @@ async function check(name: string, fn: () => Promise<Omit<Check, 'name'>>): Prom
 }
 
 /** `seconds` of the default (or configured) input: its level in dBFS, and the samples. */
-async function liveLevel(device: number | string | undefined, seconds = 1): Promise<{ dbfs: number; seconds: number; name: string; pcm: Float32Array }> {
+async function liveLevel(device: number | string | undefined, seconds = 1): Promise<{ dbfs: number; seconds: number; pcm: Float32Array }> {
   const blocks: Float32Array[] = [];
   const cap = await openCapture({ device, onData: (pcm) => blocks.push(pcm), onError: () => undefined });
   cap.live(true); // audio as it comes, not in idle batches
@@ -53,7 +56,34 @@ async function liveLevel(device: number | string | undefined, seconds = 1): Prom
   let sum = 0;
   for (const x of pcm) sum += x * x;
   const rms = Math.sqrt(sum / Math.max(1, pcm.length));
-  return { dbfs: rms > 0 ? 20 * Math.log10(rms) : Number.NEGATIVE_INFINITY, seconds: pcm.length / WHISPER_RATE, name: cap.device.name, pcm };
+  return { dbfs: rms > 0 ? 20 * Math.log10(rms) : Number.NEGATIVE_INFINITY, seconds: pcm.length / WHISPER_RATE, pcm };
+}
+
+/** A sound server source as `prism-dictate devices` lists it: its description, [its name]. */
+const sourceName = (s: SoundSource): string => `"${s.description}" [${s.name}]${s.isDefault ? ' (the default source)' : ''}`;
+
+/**
+ * The input a capture opens now for `want` (audio.device), named as `prism-dictate devices` lists it:
+ * a sound server source by description and name, a PortAudio device by number and name — and for
+ * PortAudio's "default"/"pulse", the sound server's default source it reaches.
+ */
+export async function inputName(want: number | string | undefined, backend: BackendChoice, portAudio?: InputDevice[], sources?: SoundSource[]): Promise<string> {
+  const all = sources ?? (backend.kind === 'parec' ? backend.sources : undefined) ?? (await listSoundSources());
+  if (backend.kind === 'portaudio') {
+    const { device, source } = await chooseInput(portAudio ?? (await listInputDevices()), want, all);
+    if (source) return `${sourceName(source)} through PortAudio #${device.id}`;
+    const server = /^(default|pulse)$/i.test(device.name) ? all?.find((s) => s.isDefault) : undefined;
+    return `PortAudio #${device.id} "${device.name}"${server ? ` → ${sourceName(server)}` : device.isDefault ? ' (the default input)' : ''}`;
+  }
+  const byDefault = want === undefined || (typeof want === 'string' && /^(default|pulse)$/i.test(want));
+  if (backend.kind === 'parec' && all) {
+    const source = byDefault ? all.find((s) => s.isDefault) : typeof want === 'string' ? matchSource(all, want) : undefined;
+    if (source) return `${sourceName(source)} via parec`;
+  }
+  const server = RECORDER_SERVER[backend.kind];
+  return byDefault
+    ? `${server}'s default input via ${backend.kind} (its name unknown: ${backend.kind === 'parec' ? 'no sound server answers pactl' : 'ALSA does not say'})`
+    : `"${want}" via ${backend.kind}`;
 }
 
 /** How much of `pcm` WebRTC VAD calls speech, in ms. */
@@ -68,10 +98,10 @@ async function speechMs(pcm: Float32Array, c: Config): Promise<number> {
   }
 }
 
-/** What the recording says: on the running service when there is one, else on the configured model loaded here. */
-async function heard(pcm: Float32Array, c: Config): Promise<string> {
+/** What the recording says: on the running service when there is one (and `daemon`), else on the configured model loaded here. */
+async function heard(pcm: Float32Array, c: Config, daemon: boolean): Promise<string> {
   const options = { language: c.transcription.language, prompt: c.transcription.prompt, audioCtx: 'auto' as const };
-  const client = await ServiceClient.connect(servicePaths().socket, 500).catch(() => undefined);
+  const client = daemon ? await ServiceClient.connect(servicePaths().socket, 500).catch(() => undefined) : undefined;
   if (client) {
     try {
       return (await client.transcribe(pcm, options)).text.trim();
@@ -87,16 +117,44 @@ async function heard(pcm: Float32Array, c: Config): Promise<string> {
   }
 }
 
+/** Why the recording was not transcribed, and the fix, as one clause: never shown as what was heard. */
+export function notTranscribed(e: Error): string {
+  const [why, fix] = e.message.split(/;\s*run:\s*/, 2);
+  if (fix) return `not transcribed: ${why?.trim()} (fix: ${fix.replace(/\s*\(or pullModel\([^)]*\) in code\)/, '').trim()})`;
+  return `not transcribed: ${e.message}`;
+}
+
 /** The microphone check that asks the person to speak: level, how much was speech, and the words. */
-async function listenCheck(c: Config, seconds: number, inputs: number, backend: string): Promise<Omit<Check, 'name'>> {
-  process.stderr.write(`doctor: say a sentence now (recording ${seconds} s)…\n`);
+async function listenCheck(c: Config, seconds: number, name: string, tail: string, daemon: boolean): Promise<Omit<Check, 'name'>> {
+  process.stderr.write(`doctor: say a sentence now (recording ${seconds} s from ${name})…\n`);
   const level = await liveLevel(c.audio.device, seconds);
   const voiced = await speechMs(level.pcm, c);
   const db = Number.isFinite(level.dbfs) ? level.dbfs.toFixed(1) : '-inf';
-  const head = `${backend}; ${inputs} input(s); ${level.name}: ${level.seconds.toFixed(1)} s recorded, level ${db} dBFS, speech ${(voiced / 1000).toFixed(1)} s`;
-  if (voiced < 300) return { ok: 'warn', detail: `${head}: no speech heard (muted, too far, or the wrong input? prism-dictate devices, then audio.device)` };
-  const text = await heard(level.pcm, c).catch((e: Error) => `(could not transcribe: ${e.message})`);
-  return { ok: true, detail: `${head}; heard: "${text}"` };
+  const head = `${name}: ${level.seconds.toFixed(1)} s recorded, level ${db} dBFS, speech ${(voiced / 1000).toFixed(1)} s`;
+  if (voiced < 300) return { ok: 'warn', detail: `${head}: no speech heard (muted, too far, or the wrong input? prism-dictate devices, then audio.device); ${tail}` };
+  try {
+    const text = await heard(level.pcm, c, daemon);
+    if (!text) return { ok: 'warn', detail: `${head}; the model heard no words; ${tail}` };
+    return { ok: true, detail: `${head}; heard: "${text}"; ${tail}` };
+  } catch (e) {
+    // the microphone works; what is missing (the model, mostly) has its own line and fix
+    return { ok: 'warn', detail: `${head}; ${notTranscribed(e as Error)}; ${tail}` };
+  }
+}
+
+/**
+ * `prism-dictate …` in a fix, as this install runs it: on PATH after a global install (and in a
+ * checkout's own advice), through npx in a project that depends on the package, and through
+ * `npx -p prism-whisper` from npx's cache.
+ */
+export function commandsFor(text: string, install: InstallKind): string {
+  const cli = install === 'local' ? 'npx prism-dictate' : install === 'npx' ? 'npx -p prism-whisper prism-dictate' : undefined;
+  return cli
+    ? text.replace(
+        /(^|[\s(:;,])prism-dictate (?=(start|stop|models|devices|doctor|config|status|history|retry|repaste|hotkey|dashboard|serve|system|transcribe|bench)\b)/g,
+        `$1${cli} `,
+      )
+    : text;
 }
 
 /** One capability of the desktop as a doctor line: the mechanism, the windows it reaches, the fix. */
@@ -158,8 +216,8 @@ export async function desktopCapabilities(c: Config, env: NodeJS.ProcessEnv = pr
   }
 }
 
-export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}): Promise<Check[]> {
-  const c = configFor(cmd);
+export async function runDoctor(cmd: Command, o: { listenSeconds?: number; model?: string } = {}): Promise<Check[]> {
+  const c = configFor(cmd, o.model === undefined ? {} : { model: o.model });
   const checks: Check[] = [];
   const session = sessionKind(c.desktop.session);
   checks.push({
@@ -182,15 +240,22 @@ export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}
   checks.push(
     await check('microphone', async () => {
       const backend = await captureBackend(); // MIC_UNAVAILABLE saying how to get one, for this install
-      const inputs = backend.kind === 'portaudio' ? (await listInputDevices()).length : (backend.sources?.filter((x) => !x.monitor).length ?? 1);
+      const portAudio = backend.kind === 'portaudio' ? await listInputDevices() : undefined;
+      const inputs = portAudio ? portAudio.length : ((backend.kind === 'parec' ? backend.sources : undefined)?.filter((x) => !x.monitor).length ?? 1);
       if (inputs === 0) return { ok: false, detail: `${backend.why}: no input device found` };
-      if (o.listenSeconds) return listenCheck(c, o.listenSeconds, inputs, backend.why);
-      const level = await liveLevel(c.audio.device);
-      const quiet = !(level.dbfs > -70);
-      return {
-        ok: quiet ? 'warn' : true,
-        detail: `${backend.why}; ${inputs} input(s); ${level.name}: ${level.seconds.toFixed(1)} s read, level ${Number.isFinite(level.dbfs) ? level.dbfs.toFixed(1) : '-inf'} dBFS${quiet ? ' (silent: muted or the wrong input?)' : ''}`,
-      };
+      const name = await inputName(c.audio.device, backend, portAudio);
+      const tail = `${backend.why}; ${inputs} input${inputs === 1 ? '' : 's'} (prism-dictate devices)`;
+      try {
+        if (o.listenSeconds) return await listenCheck(c, o.listenSeconds, name, tail, o.model === undefined);
+        const level = await liveLevel(c.audio.device);
+        const quiet = !(level.dbfs > -70);
+        return {
+          ok: quiet ? 'warn' : true,
+          detail: `${name}: ${level.seconds.toFixed(1)} s read, level ${Number.isFinite(level.dbfs) ? level.dbfs.toFixed(1) : '-inf'} dBFS${quiet ? ' (silent: muted or the wrong input?)' : ''}; ${tail}`,
+        };
+      } catch (e) {
+        return { ok: false, detail: `${name}: ${(e as Error).message}` };
+      }
     }),
   );
   checks.push(await check('clipboard', async () => capabilityCheck(cap('clipboard'))));
@@ -199,13 +264,23 @@ export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}
   const running = await runningDaemon();
   checks.push(
     await check('model', async () => {
-      // the model the running daemon has loaded is the one dictation uses, whatever the config says
-      const path = running?.model ?? resolveModel(c.model);
-      if (!existsSync(path)) return { ok: false, detail: `${c.model} is not downloaded (prism-dictate models pull ${c.model})` };
+      // the model the running daemon has loaded is the one dictation uses, whatever the config says (--model asks about another)
+      const daemons = o.model === undefined ? running?.model : undefined;
+      let path: string;
+      try {
+        path = daemons ?? resolveModel(c.model);
+      } catch (e) {
+        // a known model not fetched yet is what a first start fetches (it asks): not a failure before the first start
+        const fetchable = WhisperError.is(e, 'MODEL_NOT_FOUND') && /is not (downloaded|made) yet/.test(e.message);
+        return fetchable
+          ? { ok: 'warn', detail: `${e.message.split(/;\s*run:/)[0]}: prism-dictate start asks to fetch it (or first: prism-dictate models pull ${c.model})` }
+          : { ok: false, detail: (e as Error).message };
+      }
+      if (!existsSync(path)) return { ok: false, detail: `${path}, the model the running daemon loaded, is gone` };
       const info = await inspectModelFile(path);
       return {
         ok: true,
-        detail: `${path}${running?.model ? " (the running daemon's)" : ''} (${info.tensors} tensors, ${info.types.join('/')}, ${(info.bytes / 1e6).toFixed(0)} MB)`,
+        detail: `${path}${daemons ? " (the running daemon's)" : ''} (${info.tensors} tensors, ${info.types.join('/')}, ${(info.bytes / 1e6).toFixed(0)} MB)`,
       };
     }),
   );
@@ -220,7 +295,7 @@ export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}
       if (!addon.cuda && !nvidiaPresent()) return { ok: c.gpu !== 'cuda', detail: `CPU (no GPU found); ${binary}` };
       return {
         ok: c.gpu === 'cuda' ? false : 'warn',
-        detail: `${addon.cuda ? 'CUDA build but no usable GPU (driver, CUDA_VISIBLE_DEVICES?)' : 'an NVIDIA GPU is here but this build has no CUDA (PRISM_CUDA=1 npm rebuild prism-whisper, with the CUDA toolkit)'}: inference runs on the CPU; ${binary}`,
+        detail: `${addon.cuda ? 'CUDA build but no usable GPU (driver, CUDA_VISIBLE_DEVICES?)' : `an NVIDIA GPU is here but this build has no CUDA (with the CUDA toolkit: ${cudaRebuildCommand(adviceContext())})`}: inference runs on the CPU; ${binary}`,
       };
     }),
   );
@@ -230,7 +305,9 @@ export async function runDoctor(cmd: Command, o: { listenSeconds?: number } = {}
       return { ok: true, detail: `running (pid ${running.pid}, ${running.backend}, ${running.host ? `dictation ${running.host}` : 'service only: no dictation host'})` };
     }),
   );
-  return checks;
+  // the commands in the fixes as this install runs them (a project's dependency has no prism-dictate on PATH)
+  const kind = adviceContext().install;
+  return checks.map((ch) => ({ ...ch, detail: commandsFor(ch.detail, kind) }));
 }
 
 export function doctorCommands(program: Command): void {
@@ -240,13 +317,14 @@ export function doctorCommands(program: Command): void {
     .option('--json', 'print JSON')
     .option('--listen [seconds]', 'ask you to speak and say what was heard (the default on a terminal: 4 s)')
     .option('--no-listen', 'only a quiet 1 s level reading of the microphone')
-    .action(async (o: { json?: boolean; listen?: boolean | string }, cmd: Command) => {
+    .option('--model <name|path>', "check this model (default: the running daemon's, else the config's)")
+    .action(async (o: { json?: boolean; listen?: boolean | string; model?: string }, cmd: Command) => {
       try {
         // on a terminal a person is there to speak; scripts and --json get the quiet reading unless asked
         const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !o.json;
         const listenSeconds = typeof o.listen === 'string' ? Number(o.listen) : o.listen === true || (o.listen === undefined && interactive) ? 4 : undefined;
         if (listenSeconds !== undefined && !(listenSeconds >= 1 && listenSeconds <= 30)) throw new WhisperError('BAD_ARGUMENT', '--listen takes 1 to 30 seconds');
-        const checks = await runDoctor(cmd, { listenSeconds });
+        const checks = await runDoctor(cmd, { listenSeconds, ...(o.model === undefined ? {} : { model: o.model }) });
         if (o.json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
         else for (const ch of checks) process.stdout.write(`${ch.ok === true ? 'ok  ' : ch.ok === 'warn' ? 'warn' : 'FAIL'}  ${ch.name.padEnd(10)} ${ch.detail}\n`);
         if (checks.some((ch) => ch.ok === false)) process.exitCode = 1;

@@ -1,16 +1,22 @@
 /**
- * What to tell a person whose install has no way to record: the command that helps for how this
- * package was installed. A global install (`npm install -g`) never looks at a `node_modules` in the
- * current folder, so "npm install naudiodon2" there does nothing for it; the sound server's client
- * (parec) needs no compiler at all, and naudiodon2 is built again by reinstalling the package.
+ * What to tell a person whose install lacks something: the command that helps for how this package
+ * was installed. A global install (`npm install -g`) never looks at a `node_modules` in the current
+ * folder, so "npm install naudiodon2" there does nothing for it; the sound server's client (parec)
+ * needs no compiler at all. Each command was tried on a packed tarball installed each way (issue 27):
+ * - global: `cd <the package> && npm install --no-save --omit=dev naudiodon2@<version>` builds the
+ *   module into the package's own node_modules (one package added, package.json untouched), and
+ *   `PRISM_CUDA=1 npm rebuild -g prism-whisper` runs the package's build again;
+ * - a project's dependency, or npx's cache (a project too): `npm install` in that project installs
+ *   the optional module it is missing, `npm rebuild prism-whisper` there runs the build again;
+ * - a checkout: `npm install` / `npm run build:native` in it.
  */
-import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, sep } from 'node:path';
 import { packageRoot } from '../native.js';
 import { onPath } from './recorders.js';
 
-/** global: npm install -g; local: a project's node_modules; checkout: this repository (or a copy). */
-export type InstallKind = 'global' | 'local' | 'checkout';
+/** global: npm install -g; local: a project's node_modules; npx: npx's cache; checkout: this repository (or a copy). */
+export type InstallKind = 'global' | 'local' | 'npx' | 'checkout';
 
 export type PackageManager = 'apt' | 'dnf' | 'pacman' | 'zypper';
 
@@ -20,6 +26,10 @@ export interface AdviceContext {
   /** the package's folder */
   root: string;
   packageManager?: PackageManager;
+  /** whether this user may write there (a global prefix owned by root is not): else the command takes sudo */
+  writable?: boolean;
+  /** the naudiodon2 version the package asks for (its optionalDependencies) */
+  naudiodon?: string;
 }
 
 /**
@@ -28,6 +38,7 @@ export interface AdviceContext {
  */
 export function installKind(root: string = packageRoot): InstallKind {
   const modules = dirname(root);
+  if (basename(modules) === 'node_modules' && dirname(modules).split(sep).includes('_npx')) return 'npx';
   if (basename(modules) !== 'node_modules') return 'checkout';
   const above = dirname(modules);
   if (basename(above) === 'lib' && !existsSync(join(above, 'package.json'))) return 'global';
@@ -43,8 +54,49 @@ export function packageManager(env: NodeJS.ProcessEnv = process.env): PackageMan
   return undefined;
 }
 
+/** The version of naudiodon2 the package at `root` asks for. */
+function naudiodonVersion(root: string): string | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { optionalDependencies?: Record<string, string> };
+    return pkg.optionalDependencies?.naudiodon2;
+  } catch {
+    return undefined;
+  }
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function adviceContext(root: string = packageRoot): AdviceContext {
-  return { platform: process.platform, install: installKind(root), root, packageManager: process.platform === 'linux' ? packageManager() : undefined };
+  return {
+    platform: process.platform,
+    install: installKind(root),
+    root,
+    packageManager: process.platform === 'linux' ? packageManager() : undefined,
+    writable: writable(root),
+    naudiodon: naudiodonVersion(root),
+  };
+}
+
+/** The folder npm works in for this install: the package itself (global, checkout) or the project that holds it. */
+function projectDir(ctx: AdviceContext): string {
+  return ctx.install === 'local' || ctx.install === 'npx' ? dirname(dirname(ctx.root)) : ctx.root;
+}
+
+/** `cd "<dir>" && ` (sh, cmd and PowerShell 7 alike). */
+function cdInto(dir: string): string {
+  return `cd "${dir}" && `;
+}
+
+/** sudo, where this user may not write the package's folder (a global prefix owned by root). */
+function sudo(ctx: AdviceContext): string {
+  return ctx.writable === false && ctx.platform !== 'win32' ? 'sudo ' : '';
 }
 
 const RECORDER_PACKAGE: Record<PackageManager, string> = {
@@ -61,11 +113,22 @@ const BUILD_TOOLS: Record<PackageManager, string> = {
   zypper: 'sudo zypper install gcc-c++ make python3',
 };
 
-/** The command that builds naudiodon2 again where this package lives. */
+/** The command that installs (builds) the missing naudiodon2 where this package looks for it. */
+export function installMicCommand(ctx: AdviceContext): string {
+  if (ctx.install === 'global') return `${cdInto(ctx.root)}${sudo(ctx)}npm install --no-save --omit=dev naudiodon2@${ctx.naudiodon ?? 'latest'}`;
+  return `${cdInto(projectDir(ctx))}${sudo(ctx)}npm install`;
+}
+
+/** The command that builds naudiodon2 again where this package finds it (it is there but does not load). */
 export function rebuildCommand(ctx: AdviceContext): string {
-  if (ctx.install === 'global') return 'npm install -g prism-whisper';
-  if (ctx.install === 'local') return `npm install naudiodon2 (in ${dirname(dirname(ctx.root))})`;
-  return `npm install (in ${ctx.root})`;
+  return `${cdInto(projectDir(ctx))}${sudo(ctx)}npm rebuild naudiodon2 --foreground-scripts`;
+}
+
+/** The command that builds this package's addon again with CUDA, for how it was installed. */
+export function cudaRebuildCommand(ctx: AdviceContext): string {
+  if (ctx.install === 'global') return `${sudo(ctx)}PRISM_CUDA=1 npm rebuild -g prism-whisper --foreground-scripts`;
+  if (ctx.install === 'checkout') return `${cdInto(ctx.root)}PRISM_CUDA=1 npm run build:native`;
+  return `${cdInto(projectDir(ctx))}${sudo(ctx)}PRISM_CUDA=1 npm rebuild prism-whisper --foreground-scripts`;
 }
 
 function buildTools(ctx: AdviceContext): string {
@@ -76,7 +139,7 @@ function buildTools(ctx: AdviceContext): string {
 
 /** How to get a way to record, for a machine that has neither naudiodon2 nor a recorder on PATH. */
 export function micFix(ctx: AdviceContext = adviceContext()): string {
-  const rebuild = `install build tools (${buildTools(ctx)}), then ${rebuildCommand(ctx)} to build naudiodon2 (PortAudio)`;
+  const rebuild = `install build tools (${buildTools(ctx)}), then ${installMicCommand(ctx)} to build naudiodon2 (PortAudio)`;
   if (ctx.platform !== 'linux') return `Microphone capture needs naudiodon2 (PortAudio), which is not installed: ${rebuild}.`;
   const client = ctx.packageManager ? RECORDER_PACKAGE[ctx.packageManager] : "your distribution's pulseaudio-utils (parec) or alsa-utils (arecord) package";
   return `Microphone capture needs the sound server's recorder (parec) or naudiodon2 (PortAudio), and this machine has neither: ${client} (no compiler needed), or ${rebuild}.`;
@@ -85,7 +148,7 @@ export function micFix(ctx: AdviceContext = adviceContext()): string {
 /** Why a backend asked for by name cannot record here, and the fix. */
 export function missingBackend(kind: 'portaudio' | 'parec' | 'arecord', ctx: AdviceContext = adviceContext()): string {
   if (kind === 'portaudio') {
-    return `Microphone capture through PortAudio needs the optional dependency naudiodon2, which is not installed: install build tools (${buildTools(ctx)}), then ${rebuildCommand(ctx)}.`;
+    return `Microphone capture through PortAudio needs the optional dependency naudiodon2, which is not installed: install build tools (${buildTools(ctx)}), then ${installMicCommand(ctx)}.`;
   }
   if (ctx.platform !== 'linux') return `${kind} records on Linux only.`;
   const pm = ctx.packageManager;
