@@ -64,6 +64,13 @@ describe('fixes for the way the package was installed (each tried on a packed ta
       'cd "/home/me/app" && PRISM_CUDA=1 npm rebuild prism-whisper --foreground-scripts',
     );
     expect(cudaRebuildCommand(ctx({ install: 'checkout', root: '/src/prism-whisper' }))).toBe('cd "/src/prism-whisper" && PRISM_CUDA=1 npm run build:native');
+    // Windows: PowerShell's way of setting the variable and of chaining (no sh there)
+    expect(cudaRebuildCommand(ctx({ platform: 'win32', root: 'C:\\Users\\me\\AppData\\Roaming\\npm\\node_modules\\prism-whisper' }))).toBe(
+      "$env:PRISM_CUDA='1'; npm rebuild -g prism-whisper --foreground-scripts",
+    );
+    expect(cudaRebuildCommand(ctx({ platform: 'win32', install: 'local', root: 'C:\\app\\node_modules\\prism-whisper' }))).toMatch(
+      /^cd ".*"; \$env:PRISM_CUDA='1'; npm rebuild prism-whisper --foreground-scripts$/,
+    );
   });
 });
 

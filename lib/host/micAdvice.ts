@@ -89,9 +89,14 @@ function projectDir(ctx: AdviceContext): string {
   return ctx.install === 'local' || ctx.install === 'npx' ? dirname(dirname(ctx.root)) : ctx.root;
 }
 
-/** `cd "<dir>" && ` (sh, cmd and PowerShell 7 alike). */
-function cdInto(dir: string): string {
-  return `cd "${dir}" && `;
+/** `cd "<dir>" && ` for sh; `cd "<dir>"; ` for PowerShell (5 has no &&). */
+function cdInto(dir: string, ctx: AdviceContext): string {
+  return ctx.platform === 'win32' ? `cd "${dir}"; ` : `cd "${dir}" && `;
+}
+
+/** PRISM_CUDA=1 for the one command that follows, in sh or PowerShell. */
+function cudaEnv(ctx: AdviceContext): string {
+  return ctx.platform === 'win32' ? "$env:PRISM_CUDA='1'; " : `${sudo(ctx)}PRISM_CUDA=1 `;
 }
 
 /** sudo, where this user may not write the package's folder (a global prefix owned by root). */
@@ -115,20 +120,20 @@ const BUILD_TOOLS: Record<PackageManager, string> = {
 
 /** The command that installs (builds) the missing naudiodon2 where this package looks for it. */
 export function installMicCommand(ctx: AdviceContext): string {
-  if (ctx.install === 'global') return `${cdInto(ctx.root)}${sudo(ctx)}npm install --no-save --omit=dev naudiodon2@${ctx.naudiodon ?? 'latest'}`;
-  return `${cdInto(projectDir(ctx))}${sudo(ctx)}npm install`;
+  if (ctx.install === 'global') return `${cdInto(ctx.root, ctx)}${sudo(ctx)}npm install --no-save --omit=dev naudiodon2@${ctx.naudiodon ?? 'latest'}`;
+  return `${cdInto(projectDir(ctx), ctx)}${sudo(ctx)}npm install`;
 }
 
 /** The command that builds naudiodon2 again where this package finds it (it is there but does not load). */
 export function rebuildCommand(ctx: AdviceContext): string {
-  return `${cdInto(projectDir(ctx))}${sudo(ctx)}npm rebuild naudiodon2 --foreground-scripts`;
+  return `${cdInto(projectDir(ctx), ctx)}${sudo(ctx)}npm rebuild naudiodon2 --foreground-scripts`;
 }
 
 /** The command that builds this package's addon again with CUDA, for how it was installed. */
 export function cudaRebuildCommand(ctx: AdviceContext): string {
-  if (ctx.install === 'global') return `${sudo(ctx)}PRISM_CUDA=1 npm rebuild -g prism-whisper --foreground-scripts`;
-  if (ctx.install === 'checkout') return `${cdInto(ctx.root)}PRISM_CUDA=1 npm run build:native`;
-  return `${cdInto(projectDir(ctx))}${sudo(ctx)}PRISM_CUDA=1 npm rebuild prism-whisper --foreground-scripts`;
+  if (ctx.install === 'global') return `${cudaEnv(ctx)}npm rebuild -g prism-whisper --foreground-scripts`;
+  if (ctx.install === 'checkout') return `${cdInto(ctx.root, ctx)}${cudaEnv(ctx)}npm run build:native`;
+  return `${cdInto(projectDir(ctx), ctx)}${cudaEnv(ctx)}npm rebuild prism-whisper --foreground-scripts`;
 }
 
 function buildTools(ctx: AdviceContext): string {
