@@ -80,8 +80,15 @@ export interface DictationEntry {
   phrases: DictationRecord[];
 }
 
-/** The state a dictation shows: the one that needs attention first, when its phrases differ. */
-const STATE_ORDER: DictationState[] = ['failed', 'captured', 'cancelled', 'copied', 'done', 'no-speech'];
+/**
+ * The state a dictation shows, as the dashboard shows it (lib/web/dashboard/feed.ts, dictationState):
+ * failed when a phrase failed, else copied when one was copied, else done when one was delivered,
+ * else the last phrase's (no-speech, cancelled, captured).
+ */
+function dictationState(phrases: DictationRecord[]): DictationState {
+  for (const st of ['failed', 'copied', 'done'] as const) if (phrases.some((p) => p.state === st)) return st;
+  return phrases.at(-1)?.state ?? 'captured';
+}
 
 /** Records (newest first, one per phrase) grouped into dictations, newest first. */
 export function groupDictations(records: DictationRecord[]): DictationEntry[] {
@@ -92,12 +99,11 @@ export function groupDictations(records: DictationRecord[]): DictationEntry[] {
   }
   return [...groups.entries()].map(([key, rs]) => {
     const phrases = [...rs].sort((a, b) => Number(a.settings?.phrase ?? 0) - Number(b.settings?.phrase ?? 0) || a.at.localeCompare(b.at));
-    const states = new Set(phrases.map((p) => p.state));
     return {
       id: key.slice(2),
       at: (phrases[0] as DictationRecord).at,
       seconds: phrases.reduce((sum, p) => sum + p.seconds, 0),
-      state: STATE_ORDER.find((st) => states.has(st)) ?? (phrases[0] as DictationRecord).state,
+      state: dictationState(phrases),
       text: joinPhrases(phrases.map((p) => p.text?.trim() ?? '').filter(Boolean)),
       phrases,
     };
