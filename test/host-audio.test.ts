@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAudio } from '../lib/audio/read.js';
-import { WhisperError } from '../lib/errors.js';
 import { Endpointer, type EndpointState } from '../lib/audio/endpoint.js';
-import { AudioRing } from '../lib/host/ring.js';
+import { readAudio } from '../lib/audio/read.js';
 import { Vad, voicedMs } from '../lib/audio/vad.js';
+import { WhisperError } from '../lib/errors.js';
+import { AudioRing } from '../lib/host/ring.js';
 import { JFK } from './helpers.js';
 
 /** 0, 1, 2, … as float samples, so order and position are visible in what comes back. */

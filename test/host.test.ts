@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readAudio } from '../lib/audio/read.js';
+import { Vad } from '../lib/audio/vad.js';
 import { validateConfig } from '../lib/config/load.js';
 import { WhisperError } from '../lib/errors.js';
 import { type DictationEvent, DictationHost, type HostDeps } from '../lib/host/dictation.js';
 import { History } from '../lib/host/history.js';
 import { Output } from '../lib/host/output.js';
-import { Vad } from '../lib/audio/vad.js';
 import type { TranscribeOptions, Transcript } from '../lib/model.js';
 import { ManualClock } from './helpers.js';
 

@@ -7,11 +7,11 @@
  */
 
 import { WHISPER_RATE } from '../audio/resample.js';
+import { Vad } from '../audio/vad.js';
 import { validateConfig } from '../config/load.js';
 import { type DictationEvent, DictationHost } from '../host/dictation.js';
 import { History } from '../host/history.js';
 import { Output } from '../host/output.js';
-import { Vad } from '../audio/vad.js';
 import type { Transcript } from '../model.js';
 import type { BenchContext } from './context.js';
 import type { Utterance } from './corpus.js';

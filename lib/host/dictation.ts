@@ -10,21 +10,21 @@
  * The host speaks only to a transcription engine (the service), never to the addon.
  */
 import { EventEmitter } from 'node:events';
+import { Endpointer } from '../audio/endpoint.js';
 import { WHISPER_RATE } from '../audio/resample.js';
+import type { Vad } from '../audio/vad.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/contract.js';
 import { AbortError, WhisperError } from '../errors.js';
 import type { StageTimes } from '../metrics/stages.js';
 import { StageWindow } from '../metrics/stages.js';
-import { Endpointer } from '../audio/endpoint.js';
 import type { DictationRecord, History } from './history.js';
 import type { Output } from './output.js';
 import { dictationLine, joinPhrases, phrasePrompt, spaced } from './phrases.js';
 import { AudioRing } from './ring.js';
 import { finishText } from './text.js';
 import { TriggerMachine } from './trigger.js';
-import type { Vad } from '../audio/vad.js';
 
 const RATE = WHISPER_RATE;
 const samples = (ms: number) => Math.round((ms * RATE) / 1000);

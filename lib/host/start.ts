@@ -4,6 +4,7 @@
  * socket commands (toggle, begin, end, cancel, repaste, retry) as CONTROL actions of the service.
  */
 import { join } from 'node:path';
+import { Vad } from '../audio/vad.js';
 import { type KeyCombo, parseCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/contract.js';
@@ -19,7 +20,6 @@ import type { KeySender } from './keys.js';
 import { type Clipboard, comboLabel, defaultPasteKeys, Output } from './output.js';
 import { listSoundSources } from './soundSources.js';
 import { TRIGGER_PIPE, TriggerPipe } from './triggerPipe.js';
-import { Vad } from '../audio/vad.js';
 
 export { HOST_ACTIONS, type HostAction };
 
