@@ -772,8 +772,8 @@ describe('dashboard logic', () => {
   it('the hotkey hint names the chord and what to do with it in each mode', () => {
     expect(hotkeyHint('ctrl+alt+space', 'hold')).toBe('hold Ctrl+Alt+Space while you speak, release it to paste');
     expect(hotkeyHint('ctrl+alt+space', 'toggle')).toBe('press Ctrl+Alt+Space to start dictating, press it again to stop');
-    expect(hotkeyHint('meta+alt+v', 'hybrid')).toBe('hold Alt+Meta+V while you speak (release to paste), or tap it to dictate hands-free and tap again to stop');
-    expect(hotkeyHint('meta+alt+v', 'hybrid', false)).toBe('press Alt+Meta+V to start dictating, press it again to stop (this desktop reports presses only)');
+    expect(hotkeyHint('meta+alt+v', 'hybrid')).toBe('hold Meta+Alt+V while you speak (release to paste), or tap it to dictate hands-free and tap again to stop');
+    expect(hotkeyHint('meta+alt+v', 'hybrid', false)).toBe('press Meta+Alt+V to start dictating, press it again to stop (this desktop reports presses only)');
   });
 
   it('the microphone by its name: PortAudio\'s "default" is the sound server\'s default source', async () => {

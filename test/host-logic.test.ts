@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readAudio } from '../lib/audio/read.js';
-import { parseCombo } from '../lib/config/keys.js';
+import { comboLabel, parseCombo } from '../lib/config/keys.js';
 import { loadConfig, validateConfig } from '../lib/config/load.js';
 import { WhisperError } from '../lib/errors.js';
 import { cues } from '../lib/host/cue.js';
 import { History } from '../lib/host/history.js';
 import { xdotoolCombo } from '../lib/host/keys.js';
-import { type Clipboard, clipboardTool, comboLabel, Output } from '../lib/host/output.js';
+import { type Clipboard, clipboardTool, Output } from '../lib/host/output.js';
 import { dictationLine, joinPhrases, phrasePrompt, spaced } from '../lib/host/phrases.js';
 import { applyReplacements, finishText } from '../lib/host/text.js';
 import { TriggerMachine } from '../lib/host/trigger.js';
@@ -340,6 +340,10 @@ describe('Output where the keystroke fails: the text is copied and stays (issue 
     expect(clipboardTool({ XDG_SESSION_TYPE: 'wayland' }, 'linux')).toMatch(/^wl-copy/);
     expect(clipboardTool({ DISPLAY: ':0' }, 'linux')).toMatch(/^xsel/);
     expect(comboLabel(parseCombo('ctrl+shift+v') as never)).toBe('Ctrl+Shift+V');
+    // one spelling everywhere (README, config, hints, messages): the default reads as it is written
+    expect(comboLabel(parseCombo('Meta+Alt+V') as never)).toBe('Meta+Alt+V');
+    expect(comboLabel(parseCombo('alt+super+v') as never)).toBe('Meta+Alt+V');
+    expect(comboLabel(parseCombo('shift+ctrl+f9') as never)).toBe('Ctrl+Shift+F9');
   });
 });
 

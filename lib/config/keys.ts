@@ -65,3 +65,12 @@ export function parseCombo(text: string): KeyCombo | string {
   const order: Modifier[] = ['ctrl', 'alt', 'shift', 'meta'];
   return { modifiers: order.filter((m) => modifiers.has(m)), key };
 }
+
+/** The order modifiers are shown in: "Meta+Alt+V" as the default is written, "Ctrl+Shift+V" as people write it. */
+const SHOWN: readonly Modifier[] = ['ctrl', 'meta', 'alt', 'shift'];
+
+/** A combination as people read it — "Meta+Alt+V", "Ctrl+Shift+V", "F9" — whatever order it was written in. */
+export function comboLabel(c: { modifiers: readonly Modifier[]; key: string }): string {
+  const word = (s: string) => (s.length === 1 ? s.toUpperCase() : s.charAt(0).toUpperCase() + s.slice(1));
+  return [...SHOWN.filter((m) => c.modifiers.includes(m)).map(word), word(c.key)].join('+');
+}

@@ -9,7 +9,7 @@
  */
 
 import { type Clock, systemClock } from '../clock.js';
-import type { KeyCombo } from '../config/keys.js';
+import { comboLabel, type KeyCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { WhisperError } from '../errors.js';
 import type { KeySender } from './keys.js';
@@ -37,12 +37,6 @@ export async function systemClipboard(): Promise<Clipboard> {
 /** The paste chord when output.pasteKeys is not set: Cmd+V on macOS, Ctrl+V elsewhere. */
 export function defaultPasteKeys(): string {
   return process.platform === 'darwin' ? 'meta+v' : 'ctrl+v';
-}
-
-/** A combo as people write it: Ctrl+V, Ctrl+Shift+V, Meta+V. */
-export function comboLabel(c: KeyCombo): string {
-  const cap = (k: string) => (k.length === 1 ? k.toUpperCase() : k[0]?.toUpperCase() + k.slice(1));
-  return [...c.modifiers, c.key].map(cap).join('+');
 }
 
 export interface Delivery {

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { Vad } from '../audio/vad.js';
-import { type KeyCombo, parseCombo } from '../config/keys.js';
+import { comboLabel, type KeyCombo, parseCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/contract.js';
 import type { ServiceExtension } from '../service/server.js';
@@ -17,7 +17,7 @@ import { openDesktop } from './desktop/open.js';
 import { DictationHost } from './dictation.js';
 import { History } from './history.js';
 import type { KeySender } from './keys.js';
-import { type Clipboard, comboLabel, defaultPasteKeys, Output } from './output.js';
+import { type Clipboard, defaultPasteKeys, Output } from './output.js';
 import { listSoundSources } from './soundSources.js';
 import { TRIGGER_PIPE, TriggerPipe } from './triggerPipe.js';
 

@@ -43,9 +43,3 @@ export function keysymOf(key: string): number | undefined {
   if (f) return 0xffbe + Number(f[1]) - 1; // F1 = 0xffbe … F24
   return NAMED[key];
 }
-
-/** "Meta+Alt+V" from a parsed combination (when the text the user wrote is not at hand). */
-export function comboLabel(c: { modifiers: readonly Modifier[]; key: string }): string {
-  const word = (s: string) => (s.length === 1 ? s.toUpperCase() : s.charAt(0).toUpperCase() + s.slice(1));
-  return [...c.modifiers.map(word), word(c.key)].join('+');
-}

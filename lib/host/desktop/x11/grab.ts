@@ -9,14 +9,14 @@
  * repeats into presses only; without it, a release followed by a press with the same server time is a
  * repeat, and a release is only taken as real once a round trip showed no such press behind it.
  */
-import type { KeyCombo } from '../../../config/keys.js';
+import { comboLabel, type KeyCombo } from '../../../config/keys.js';
 import { WhisperError } from '../../../errors.js';
-import { comboLabel, keysymOf } from '../keysyms.js';
+import { keysymOf } from '../keysyms.js';
 import { BAD_ACCESS, type XDisplay, XRequestError } from './display.js';
 import type { XEvent, XkbExt } from './types.js';
 
 export interface HotkeyOptions {
-  /** The combination as the user wrote it, for messages (default: built from the combo, e.g. "Alt+Meta+V"). */
+  /** The combination as the user wrote it, for messages (default: built from the combo, e.g. "Meta+Alt+V"). */
   label?: string;
   /** Ask the server for detectable auto-repeat (default true); false exercises the fallback. */
   detectableAutoRepeat?: boolean;

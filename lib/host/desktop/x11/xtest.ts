@@ -5,10 +5,10 @@
  * main key) are released first and pressed again after, as `xdotool --clearmodifiers` does, so that
  * Ctrl+V does not arrive as Ctrl+Alt+Super+V.
  */
-import type { KeyCombo } from '../../../config/keys.js';
+import { comboLabel, type KeyCombo } from '../../../config/keys.js';
 import { WhisperError } from '../../../errors.js';
 import type { KeySender } from '../../keys.js';
-import { comboLabel, keysymOf, MODIFIER_KEYSYMS } from '../keysyms.js';
+import { keysymOf, MODIFIER_KEYSYMS } from '../keysyms.js';
 import type { XDisplay } from './display.js';
 import type { XTestExt } from './types.js';
 
