@@ -122,7 +122,7 @@ export async function startDaemon(c: Config, o: DaemonOptions = {}): Promise<Run
     if (dashboard) log(`dashboard on 127.0.0.1:${dashboard.port} (prism-dictate dashboard prints its URL)`);
   }
   service.server.extend(dashboard ? dashboard.extension(host?.extension) : host?.extension);
-  if (host) log('dictation ready');
+  if (host) log(`dictation ready: ${host.hint}`);
   let stopping: Promise<void> | undefined;
   return {
     paths: service.paths,

@@ -17,6 +17,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const force = process.argv.includes('--force');
 const on = (name) => /^(1|on|true|yes)$/i.test(process.env[name] ?? '');
+// the rebuild command for how this install was made: npm sets npm_config_global for `npm install -g`
+const rebuild = `npm rebuild${on('npm_config_global') ? ' -g' : ''} prism-whisper --foreground-scripts`;
 
 // The binary node-gyp-build would load (build/Release, else prebuilds/<platform>-<arch>), probed in a
 // child process so that a broken one cannot take this one down: { file } or { error }.
@@ -75,9 +77,7 @@ else {
   const probe = probeBinary();
   if (probe.file) {
     const kind = probe.file.split(/[\\/]/).includes('prebuilds') ? 'the prebuilt binary' : 'the binary built earlier';
-    tell(
-      `prism-whisper: using ${kind} ${probe.file.slice(root.length + 1)} (it loads here); nothing to compile (npm rebuild prism-whisper --build-from-source compiles one for this CPU)`,
-    );
+    tell(`prism-whisper: using ${kind} ${probe.file.slice(root.length + 1)} (it loads here); nothing to compile (${rebuild} --build-from-source compiles one for this CPU)`);
     process.exit(0);
   }
   reason = /Cannot find module|No native build was found/.test(probe.error)
@@ -102,7 +102,7 @@ if (!which('cmake')) missing.push('cmake');
 if (process.platform !== 'win32' && !['c++', 'g++', 'clang++'].some(which)) missing.push('a C++ compiler (c++, g++ or clang++)');
 if (missing.length) {
   console.error(
-    `prism-whisper: compiling the native addon (${reason}) needs ${missing.join(' and ')}, which this machine lacks: install them (Debian/Ubuntu: sudo apt install cmake g++; macOS: xcode-select --install and brew install cmake; Windows: Visual Studio Build Tools with the C++ workload, and cmake), then npm rebuild prism-whisper.`,
+    `prism-whisper: compiling the native addon (${reason}) needs ${missing.join(' and ')}, which this machine lacks: install them (Debian/Ubuntu: sudo apt install cmake g++; macOS: xcode-select --install and brew install cmake; Windows: Visual Studio Build Tools with the C++ workload, and cmake), then ${rebuild}.`,
   );
   process.exit(1);
 }
@@ -129,7 +129,7 @@ prism-whisper: building the native addon failed.
   - It needs cmake (>= 3.18) and a C++17 compiler (g++/clang++, or MSVC on Windows).
   - whisper.cpp comes from the nodejs-whisper package; set WHISPER_CPP_DIR to use another checkout.
   - For CUDA (PRISM_CUDA=1) the CUDA toolkit with cuBLAS must be installed; unset PRISM_CUDA for a CPU build.
-  - Rebuild with: npm rebuild prism-whisper   (or, in this repository: npm run build:native)`);
+  - Rebuild with: ${rebuild}   (or, in this repository: npm run build:native)`);
   process.exit(build.status ?? 1);
 }
 tell('prism-whisper: the native addon is built (build/Release); prism-dictate system shows what it uses');

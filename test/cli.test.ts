@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostLines } from '../lib/cli/service.js';
 import { vadSchema } from '../lib/config/schema.js';
 import { servicePaths } from '../lib/service/home.js';
 import { ServiceServer } from '../lib/service/server.js';
@@ -319,6 +320,11 @@ describe('prism-dictate history and --help say what is true (issue 27, item 5)',
     expect(line).toMatch(/never ends a dictation/);
     expect(line).toContain(`150–2000, default ${def}`);
     expect(line).not.toMatch(/toggle/);
+  });
+
+  it('status names each count before its number (no "1 dictations")', () => {
+    const lines = hostLines({ state: 'idle', mode: 'hybrid', microphone: 'ok', inFlight: 0, counts: { dictations: 1, phrases: 2, noSpeech: 0, historyErrors: 0 } });
+    expect(lines[1]).toBe('counts    dictations 1, phrases 2, no speech 0, history errors 0');
   });
 });
 

@@ -47,6 +47,9 @@ describe.skipIf(process.platform === 'win32')('scripts/install.mjs without cmake
       new RegExp(`^prism-whisper: using the prebuilt binary prebuilds/${prebuilds}/prism-whisper\\.napi\\.node \\(it loads here\\); nothing to compile`),
     );
     expect(r.code).toBe(0);
+    // the rebuild it names is the one for this install: -g when npm installs globally
+    expect(r.out).toContain('(npm rebuild prism-whisper --foreground-scripts --build-from-source compiles one');
+    expect(install({ npm_config_global: 'true' }).out).toContain('(npm rebuild -g prism-whisper --foreground-scripts --build-from-source compiles one');
   });
 
   it.skipIf(!scriptTool)("npm hides the script's output: the line still reaches the terminal (/dev/tty)", () => {

@@ -147,14 +147,14 @@ async function waitReady(child: ReturnType<typeof spawn>, timeoutMs: number, wit
 }
 
 /** The dictation host's part of `status`: its state, microphone, counts and per-stage latency. */
-function hostLines(h: Record<string, unknown> | undefined): string[] {
+export function hostLines(h: Record<string, unknown> | undefined): string[] {
   if (!h) return ['dictation off (started with --no-host)'];
   const latency = Object.entries((h.latency as Record<string, { p50: number; p95: number; n: number }>) ?? {});
   return [
     `dictation ${h.state} (${h.mode}); microphone ${h.microphone}; ${h.inFlight} transcribing`,
     `counts    ${
       Object.entries((h.counts as Record<string, number>) ?? {})
-        .map(([k, n]) => `${n} ${k}`)
+        .map(([k, n]) => `${k.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)} ${n}`) // "noSpeech 0": no plural to get wrong
         .join(', ') || 'none yet'
     }`,
     `stages    ${latency.map(([k, v]) => `${k} ${v.p50.toFixed(0)}/${v.p95.toFixed(0)}`).join(', ') || 'no dictations yet'} (ms p50/p95)`,
@@ -263,7 +263,7 @@ export function serviceCommands(program: Command): void {
           throw e;
         });
         if (pid === undefined) {
-          process.stdout.write(`prism-dictate: ${NOT_RUNNING} for ${servicePaths().home}: nothing to stop\n`);
+          process.stdout.write(`${NOT_RUNNING} for ${servicePaths().home}: nothing to stop\n`);
           return;
         }
         const alive = (): boolean => isRunning(pid);

@@ -30,6 +30,8 @@ export interface RunningHost {
   extension: ServiceExtension;
   /** what the dashboard shows about the setup: microphone, hotkey, mode, output */
   about(): Record<string, string>;
+  /** what to do to dictate, in a line ("hold Meta+Alt+V while you speak …"): the start message ends with it */
+  readonly hint: string;
   stop(): Promise<void>;
 }
 
@@ -87,7 +89,7 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
       : method !== c.output.method
         ? ` instead of ${c.output.method} (no clipboard here)`
         : '';
-  report.push(`output     ${method}${via}${method === 'paste' ? ` (${c.output.pasteKeys ?? defaultPasteKeys()})` : ''}${instead}`);
+  report.push(`output     ${method}${via}${method === 'paste' ? ` (${comboLabel(pasteKeys)})` : ''}${instead}`);
 
   // a state view that is itself a notification (Wayland) shows "copied — press Ctrl+V": no second bubble
   let viewNotifies = false;
@@ -249,6 +251,7 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
     host,
     report,
     extension,
+    hint,
     about: () => ({
       microphone: capture ? (micName ?? capture.device.name) : 'none yet',
       hint,

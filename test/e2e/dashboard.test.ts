@@ -117,6 +117,8 @@ describe.skipIf(missing)(`the dashboard in headless Chromium${missing ? ` (skipp
       daemon.log.filter((l) => /\bmicrophone\b.*\bHz\b/.test(l)),
       daemon.log.join('\n'),
     ).toHaveLength(1);
+    // the start message ends with what to do with the hotkey
+    expect(daemon.log.find((l) => l.includes('dictation ready'))).toMatch(/dictation ready: hold Ctrl\+Alt\+Space while you speak \(release to paste\), or tap it/);
     const empty = await mkdtemp(join(tmpdir(), 'prism-e2e-none-'));
     const none = spawnSync(process.execPath, [bin, 'dashboard'], { env: { ...desktop.env, PRISM_DICTATE_HOME: empty }, encoding: 'utf8' });
     await rm(empty, { recursive: true, force: true });
