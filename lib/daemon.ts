@@ -20,7 +20,7 @@ export interface DaemonOptions {
   host?: boolean;
   /** one line for the log (stderr under the CLI) */
   log?: (line: string) => void;
-  /** the service's folder (socket, pid file, history); default: PRISM_DICTATE_HOME or ~/.prism-dictate */
+  /** the service's folder (socket, pid file, history); default: PRISM_DICTATE_HOME, else ~/.local/state/prism-dictate (lib/service/home.ts) */
   paths?: ServicePaths;
 }
 

@@ -322,9 +322,17 @@ describe('prism-dictate history and --help say what is true (issue 27, item 5)',
     expect(line).not.toMatch(/toggle/);
   });
 
-  it('status names each count before its number (no "1 dictations")', () => {
-    const lines = hostLines({ state: 'idle', mode: 'hybrid', microphone: 'ok', inFlight: 0, counts: { dictations: 1, phrases: 2, noSpeech: 0, historyErrors: 0 } });
+  it('status names each count before its number (no "1 dictations") and each stage in words', () => {
+    const lines = hostLines({
+      state: 'idle',
+      mode: 'hybrid',
+      microphone: 'ok',
+      inFlight: 0,
+      counts: { dictations: 1, phrases: 2, noSpeech: 0, historyErrors: 0 },
+      latency: { endOfSpeech: { p50: 500, p95: 510, n: 2 } },
+    });
     expect(lines[1]).toBe('counts    dictations 1, phrases 2, no speech 0, history errors 0');
+    expect(lines[2]).toBe('stages    end of speech 500/510 (ms p50/p95)');
   });
 });
 

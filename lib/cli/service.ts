@@ -146,6 +146,9 @@ async function waitReady(child: ReturnType<typeof spawn>, timeoutMs: number, wit
   );
 }
 
+/** A status key in words: noSpeech → no speech, endOfSpeech → end of speech. */
+const words = (key: string): string => key.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
+
 /** The dictation host's part of `status`: its state, microphone, counts and per-stage latency. */
 export function hostLines(h: Record<string, unknown> | undefined): string[] {
   if (!h) return ['dictation off (started with --no-host)'];
@@ -154,10 +157,10 @@ export function hostLines(h: Record<string, unknown> | undefined): string[] {
     `dictation ${h.state} (${h.mode}); microphone ${h.microphone}; ${h.inFlight} transcribing`,
     `counts    ${
       Object.entries((h.counts as Record<string, number>) ?? {})
-        .map(([k, n]) => `${k.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)} ${n}`) // "noSpeech 0": no plural to get wrong
+        .map(([k, n]) => `${words(k)} ${n}`) // "dictations 1": no plural to get wrong
         .join(', ') || 'none yet'
     }`,
-    `stages    ${latency.map(([k, v]) => `${k} ${v.p50.toFixed(0)}/${v.p95.toFixed(0)}`).join(', ') || 'no dictations yet'} (ms p50/p95)`,
+    `stages    ${latency.map(([k, v]) => `${words(k)} ${v.p50.toFixed(0)}/${v.p95.toFixed(0)}`).join(', ') || 'no dictations yet'} (ms p50/p95)`,
   ];
 }
 
@@ -305,7 +308,7 @@ export function serviceCommands(program: Command): void {
         const model = status.model as { path: string };
         const events = (status.events as Array<{ at: string; event: string; detail: string }>) ?? [];
         process.stdout.write(
-          [
+          `${[
             `state     ${status.state} (service pid ${status.pid}, engine pid ${status.enginePid})`,
             `backend   ${status.backend} (${status.engine} engine)`,
             `model     ${model.path}`,
@@ -324,7 +327,7 @@ export function serviceCommands(program: Command): void {
             }`,
             ...hostLines(status.host as Record<string, unknown> | undefined),
             ...events.slice(-5).map((e) => `event     ${localTime(e.at)} ${e.event}: ${e.detail}`),
-          ].join('\n') + '\n',
+          ].join('\n')}\n`,
         );
       } catch (e) {
         report(e);
