@@ -83,7 +83,19 @@ export const outputSchema = z
         const c = k === undefined ? undefined : parseCombo(k);
         if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: `"${k}" ${c}` });
       })
-      .describe('the paste keystroke, e.g. ctrl+shift+v for terminals (default: cmd+v on macOS, ctrl+v elsewhere)'),
+      .describe(
+        'the paste keystroke for every window (default: cmd+v on macOS; ctrl+v elsewhere, except on X11, where it follows the focused window: terminalPasteKeys in terminals, shift+insert in xterm and urxvt)',
+      ),
+    terminalPasteKeys: z
+      .string()
+      .default('ctrl+shift+v')
+      .superRefine((k, ctx) => {
+        const c = parseCombo(k);
+        if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: `"${k}" ${c}` });
+      })
+      .describe(
+        'X11, pasteKeys not set: the paste keystroke when the focused window is a terminal, known by its WM_CLASS (GNOME Terminal, Konsole, kitty, Alacritty, …); shift+insert also serves the text as the PRIMARY selection',
+      ),
     restoreClipboard: z.boolean().default(true).describe('put the previous clipboard back after pasting, unless the user copied something meanwhile'),
     restoreDelayMs: ms(50, 5000, 400).describe('how long after the paste keystroke the previous clipboard is put back (the window reads the clipboard meanwhile)'),
     trailingSpace: z.boolean().default(true).describe('a space after each delivered text, so the next dictation does not run into it'),

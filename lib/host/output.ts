@@ -6,10 +6,16 @@
  * copied instead, together with what the same dictation copied before (`before`), and the delivery says
  * `copied`. A copied text stays on the clipboard (it is there to be pasted): only a paste whose keystroke
  * was sent puts the previous clipboard back.
+ *
+ * The paste chord: `output.pasteKeys` where the user set it; else, where the desktop tells the focused
+ * window's WM_CLASS (X11), it is looked up at each paste: a terminal gets `output.terminalPasteKeys`
+ * (Ctrl+Shift+V), xterm and urxvt Shift+Insert (they have no Ctrl+Shift+V; their Shift+Insert pastes
+ * PRIMARY, so the text is served as PRIMARY too, given up again with the clipboard restore), the rest
+ * Ctrl+V. A Shift+Insert chord always serves PRIMARY too, where the clipboard can.
  */
 
 import { type Clock, systemClock } from '../clock.js';
-import { comboLabel, type KeyCombo } from '../config/keys.js';
+import { comboLabel, type KeyCombo, parseCombo } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { WhisperError } from '../errors.js';
 import type { KeySender } from './keys.js';
@@ -19,6 +25,88 @@ export interface Clipboard {
   readonly name?: string;
   read(): Promise<string>;
   write(text: string): Promise<void>;
+  /** X11: serves `text` as the PRIMARY selection too (what xterm's Shift+Insert pastes) */
+  writePrimary?(text: string): Promise<void>;
+  /** X11: gives PRIMARY up again, unless someone selected something since */
+  releasePrimary?(): Promise<void>;
+}
+
+/** A window's WM_CLASS: `instance` (often the program: "xterm", "gnome-terminal-server") and `klass` ("XTerm"). */
+export interface WindowClass {
+  instance: string;
+  klass: string;
+}
+
+/**
+ * Terminals by WM_CLASS (instance or class, any case). 'clipboard': Ctrl+V is a key for the program
+ * running inside, the terminal pastes CLIPBOARD on Ctrl+Shift+V (output.terminalPasteKeys). 'primary':
+ * no Ctrl+Shift+V at all; Shift+Insert pastes PRIMARY (xterm, urxvt, rxvt, Eterm).
+ */
+export const TERMINAL_CLASSES: Readonly<Record<string, 'clipboard' | 'primary'>> = Object.freeze({
+  xterm: 'primary',
+  uxterm: 'primary',
+  urxvt: 'primary',
+  'urxvt-unicode': 'primary',
+  rxvt: 'primary',
+  eterm: 'primary',
+  'gnome-terminal': 'clipboard',
+  'gnome-terminal-server': 'clipboard',
+  'org.gnome.terminal': 'clipboard',
+  kgx: 'clipboard',
+  'org.gnome.console': 'clipboard',
+  ptyxis: 'clipboard',
+  'org.gnome.ptyxis': 'clipboard',
+  konsole: 'clipboard',
+  'org.kde.konsole': 'clipboard',
+  yakuake: 'clipboard',
+  'xfce4-terminal': 'clipboard',
+  tilix: 'clipboard',
+  'com.gexperts.tilix': 'clipboard',
+  terminator: 'clipboard',
+  alacritty: 'clipboard',
+  kitty: 'clipboard',
+  wezterm: 'clipboard',
+  'org.wezfurlong.wezterm': 'clipboard',
+  st: 'clipboard',
+  'st-256color': 'clipboard',
+  foot: 'clipboard',
+  footclient: 'clipboard',
+  qterminal: 'clipboard',
+  lxterminal: 'clipboard',
+  'mate-terminal': 'clipboard',
+  terminology: 'clipboard',
+  sakura: 'clipboard',
+  guake: 'clipboard',
+  tilda: 'clipboard',
+  roxterm: 'clipboard',
+  termite: 'clipboard',
+  'cool-retro-term': 'clipboard',
+  'deepin-terminal': 'clipboard',
+  ghostty: 'clipboard',
+  'com.mitchellh.ghostty': 'clipboard',
+  hyper: 'clipboard',
+  tabby: 'clipboard',
+  contour: 'clipboard',
+  blackbox: 'clipboard',
+  'com.raggesilver.blackbox': 'clipboard',
+});
+
+/** Which kind of terminal a window is, by its WM_CLASS; undefined: not a terminal we know. */
+export function terminalKind(w: WindowClass | undefined): 'clipboard' | 'primary' | undefined {
+  if (!w) return undefined;
+  const of = (name: string) => (Object.hasOwn(TERMINAL_CLASSES, name.toLowerCase()) ? TERMINAL_CLASSES[name.toLowerCase()] : undefined);
+  return of(w.instance) ?? of(w.klass);
+}
+
+const SHIFT_INSERT: KeyCombo = { modifiers: ['shift'], key: 'insert' };
+
+const isShiftInsert = (c: KeyCombo) => c.key === 'insert' && c.modifiers.length === 1 && c.modifiers[0] === 'shift';
+
+/** The chord for a paste into `w`: the one the user set, else by its class (terminal, xterm, the rest). */
+export function pasteChordFor(w: WindowClass | undefined, o: { set: boolean; pasteKeys: KeyCombo; terminalPasteKeys: KeyCombo }): KeyCombo {
+  if (o.set) return o.pasteKeys;
+  const kind = terminalKind(w);
+  return kind === 'primary' ? SHIFT_INSERT : kind === 'clipboard' ? o.terminalPasteKeys : o.pasteKeys;
 }
 
 /** The tool clipboardy uses on this desktop (it picks wl-clipboard in a Wayland session, xsel on X11). */
@@ -46,6 +134,9 @@ export interface Delivery {
   ms: number;
   /** the text is on the clipboard for the user to paste (no keystroke delivered it) */
   copied?: boolean;
+  /** a paste: the chord sent, as people write it (Ctrl+Shift+V), and the focused window's class where it chose it */
+  keys?: string;
+  windowClass?: string;
   /** why it was copied although keystrokes were asked for */
   fellBack?: string;
 }
@@ -66,15 +157,44 @@ export class Output {
   private chain: Promise<unknown> = Promise.resolve();
   /** restores done and skipped (the user had copied something), for tests and status */
   readonly restores = { done: 0, skipped: 0 };
+  /** a paste served the text as PRIMARY: given up with the restore */
+  private primaryHeld = false;
+  private readonly terminalPasteKeys: KeyCombo;
+  /** the chord of the last paste where the focused window's class chose one other than pasteKeys (for the history's window) */
+  lastChosen: string | undefined;
 
   constructor(
-    private readonly o: Config['output'],
+    private readonly o: Omit<Config['output'], 'terminalPasteKeys'> & { terminalPasteKeys?: string },
     private readonly pasteKeys: KeyCombo,
     private readonly clipboard: Clipboard | undefined,
     private readonly keys: KeySender | undefined,
     private readonly stdout: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
     private readonly clock: Clock = systemClock,
-  ) {}
+    /** the focused window's WM_CLASS, where the desktop tells (X11): the chord follows it unless output.pasteKeys is set */
+    private readonly windowClass?: () => Promise<WindowClass | undefined>,
+  ) {
+    const t = parseCombo(o.terminalPasteKeys ?? 'ctrl+shift+v');
+    this.terminalPasteKeys = typeof t === 'string' ? { modifiers: ['ctrl', 'shift'], key: 'v' } : t;
+  }
+
+  /** Whether the chord follows the focused window (X11, output.pasteKeys not set). */
+  get choosesByWindow(): boolean {
+    return this.o.pasteKeys === undefined && this.windowClass !== undefined;
+  }
+
+  /** The chords as people write them, for the start message: "Ctrl+V", or the ones chosen by window class. */
+  get pasteChords(): string {
+    if (!this.choosesByWindow) return this.pasteLabel;
+    return `${this.pasteLabel}, ${comboLabel(this.terminalPasteKeys)} in terminals, ${comboLabel(SHIFT_INSERT)} in xterm/urxvt: by the focused window's class`;
+  }
+
+  /** The chord for this paste, and the class that chose it (undefined when fixed or not known). */
+  private async chord(): Promise<{ combo: KeyCombo; klass?: string }> {
+    if (!this.choosesByWindow || !this.windowClass) return { combo: this.pasteKeys };
+    const w = await this.windowClass().catch(() => undefined);
+    const combo = pasteChordFor(w, { set: false, pasteKeys: this.pasteKeys, terminalPasteKeys: this.terminalPasteKeys });
+    return { combo, ...(w ? { klass: w.klass || w.instance } : {}) };
+  }
 
   /** the paste chord as people write it (Ctrl+V), for "copied: press Ctrl+V" */
   get pasteLabel(): string {
@@ -166,6 +286,8 @@ export class Output {
     if (!clipboard) throw new WhisperError('PASTE_FAILED', 'no clipboard here');
     if (method === 'clipboard') return this.copy(text, before, t0);
     if (!this.keys) return this.copy(text, before, t0, new WhisperError('PASTE_FAILED', 'no way to send the paste keystroke here'));
+    // the focused window's class, asked while the clipboard is read and written (same X connection, pipelined)
+    const chosen = this.chord();
     // paste: keep what the user had (unless an earlier paste's restore is still pending: that one saved it)
     let previous: string | undefined;
     if (this.saved) {
@@ -176,12 +298,19 @@ export class Output {
     }
     this.prepared = undefined;
     await clipboard.write(text);
+    const { combo, klass } = await chosen;
     try {
-      await this.keys.press(this.pasteKeys);
+      if (isShiftInsert(combo) && clipboard.writePrimary) {
+        await clipboard.writePrimary(text);
+        this.primaryHeld = true;
+      }
+      await this.keys.press(combo);
     } catch (e) {
       return this.copy(text, before, t0, e as Error); // the previous clipboard is not put back: the text stays there
     }
     const ms = this.clock.now() - t0;
+    const keys = comboLabel(combo);
+    this.lastChosen = combo === this.pasteKeys ? undefined : keys;
     this.noteWindow();
     if (this.o.restoreClipboard) {
       // The restore runs in the same chain as deliveries, so the two never interleave.
@@ -194,13 +323,17 @@ export class Output {
       );
       this.saved = { text: previous, timer, ours: text };
     }
-    return { method, ms };
+    return { method, ms, keys, ...(klass ? { windowClass: klass } : {}) };
   }
 
   private async restore(): Promise<void> {
     const saved = this.saved;
     this.saved = undefined;
     if (!saved || !this.clipboard) return;
+    if (this.primaryHeld) {
+      this.primaryHeld = false;
+      await this.clipboard.releasePrimary?.().catch(() => undefined);
+    }
     const now = await this.clipboard.read().catch(() => undefined);
     if (now !== saved.ours || saved.text === undefined) {
       this.restores.skipped++; // the user copied something after our paste: theirs wins

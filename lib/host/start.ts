@@ -79,7 +79,9 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
   // No keystrokes: the whole dictation goes to the clipboard, to stay there until the user pastes it;
   // no clipboard to paste through (Wayland without wl-clipboard): the text is typed.
   const method = keyed && !keys ? 'clipboard' : c.output.method === 'paste' && !clipboard && keys ? 'type' : c.output.method;
-  const output = new Output({ ...c.output, method }, pasteKeys, clipboard, keys);
+  // X11: the chord follows the focused window's class (terminals, xterm) unless output.pasteKeys is set
+  const windowClass = desktop.focusedWindowClass?.bind(desktop);
+  const output = new Output({ ...c.output, method }, pasteKeys, clipboard, keys, undefined, undefined, windowClass);
   if (noKeys) notify(`${noKeys}: ${c.output.method} is not possible here, each dictation is copied to the clipboard (press ${output.pasteLabel} to paste it)`);
   const clipboardName = clipboard?.name ?? 'the clipboard';
   const via = method === 'stdout' ? '' : ` via ${keys && method !== 'clipboard' ? `${keys.name}, clipboard through ${clipboardName}` : clipboardName}`;
@@ -89,7 +91,7 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
       : method !== c.output.method
         ? ` instead of ${c.output.method} (no clipboard here)`
         : '';
-  report.push(`output     ${method}${via}${method === 'paste' ? ` (${comboLabel(pasteKeys)})` : ''}${instead}`);
+  report.push(`output     ${method}${via}${method === 'paste' ? ` (${output.pasteChords})` : ''}${instead}`);
 
   // a state view that is itself a notification (Wayland) shows "copied — press Ctrl+V": no second bubble
   let viewNotifies = false;
@@ -102,7 +104,16 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
     vad,
     log,
     notify: hostNotify,
-    ...(desktop.focusedWindowName ? { focusedWindow: () => desktop.focusedWindowName?.() ?? Promise.resolve(undefined) } : {}),
+    // the window the text went to, and the chord when its class chose one other than pasteKeys (a terminal)
+    ...(desktop.focusedWindowName
+      ? {
+          focusedWindow: async () => {
+            const chord = output.lastChosen; // the paste just made (read before the lookup: another may follow)
+            const w = await desktop.focusedWindowName?.();
+            return w && chord ? `${w}, pasted with ${chord}` : w;
+          },
+        }
+      : {}),
   });
   // The microphone: opened once, kept open; while it is missing, tried again after 3 s, backing off to 30 s.
   let capture: Capture | undefined;

@@ -7,9 +7,9 @@
  */
 import type { KeyCombo } from '../../config/keys.js';
 import type { KeySender } from '../keys.js';
-import type { Clipboard } from '../output.js';
+import type { Clipboard, WindowClass } from '../output.js';
 
-export type { Clipboard, KeySender };
+export type { Clipboard, KeySender, WindowClass };
 
 /** What the indicator shows: the host's 'indicator' event (with a label: "hands-free", "copied 42 characters"). */
 export type VisibleState = 'listening' | 'transcribing' | 'pasted' | 'no-speech' | 'error';
@@ -72,6 +72,8 @@ export interface Desktop {
   stateView(o: { position: 'top' | 'bottom'; log: (line: string) => void; pasteLabel?: string }): Promise<StateView | undefined>;
   /** The title and class of the window with the keyboard focus, where the session tells (X11); undefined otherwise. */
   focusedWindowName?(): Promise<string | undefined>;
+  /** The WM_CLASS of the window keystrokes go to now, where the session tells (X11): the paste chord follows it. */
+  focusedWindowClass?(): Promise<WindowClass | undefined>;
   /** Each capability as it stands, with what the running config asks for. */
   capabilities(o: CapabilityQuery): Promise<Capability[]>;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 /**
- * The CLIPBOARD selection through the daemon's own X connection (no xsel/xclip processes): writing
- * takes ownership and answers other clients' SelectionRequests (TARGETS, UTF8_STRING, TEXT, STRING,
+ * The CLIPBOARD selection (and, for a paste into xterm, PRIMARY) through the daemon's own X connection
+ * (no xsel/xclip processes): writing takes ownership and answers other clients' SelectionRequests (TARGETS, UTF8_STRING, TEXT, STRING,
  * TIMESTAMP; large texts in INCR chunks), reading converts the current owner's selection into a
  * property of our window (INCR transfers included). ICCCM §2 is the protocol.
  *
@@ -18,6 +18,7 @@ import type { XEvent, XPropertyReply } from './types.js';
 
 /** Above this many bytes a text is served in INCR chunks of this size (core requests max out at 256 KiB). */
 const CHUNK = 128 * 1024;
+const XA_PRIMARY = 1;
 const XA_ATOM = 4;
 const XA_INTEGER = 19;
 const XA_STRING = 31;
@@ -72,6 +73,8 @@ export class X11Clipboard implements Clipboard {
   /** the text we serve while we own CLIPBOARD */
   private text: string | undefined;
   private ownedSince = 0;
+  /** the text we serve as PRIMARY, while we own it (a paste with Shift+Insert into xterm) */
+  private primary: { text: string; since: number } | undefined;
   private readonly outgoing = new Map<string, Outgoing>();
   private readonly off: () => void;
   /** conversions run one at a time: they share one property of our window */
@@ -154,10 +157,38 @@ export class X11Clipboard implements Clipboard {
     return next;
   }
 
+  /** Whether we own PRIMARY now (selecting text anywhere takes it away). */
+  get ownsPrimary(): boolean {
+    return this.primary !== undefined;
+  }
+
+  /**
+   * Serves `text` as PRIMARY too: what a stock xterm (and urxvt) pastes on Shift+Insert. Whoever had a
+   * selection loses it (its highlight goes), as when the person selects something else.
+   */
+  async writePrimary(text: string): Promise<void> {
+    const d = this.d;
+    const time = await d.serverTime();
+    await d.req<void>('SetSelectionOwner', (cb) => d.X.SetSelectionOwner(d.window, XA_PRIMARY, time, cb));
+    const owner = await d.req<number>('GetSelectionOwner', (cb) => d.X.GetSelectionOwner(XA_PRIMARY, cb));
+    if (owner !== d.window) throw new WhisperError('PASTE_FAILED', `the X server did not give us the PRIMARY selection (owner is 0x${owner.toString(16)})`);
+    this.primary = { text, since: time };
+  }
+
+  /** Gives PRIMARY up (no selection then, as after a deselect), unless someone selected something since. */
+  async releasePrimary(): Promise<void> {
+    const p = this.primary;
+    this.primary = undefined;
+    if (p && !this.d.closed) {
+      await this.d.req<void>('SetSelectionOwner', (cb) => this.d.X.SetSelectionOwner(0, XA_PRIMARY, p.since, cb)).catch(() => undefined);
+    }
+  }
+
   /** Gives up ownership and returns the text we were serving (undefined when someone else owns it). */
   async release(): Promise<string | undefined> {
     const text = this.text;
     this.text = undefined;
+    await this.releasePrimary();
     this.off();
     this.outgoing.clear();
     if (text !== undefined && !this.d.closed) {
@@ -273,6 +304,8 @@ export class X11Clipboard implements Clipboard {
     const d = this.d;
     if (ev.name === 'SelectionClear' && ev.owner === d.window && ev.selection === this.a.CLIPBOARD) {
       this.text = undefined; // someone copied: theirs now
+    } else if (ev.name === 'SelectionClear' && ev.owner === d.window && ev.selection === XA_PRIMARY) {
+      this.primary = undefined; // someone selected: theirs now
     } else if (ev.name === 'SelectionRequest' && ev.owner === d.window) {
       this.answer(ev);
     } else if (ev.name === 'PropertyNotify' && ev.state === PROPERTY_DELETE && ev.wid !== undefined) {
@@ -292,9 +325,12 @@ export class X11Clipboard implements Clipboard {
     const time = ev.time ?? 0;
     const notify = (prop: number) =>
       d.X.SendEvent(requestor, 0, NO_EVENT_MASK, { name: 'SelectionNotify', time, requestor, selection: ev.selection, target, property: prop }, () => true);
-    const text = this.text;
-    const tooOld = time !== 0 && time < this.ownedSince; // a request for a selection we owned before this one
-    if (ev.selection !== CLIPBOARD || text === undefined || tooOld) {
+    const own =
+      ev.selection === CLIPBOARD ? (this.text === undefined ? undefined : { text: this.text, since: this.ownedSince }) : ev.selection === XA_PRIMARY ? this.primary : undefined;
+    const text = own?.text;
+    const since = own?.since ?? 0;
+    const tooOld = time !== 0 && time < since; // a request for a selection we owned before this one
+    if (text === undefined || tooOld) {
       notify(0);
       return;
     }
@@ -303,7 +339,7 @@ export class X11Clipboard implements Clipboard {
     if (target === TARGETS) {
       put(XA_ATOM, 32, [TARGETS, TIMESTAMP, UTF8_STRING, TEXT, XA_STRING]);
     } else if (target === TIMESTAMP) {
-      put(XA_INTEGER, 32, [this.ownedSince]);
+      put(XA_INTEGER, 32, [since]);
     } else if (target === UTF8_STRING || target === TEXT || target === XA_STRING) {
       const type = target === XA_STRING ? XA_STRING : UTF8_STRING;
       const data = Buffer.from(text, type === XA_STRING ? 'latin1' : 'utf8');

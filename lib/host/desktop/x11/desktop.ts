@@ -4,11 +4,11 @@
  */
 import type { KeyCombo } from '../../../config/keys.js';
 import { hasXdotool, keySender } from '../../keys.js';
-import type { Capability, CapabilityQuery, Desktop, HotkeyHandle, KeySender, StateView } from '../contract.js';
+import type { Capability, CapabilityQuery, Desktop, HotkeyHandle, KeySender, StateView, WindowClass } from '../contract.js';
 import { sessionLine } from '../session.js';
 import { X11Hotkey } from './grab.js';
 import type { X11Session } from './session.js';
-import { focusedWindowName } from './window.js';
+import { focusedWindowClass, focusedWindowName } from './window.js';
 
 export class X11Desktop implements Desktop {
   readonly session = 'x11' as const;
@@ -42,6 +42,10 @@ export class X11Desktop implements Desktop {
 
   focusedWindowName(): Promise<string | undefined> {
     return focusedWindowName(this.x.display);
+  }
+
+  focusedWindowClass(): Promise<WindowClass | undefined> {
+    return focusedWindowClass(this.x.display);
   }
 
   async stateView(o: { position: 'top' | 'bottom'; log: (line: string) => void }): Promise<StateView> {

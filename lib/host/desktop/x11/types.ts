@@ -109,6 +109,8 @@ export interface XClient extends EventEmitter {
   UngrabKey(wid: number, key: number, modifiers: number, cb?: XCallback<void>): void;
   GetInputFocus(cb: XCallback<{ focus: number; revertTo: number }>): void;
   QueryTree(wid: number, cb: XCallback<{ root: number; parent: number; children: number[] }>): void;
+  /** `child`: the child of `wid` the pointer is in (0: none) */
+  QueryPointer(wid: number, cb: XCallback<{ root: number; child: number }>): void;
   /** revertTo: 0 None, 1 PointerRoot, 2 Parent; the time is CurrentTime */
   SetInputFocus(wid: number, revertTo: number): void;
   /** 32 bytes: bit k set = keycode k is down */
