@@ -243,6 +243,23 @@ describe('streamTranscription on a warm model', () => {
     expect((finals[1] as FinalEvent).startMs).toBeGreaterThanOrEqual((finals[0] as FinalEvent).endMs);
   });
 
+  it('previews off and a short maxPhraseMs: finals only, long speech cut at the limit, each equal to batch', async () => {
+    const engine = new Watched(model);
+    const stream = streamTranscription(engine, { previews: false, maxPhraseMs: 3000, hangoverMs: 2000 });
+    const reading = collect(stream);
+    const clip = jfk.subarray(0, 7 * RATE);
+    for (let at = 0; at < clip.length; at += 1600) stream.write(clip.subarray(at, at + 1600));
+    await stream.end();
+    const events = await reading;
+    expect(events.every((e) => e.type === 'final')).toBe(true);
+    expect(engine.calls.every((c) => c.kind === 'final')).toBe(true);
+    const finals = await checkEvents(events, clip, model);
+    const cut = finals.filter((f) => f.reason === 'max-length');
+    expect(cut.length).toBeGreaterThanOrEqual(2);
+    for (const f of cut) expect(f.endMs - f.startMs).toBe(3000);
+    expect(finals.at(-1)?.reason).toBe('end');
+  });
+
   it('a phrase cut while its preview runs: the stale preview is aborted, the final goes first', async () => {
     const engine = new Watched(model);
     const stream = streamTranscription(engine, { minPreviewMs: 300, minIntervalMs: 0, backoff: 0 });

@@ -254,15 +254,11 @@ export class TranscriptionStream implements AsyncIterable<StreamEvent> {
     if (at === Number.POSITIVE_INFINITY || at >= this.timerAt) return;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = this.clock.setTimeout(
-      () => {
-        this.timer = undefined;
-        this.timerAt = Number.POSITIVE_INFINITY;
-        this.pump();
-      },
-      at - now,
-      { unref: true },
-    );
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.pump();
+    }, at - now);
   }
 
   private clearTimer(): void {
