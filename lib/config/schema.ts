@@ -187,7 +187,7 @@ export const desktopSchema = z
       .enum(['auto', 'compositor', 'portal', 'evdev'])
       .default('auto')
       .describe(
-        'Wayland: how the daemon sees the hotkey. auto: the GlobalShortcuts portal where the desktop has it, else none (bind prism-dictate begin/end or toggle in the compositor: prism-dictate hotkey setup); evdev: read the keyboards directly (true press and release on any compositor; needs group input)',
+        'Wayland: how the daemon sees the hotkey. auto: the GlobalShortcuts portal where the desktop has it, else a binding in the compositor (prism-dictate press/release, or toggle where a desktop reports presses only: prism-dictate hotkey setup); evdev: read the keyboards directly (true press and release on any compositor; needs group input)',
       ),
   })
   .strict();

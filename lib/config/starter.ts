@@ -33,7 +33,8 @@ export const STARTER_CONFIG = `// prism-dictate configuration. Every setting lef
   "output": {
     // paste (clipboard + paste keys, the clipboard put back after), type, clipboard or stdout
     "method": "paste",
-    // the paste keystroke: ctrl+v (cmd+v on macOS) unless set, e.g. for terminals:
+    // the paste keystroke for every window; unset: ctrl+v (cmd+v on macOS), and on X11
+    // ctrl+shift+v in terminals (terminalPasteKeys), shift+insert in xterm, by the window's class
     // "pasteKeys": "ctrl+shift+v",
     "trailingSpace": true
   },
