@@ -19,13 +19,6 @@ export function joinPhrases(texts: string[]): string {
   return out;
 }
 
-/** The prompt of a phrase: the user's vocabulary, then the end of what was just said (Whisper keeps ~224 prompt tokens). */
-export function phrasePrompt(vocabulary: string | undefined, previous: string): string | undefined {
-  const tail = previous.trim().slice(-600);
-  const p = [vocabulary?.trim(), tail].filter(Boolean).join(' ');
-  return p || undefined;
-}
-
 export interface DictationSummary {
   id: string;
   mode: string;

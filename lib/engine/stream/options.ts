@@ -87,7 +87,10 @@ export function readStreamOptions(given: StreamOptions | undefined): ReadOptions
   return out as ReadOptions;
 }
 
-/** The prompt of a phrase, as the daemon builds it: the vocabulary, then the end of the previous phrase's text. */
+/**
+ * The prompt of a phrase — the daemon's and the stream's: the user's vocabulary, then the end of what was
+ * just said (Whisper keeps ~224 prompt tokens).
+ */
 export function phrasePrompt(vocabulary: string | undefined, previous: string): string | undefined {
   const tail = previous.trim().slice(-600);
   const p = [vocabulary?.trim(), tail].filter(Boolean).join(' ');
