@@ -5,7 +5,6 @@
  * class, then a real X server: a stock xterm receives the dictation, a Tk window still gets Ctrl+V.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,14 +148,7 @@ describe('Output: the chord per paste', () => {
   });
 });
 
-const hasX11 = (() => {
-  try {
-    return Boolean(createRequire(import.meta.url).resolve('x11'));
-  } catch {
-    return false;
-  }
-})();
-const missing = desktopMissing() ?? (hasX11 ? undefined : 'the npm package x11 is not installed');
+const missing = desktopMissing(); // the x11 package is a dependency: always there
 
 describe.skipIf(missing)(`on a real X server${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let desktop: Desktop;

@@ -4,7 +4,6 @@
  * client failing to take a grabbed combination; the CLIPBOARD served to and read from xsel (INCR both
  * ways); XTest keys reaching a Tk window and an xterm while the person still holds modifiers.
  */
-import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KeyCombo, parseCombo } from '../lib/config/keys.js';
@@ -15,14 +14,7 @@ import { keysymOfChar, X11Keys } from '../lib/host/desktop/x11/xtest.js';
 import { Output } from '../lib/host/output.js';
 import { type Desktop, desktopMissing, startDesktop } from './e2e/desktop.js';
 
-const hasX11 = (() => {
-  try {
-    return Boolean(createRequire(import.meta.url).resolve('x11'));
-  } catch {
-    return false;
-  }
-})();
-const missing = desktopMissing() ?? (hasX11 ? undefined : 'the npm package x11 is not installed');
+const missing = desktopMissing(); // the x11 package is a dependency: always there
 
 const combo = (text: string): KeyCombo => {
   const c = parseCombo(text);
