@@ -35,7 +35,13 @@ class FakeEngine {
   /** when set, the text and delay follow the audio (its length), not the order of the calls */
   byAudio: ((pcm: Float32Array) => { text: string; delay: number }) | undefined;
   fail: Error | undefined;
+  /** live previews (greedy, no timestamps: preview.enabled, the default), kept apart from the finals */
+  previews: Array<{ samples: number; options: TranscribeOptions }> = [];
   async transcribe(pcm: Float32Array, options: TranscribeOptions): Promise<Transcript> {
+    if (options.noTimestamps) {
+      this.previews.push({ samples: pcm.length, options });
+      return { text: 'a preview' } as Transcript;
+    }
     const i = this.calls.length;
     this.calls.push({ samples: pcm.length, options });
     const planned = this.byAudio?.(pcm);

@@ -199,6 +199,20 @@ export const indicatorSchema = z
   })
   .strict();
 
+export const previewSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        'live text while a dictation runs: the phrase being spoken is transcribed again as it grows and shown on the indicator (X11: its last line, settled words solid, the rest dimmed; Wayland: the notification). Only the final text is ever pasted; the release aborts a preview, so it costs the release nothing',
+      ),
+    minIntervalMs: ms(0, 60_000, 300).describe(
+      'the least time from the end of one preview to the start of the next; a slow engine is asked less often (at least twice its last decode time apart)',
+    ),
+  })
+  .strict();
+
 export const logSchema = z
   .object({
     text: z.boolean().default(false).describe('write the dictated text into the log line of each dictation (off: only its length)'),
@@ -232,6 +246,7 @@ export const configSchema = z
     notify: z.boolean().default(true).describe('a desktop notification (or a log line) when something fails or falls back'),
     cue: cueSchema.prefault({}),
     indicator: indicatorSchema.prefault({}),
+    preview: previewSchema.prefault({}),
     desktop: desktopSchema.prefault({}),
     log: logSchema.prefault({}),
   })

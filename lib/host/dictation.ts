@@ -23,6 +23,7 @@ import { StageWindow } from '../metrics/stages.js';
 import type { DictationRecord, History } from './history.js';
 import type { Output } from './output.js';
 import { dictationLine, joinPhrases, spaced } from './phrases.js';
+import { type LiveText, PhrasePreview, type PreviewStats } from './preview.js';
 import { AudioRing } from './ring.js';
 import { finishText } from './text.js';
 import { TriggerMachine } from './trigger.js';
@@ -84,6 +85,12 @@ interface Session {
   controller: AbortController;
   ended?: EndReason;
   mode: 'held' | 'latched';
+  /** the live preview of the open phrase (preview.enabled) */
+  preview?: PhrasePreview;
+  /** the newest phrase's final text, as its result resolved (the prompt a preview shares with the next final) */
+  lastText: string;
+  /** the finals of this dictation's phrases so far, for the live text */
+  finals: string[];
 }
 
 export interface HostDeps {
@@ -146,6 +153,10 @@ export class DictationHost extends EventEmitter {
   private lastFeedSamples = 0;
   private reachWaiters: Array<{ index: number; resolve: () => void }> = [];
   private readonly clock: Clock;
+  /** phrases cut whose final is not in yet (of any dictation): previews wait for them */
+  private pendingFinals = 0;
+  /** what the live previews did, over every dictation */
+  readonly previewStats: PreviewStats = { previews: 0, aborted: 0, failed: 0, ms: 0 };
 
   constructor(private readonly d: HostDeps) {
     super();
@@ -201,6 +212,7 @@ export class DictationHost extends EventEmitter {
         this.d.log(`a phrase reached vad.maxUtteranceMs (${v.maxUtteranceMs} ms): cut there, the dictation goes on`);
         this.cut(s, s.vadCursor, 'max-length');
       }
+      if (this.session !== s) return;
       if (s.mode !== 'latched') continue;
       if (!s.heardSpeech && millis(s.vadCursor - s.triggerIndex) >= v.noSpeechTimeoutMs) {
         this.d.log(`nothing said for ${v.noSpeechTimeoutMs} ms: stopped listening`);
@@ -212,6 +224,7 @@ export class DictationHost extends EventEmitter {
         return;
       }
     }
+    s.preview?.poke();
   }
 
   /** The microphone went away: what was captured of the current dictation is still transcribed. */
@@ -306,6 +319,7 @@ export class DictationHost extends EventEmitter {
     if (s) {
       this.session = undefined;
       this.trigger.ended();
+      s.preview?.stop();
       s.controller.abort(new AbortError(why));
       s.ended = 'socket';
       this.counts.cancelled++;
@@ -353,7 +367,10 @@ export class DictationHost extends EventEmitter {
       copiedText: '',
       pastes: 0,
       controller: new AbortController(),
+      lastText: '',
+      finals: [],
     };
+    if (c.preview.enabled) this.session.preview = this.previewOf(this.session);
     this.d.vad.reset();
     this.session.triggerMs = this.clock.now() - t0;
     this.emit('state', 'recording');
@@ -379,6 +396,7 @@ export class DictationHost extends EventEmitter {
     s.ended = reason;
     this.emit('state', 'idle');
     this.cut(s, at ?? this.ring.end + this.notYetDelivered(), reason, at === undefined);
+    s.preview?.stop();
     this.handOver(s, true);
     this.emit('indicator', 'transcribing', 'transcribing...');
   }
@@ -421,10 +439,10 @@ export class DictationHost extends EventEmitter {
    * release, a press, `end`) and its last block may still be on its way.
    */
   private cut(s: Session, endIndex: number, reason: EndReason, byPerson = false): void {
-    const c = this.d.config;
+    // a preview of this phrase that runs is stale now: aborted before the final is sent
+    s.preview?.cut();
     const n = s.phrases.length + 1;
-    // A phrase after the first starts a pre-roll before its first voiced frame (the pause before it is silence).
-    const from = n === 1 ? s.startIndex : Math.max(s.phraseStart, (s.firstVoice ?? s.phraseStart) - samples(c.audio.preRollMs));
+    const from = this.phraseFrom(s);
     const cutAt = this.clock.now();
     const times: StageTimes = {
       ...(n === 1 ? { trigger: s.triggerMs } : {}),
@@ -447,6 +465,11 @@ export class DictationHost extends EventEmitter {
     s.previousText = phrase.result.then(
       (r) => r.text ?? previous,
       () => previous,
+    );
+    this.pendingFinals++;
+    void phrase.result.then(
+      (r) => this.finalIn(s, r.text),
+      () => this.finalIn(s, undefined),
     );
     s.phrases.push(phrase);
     s.undelivered.push(phrase);
@@ -499,6 +522,7 @@ export class DictationHost extends EventEmitter {
       if (signal.aborted) throw new AbortError('cancelled before it was transcribed');
       const transcript = await this.d.engine.transcribe(pcm, { language: c.transcription.language, prompt, audioCtx: 'auto', priority: 'interactive', signal });
       times.transcription = this.clock.now() - t0;
+      s.preview?.decoded(times.transcription);
       const text = finishText(transcript.text, { replacements: c.transcription.replacements, trailingSpace: c.output.trailingSpace });
       if (transcript.backend) record.backend = transcript.backend;
       return { record, text };
@@ -513,6 +537,53 @@ export class DictationHost extends EventEmitter {
       await this.saveRecord(record, { state: cancelled ? 'cancelled' : 'failed', error: { code: err.code ?? 'TRANSCRIBE_FAILED', message: err.message }, timings: times });
       return { record };
     }
+  }
+
+  /** Where the open phrase starts: after the first, a pre-roll before its first voiced frame (the pause before it is silence). */
+  private phraseFrom(s: Session): number {
+    if (s.phrases.length === 0) return s.startIndex;
+    return Math.max(s.phraseStart, (s.firstVoice ?? s.phraseStart) - samples(this.d.config.audio.preRollMs));
+  }
+
+  /** The live preview of a dictation's open phrase, on the engine it shares with the finals. */
+  private previewOf(s: Session): PhrasePreview {
+    const c = this.d.config;
+    return new PhrasePreview({
+      engine: this.d.engine,
+      clock: this.clock,
+      minIntervalMs: c.preview.minIntervalMs,
+      language: c.transcription.language,
+      phraseMs: () => (s.endpointer.heardSpeech ? millis(this.ring.end - this.phraseFrom(s)) : undefined),
+      audio: () => this.ring.read(this.phraseFrom(s), this.ring.end),
+      prompt: () => phrasePrompt(c.transcription.prompt, c.transcription.previousText ? s.lastText : ''),
+      finalsPending: () => this.pendingFinals > 0,
+      onText: (t) => {
+        if (this.session === s) this.emitLive(s, t);
+      },
+      stats: this.previewStats,
+      log: this.d.log,
+    });
+  }
+
+  /**
+   * 'live': the dictation's text so far as the indicator shows it — its phrases' finals and the open
+   * phrase's committed words (settled), then the open phrase's unstable tail. Shown, never delivered.
+   */
+  private emitLive(s: Session, t: LiveText): void {
+    const settled = [...s.finals, t.committed].filter(Boolean).join(' ');
+    this.emit('live', { committed: settled, tail: t.tail } satisfies LiveText);
+  }
+
+  /** A phrase's final is in (text, or none): the next preview may go, and the live text shows it. */
+  private finalIn(s: Session, text: string | undefined): void {
+    this.pendingFinals--;
+    if (text !== undefined) {
+      s.lastText = text;
+      if (text.trim()) s.finals.push(text.trim());
+    }
+    if (this.session !== s || !s.preview) return;
+    this.emitLive(s, { committed: '', tail: '' });
+    s.preview.poke();
   }
 
   // ---- delivery ----------------------------------------------------------------------------------
@@ -732,6 +803,7 @@ export class DictationHost extends EventEmitter {
       inFlight: this.inFlight.size,
       counts: this.counts,
       latency: this.stages.summary(),
+      preview: { enabled: this.d.config.preview.enabled, ...this.previewStats },
       restores: this.d.output.restores,
     };
   }

@@ -18,6 +18,7 @@ import { DictationHost } from './dictation.js';
 import { History } from './history.js';
 import type { KeySender } from './keys.js';
 import { type Clipboard, defaultPasteKeys, Output } from './output.js';
+import type { LiveText } from './preview.js';
 import { listSoundSources } from './soundSources.js';
 import { TRIGGER_PIPE, TriggerPipe } from './triggerPipe.js';
 
@@ -215,6 +216,7 @@ export async function startHost(o: { config: Config; engine: Engine; home: strin
       viewNotifies = indicator.notifies === true;
       host.on('indicator', (state: VisibleState, label?: string) => shown.show(state, label));
       host.on('level', (rms: number) => shown.level(rms));
+      host.on('live', (t: LiveText) => shown.live?.(t.committed, t.tail));
       report.push(`indicator  ${desktop.session === 'x11' ? `${c.indicator.position} of the screen` : 'a notification replaced in place'}`);
     } else report.push('indicator  none here (the cues remain)');
   } else report.push('indicator  off');

@@ -20,6 +20,11 @@ export interface StateView {
   show(state: VisibleState, label?: string): void;
   /** the input level while recording (0–1 RMS); a view without a meter ignores it */
   level(rms: number): void;
+  /**
+   * The live text of the dictation (preview.enabled): settled words, then the unstable tail, shown
+   * while it is recorded and transcribed; cleared by the next final state. A view without text ignores it.
+   */
+  live?(committed: string, tail: string): void;
   close(): void;
 }
 

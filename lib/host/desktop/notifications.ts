@@ -8,6 +8,10 @@
  * a failure is a log line. Urgency is normal, not low: GNOME Shell (41 and later) shows no banner at all
  * for low-urgency notifications, which would make the state invisible there.
  *
+ * With the live preview, the body of the listening (and transcribing) notification is the end of what is
+ * being said, updated in place at most every liveIntervalMs (default 500), the unstable tail after '…'
+ * marks nothing more than that it may still change: notification servers draw plain text.
+ *
  * `notificationSender` is the same path for one-off messages (lib/host/notify.ts).
  */
 import type { StateView, VisibleState } from './contract.js';
@@ -28,11 +32,27 @@ export interface NotificationViewOptions {
   callTimeoutMs?: number;
   /** the paste chord as people write it, for "Copied — press Ctrl+V" (default Ctrl+V) */
   pasteLabel?: string;
+  /** the least time between two updates of the live text (default 500 ms) */
+  liveIntervalMs?: number;
 }
 
 interface Shown {
   state: VisibleState;
   label: string | undefined;
+  /** the live text, as the body shows it */
+  live?: string;
+}
+
+/** the characters of live text a body shows: its end */
+const LIVE_CHARS = 160;
+
+/** The live text as a body line: its end, settled words, then the tail. */
+export function liveBody(committed: string, tail: string): string {
+  const full = [committed.trim(), tail.trim()].filter(Boolean).join(' ');
+  if (full.length <= LIVE_CHARS) return full;
+  const cut = full.slice(-LIVE_CHARS);
+  const space = cut.indexOf(' ');
+  return `…${space >= 0 && space < 20 ? cut.slice(space + 1) : cut}`;
 }
 
 /** What one state looks like: summary, body, icon, and whether it stays in the server's history. */
@@ -40,9 +60,9 @@ function look(s: Shown, pasteLabel = 'Ctrl+V'): { summary: string; body: string;
   const label = s.label ?? '';
   switch (s.state) {
     case 'listening':
-      return { summary: 'Listening…', body: label === 'listening' ? '' : label, icon: 'audio-input-microphone', transient: true, final: false };
+      return { summary: 'Listening…', body: s.live || (label === 'listening' ? '' : label), icon: 'audio-input-microphone', transient: true, final: false };
     case 'transcribing':
-      return { summary: 'Transcribing…', body: '', icon: 'audio-input-microphone', transient: true, final: false };
+      return { summary: 'Transcribing…', body: s.live ?? '', icon: 'audio-input-microphone', transient: true, final: false };
     case 'pasted':
       // a copied dictation asks the user to act: keep it in the server's history
       if (label.startsWith('copied')) return { summary: `Copied — press ${pasteLabel}`, body: label, icon: 'edit-paste', transient: false, final: true };
@@ -78,6 +98,12 @@ export class NotificationView implements StateView {
   private readonly finalExpireMs: number;
   private readonly callTimeoutMs: number;
   private readonly pasteLabel: string | undefined;
+  private readonly liveIntervalMs: number;
+  /** the state last asked for, and the live text with it */
+  private current: Shown | undefined;
+  private liveText = '';
+  private liveAt = Number.NEGATIVE_INFINITY;
+  private liveTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly bus: SessionBus,
@@ -89,6 +115,7 @@ export class NotificationView implements StateView {
     this.finalExpireMs = o.finalExpireMs ?? 4000;
     this.callTimeoutMs = o.callTimeoutMs ?? 5000;
     this.pasteLabel = o.pasteLabel;
+    this.liveIntervalMs = o.liveIntervalMs ?? 500;
     bus.onClose((why) => log(`notifications: ${why}; the dictation state is no longer shown`));
   }
 
@@ -113,8 +140,30 @@ export class NotificationView implements StateView {
 
   show(state: VisibleState, label?: string): void {
     if (this.closing) return;
-    this.want = { state, label };
+    const was = this.current?.state;
+    // a new dictation, or a final state: the live text of the last one goes
+    if ((state === 'listening' && was !== 'listening') || (state !== 'listening' && state !== 'transcribing')) this.liveText = '';
+    this.current = { state, label };
+    this.want = { state, label, ...(this.liveText ? { live: this.liveText } : {}) };
     this.pump();
+  }
+
+  /** The live text in the body, replaced in place, at most every liveIntervalMs. */
+  live(committed: string, tail: string): void {
+    this.liveText = liveBody(committed, tail);
+    const c = this.current;
+    if (this.closing || !c || (c.state !== 'listening' && c.state !== 'transcribing') || this.liveTimer) return;
+    const wait = this.liveAt + this.liveIntervalMs - performance.now();
+    const send = (): void => {
+      this.liveTimer = undefined;
+      const now = this.current;
+      if (this.closing || !now || (now.state !== 'listening' && now.state !== 'transcribing')) return;
+      this.liveAt = performance.now();
+      this.want = { ...now, ...(this.liveText ? { live: this.liveText } : {}) };
+      this.pump();
+    };
+    if (wait <= 0) send();
+    else this.liveTimer = setTimeout(send, wait).unref();
   }
 
   level(_rms: number): void {}
@@ -123,6 +172,8 @@ export class NotificationView implements StateView {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.want = undefined;
+      clearTimeout(this.liveTimer);
+      this.liveTimer = undefined;
       if (this.busy) await new Promise<void>((resolve) => (this.idle = resolve));
       if (this.id && this.last && !look(this.last).final && !this.bus.closed) {
         await this.bus
@@ -138,7 +189,7 @@ export class NotificationView implements StateView {
     const next = this.want;
     if (this.busy || !next) return;
     this.want = undefined;
-    if (this.last && this.last.state === next.state && this.last.label === next.label) return;
+    if (this.last && this.last.state === next.state && this.last.label === next.label && this.last.live === next.live) return;
     if (this.bus.closed) return;
     this.busy = true;
     this.notify(next).finally(() => {
