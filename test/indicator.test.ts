@@ -78,7 +78,8 @@ describe.skipIf(missing)(`the X11 recording indicator${missing ? ` (skipped: ${m
       calls.n++;
       return real.apply(X, args);
     };
-    return { calls, restore: () => delete X[name] };
+    // put the real one back (the client's requests are its own properties: deleting would lose them)
+    return { calls, restore: () => void (X[name] = real) };
   };
 
   beforeAll(async () => {
@@ -171,6 +172,53 @@ describe.skipIf(missing)(`the X11 recording indicator${missing ? ` (skipped: ${m
     for (let i = 0; i < 40 && texts.calls.n === 0; i++) await sleep(25);
     expect(texts.calls.n).toBe(1);
     texts.restore();
+  });
+
+  it('shows the live text (issue 28): the strip widens to a second row, settled words light, the tail dimmed, the newest words kept; a final state takes it away', async () => {
+    ind.show('listening');
+    await X.sync();
+    const root = display.screen[0]?.root ?? 0;
+    const plain = await screenshot(X, root, 800, 600);
+    ind.live('Please call me back', 'after lunch');
+    await X.sync();
+    let w = await info(ind.wid);
+    expect([field(w, 'Absolute upper-left X'), field(w, 'Width')]).toEqual(['160', '480']); // centred, 480 wide
+    const height = Number(field(w, 'Height'));
+    expect(height).toBeGreaterThan(28 + 10);
+    const shot = await screenshot(X, root, 800, 600);
+    writeFileSync(join(import.meta.dirname, 'artifacts', 'indicator-live.png'), shot.png({ x: 150, y: 0, w: 500, h: height + 16, scale: 2 }));
+    const row = (img: typeof shot, colour: number) => {
+      let n = 0;
+      for (let y = 30; y < height; y++) for (let x = 0; x < 470; x++) if (img.rgb(160 + x, 8 + y) === colour) n++;
+      return n;
+    };
+    expect(row(plain, 0xf1f3f4)).toBe(0); // nothing was there before
+    expect(row(shot, 0xf1f3f4)).toBeGreaterThan(50); // "Please call me back": light
+    expect(row(shot, 0x8a8f94)).toBeGreaterThan(30); // "after lunch": dimmed
+    // the settled words stand left of the tail: light ink ends where the dimmed ink begins
+    const columns = (colour: number) => {
+      const xs: number[] = [];
+      for (let x = 0; x < 470; x++) for (let y = 30; y < height; y++) if (shot.rgb(160 + x, 8 + y) === colour) xs.push(x);
+      return xs;
+    };
+    expect(Math.max(...columns(0xf1f3f4))).toBeLessThan(Math.min(...columns(0x8a8f94)));
+    expect(shot.rgb(160 + 16, 8 + 14)).toBe(0xe53935); // the dot and the level bar stay on the first row
+
+    // a long dictation: its last line, the newest words visible, cut at the left
+    const long = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
+    ind.live(long, 'newest tail');
+    expect(ind.liveLine?.tail.endsWith('newest tail')).toBe(true);
+    expect(ind.liveLine?.committed.endsWith('word39 ')).toBe(true);
+    expect((ind.liveLine?.committed.length ?? 0) + (ind.liveLine?.tail.length ?? 0)).toBeLessThanOrEqual(Math.floor((480 - 20) / 6));
+    ind.show('transcribing'); // kept while the last phrase is transcribed
+    await X.sync();
+    expect(field(await info(ind.wid), 'Width')).toBe('480');
+    ind.show('pasted', 'pasted 42 chars');
+    await X.sync();
+    w = await info(ind.wid);
+    expect([field(w, 'Absolute upper-left X'), field(w, 'Width'), field(w, 'Height')]).toEqual(['290', '220', '28']);
+    expect(ind.liveLine).toBeUndefined();
+    ind.show('listening');
   });
 
   it('hide() unmaps it, and level() while hidden sends nothing at all', async () => {
