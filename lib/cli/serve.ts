@@ -1,4 +1,5 @@
 /** `prism-dictate serve`: the OpenAI-compatible transcription API, on the running service or one of its own. */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { serviceOptions } from '../daemon.js';
 import type { Engine } from '../engine/contract.js';
@@ -20,6 +21,28 @@ interface ServeOptions {
   gpu?: 'auto' | 'cuda' | 'cpu';
   states?: string;
   threads?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** The certificate chain and key of --tls-cert/--tls-key, read now: both or neither. */
+function readTls(o: ServeOptions): { cert: Buffer; key: Buffer } | undefined {
+  if (o.tlsCert === undefined && o.tlsKey === undefined) return undefined;
+  if (o.tlsCert === undefined || o.tlsKey === undefined)
+    throw new WhisperError(
+      'BAD_ARGUMENT',
+      `${o.tlsCert === undefined ? '--tls-key' : '--tls-cert'} needs ${o.tlsCert === undefined ? '--tls-cert' : '--tls-key'} too: HTTPS takes a certificate (PEM) and its private key (PEM)`,
+    );
+  const read = (flag: string, file: string): Buffer => {
+    try {
+      const pem = readFileSync(file);
+      if (!pem.includes('-----BEGIN ')) throw new Error('not a PEM file');
+      return pem;
+    } catch (e) {
+      throw new WhisperError('BAD_ARGUMENT', `${flag} ${file}: ${(e as Error).message}`);
+    }
+  };
+  return { cert: read('--tls-cert', o.tlsCert), key: read('--tls-key', o.tlsKey) };
 }
 
 /** How long stopping may take (the service's own stop included) before serve exits anyway. */
@@ -82,6 +105,8 @@ export function serveCommand(program: Command): void {
     .option('--gpu <mode>', 'auto | cuda | cpu (default: auto)')
     .option('--states <n>', 'concurrent requests (default 2)')
     .option('--threads <n>', 'CPU threads')
+    .option('--tls-cert <file>', 'serve HTTPS and WSS (the realtime WebSocket) with this certificate chain, PEM; needs --tls-key')
+    .option('--tls-key <file>', 'the private key of --tls-cert, PEM')
     .action(async (o: ServeOptions, cmd: Command) => {
       try {
         const token = o.token || process.env.PRISM_DICTATE_API_TOKEN || undefined;
@@ -95,17 +120,21 @@ export function serveCommand(program: Command): void {
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new WhisperError('BAD_ARGUMENT', `--port must be an integer in [0, 65535] (got '${o.port}')`);
         const maxBytes = Math.round((positive('--max-mb', o.maxMb) as number) * 1024 * 1024);
         const maxSeconds = positive('--max-seconds', o.maxSeconds) as number;
+        const tls = readTls(o);
         const log = (line: string): void => {
           process.stderr.write(`prism-dictate: ${line}\n`);
         };
         const back = await backing(o, cmd, log);
-        const api = await listenApi({ engine: back.engine, health: back.health, token, maxBytes, maxSeconds, language: back.language, host: o.host, port, log }).catch(
+        const api = await listenApi({ engine: back.engine, health: back.health, token, maxBytes, maxSeconds, language: back.language, host: o.host, port, log, tls }).catch(
           async (e: Error) => {
             await back.stop();
             throw new WhisperError('BAD_ARGUMENT', `cannot listen on ${o.host}:${port}: ${e.message}`, { cause: e });
           },
         );
         process.stdout.write(`${api.url}/v1/audio/transcriptions\n`);
+        log(
+          `realtime transcription (OpenAI's Realtime API over WebSocket) on ${api.url.replace(/^http/, 'ws')}/v1/realtime${tls ? '' : ' (the openai client opens wss:// only: give --tls-cert and --tls-key for it)'}`,
+        );
         log(`serving on ${api.url} (${token ? 'token required' : 'no token: this machine only, as localhost, 127.0.0.1 or [::1]'}); ${o.maxMb} MiB / ${maxSeconds} s per request`);
         // Stopping aborts what is running (ffmpeg, transcriptions; their clients get 503) instead of
         // waiting for it: a service manager's SIGTERM, or Ctrl+C, ends serve within moments.

@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import type { Engine } from '../engine/contract.js';
@@ -14,6 +15,7 @@ import type { ServiceHealth } from '../service/serviceEngine.js';
 import { decodeUpload } from './audio.js';
 import { RESPONSE_FORMATS, type ResponseFormat, render } from './formats.js';
 import { foreignRequest } from './origin.js';
+import { type Load, type RealtimeLimits, RealtimeServer } from './realtime/server.js';
 import { ApiError, apiErrorFrom, sendError, sendJson } from './reply.js';
 import { readUpload } from './upload.js';
 
@@ -43,6 +45,10 @@ export interface ApiOptions {
   uploadStallMs?: number;
   /** aborting it stops every running request (answered 503) and refuses new ones: the server is stopping */
   signal?: AbortSignal;
+  /** HTTPS (and WSS for /v1/realtime) with this certificate chain and key, PEM */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** bounds of the Realtime WebSocket sessions (realtime/server.ts's DEFAULT_LIMITS) */
+  realtime?: Partial<RealtimeLimits>;
 }
 
 const shuttingDown = (): ApiError => new ApiError(503, 'the server is shutting down', 'server_error', null, 'shutting_down');
@@ -57,7 +63,7 @@ const ROUTES: Record<string, string> = {
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** Compares hashes, so neither the token's length nor its matching prefix shows in the timing. */
-function authorize(header: string | undefined, token: string): ApiError | undefined {
+export function authorize(header: string | undefined, token: string): ApiError | undefined {
   const given = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
   if (given === undefined) return new ApiError(401, "missing API key: send 'Authorization: Bearer <token>'", 'invalid_request_error', null, 'missing_api_key');
   if (!timingSafeEqual(digest(given), digest(token))) return new ApiError(401, 'incorrect API key', 'invalid_request_error', null, 'invalid_api_key');
@@ -88,12 +94,12 @@ function parseFields(fields: Record<string, string>, defaultLanguage: string, tr
   return { format, options: { language, prompt: fields.prompt || undefined, translate, audioCtx: 'auto' } };
 }
 
-export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+/** `load`: the count of requests in progress, shared with the realtime sessions (each holds a slot). */
+export function apiHandler(o: ApiOptions, load: Load = { pending: 0 }): (req: IncomingMessage, res: ServerResponse) => void {
   const maxBytes = o.maxBytes ?? 25 * 1024 * 1024;
   const maxSeconds = o.maxSeconds ?? 600;
   const maxPending = o.maxPending ?? 32;
   const language = o.language ?? 'en';
-  let pending = 0;
   // the requests running now: stopping the server aborts each of them
   const running = new Set<AbortController>();
   o.signal?.addEventListener('abort', () => {
@@ -161,8 +167,9 @@ export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerRes
         return;
       }
       if (path === '/v1/models') return models(req, res);
-      if (pending >= maxPending) throw new ApiError(429, `the server is busy (${pending} requests in progress); retry shortly`, 'rate_limit_error', null, 'too_many_requests');
-      pending++;
+      if (load.pending >= maxPending)
+        throw new ApiError(429, `the server is busy (${load.pending} requests in progress); retry shortly`, 'rate_limit_error', null, 'too_many_requests');
+      load.pending++;
       // Listening before anything else runs: a client that hangs up during the upload, the
       // decoding or the transcription stops it, instead of leaving it to run (and hold its slot) for nobody.
       const hangUp = new AbortController();
@@ -174,7 +181,7 @@ export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerRes
       try {
         await transcribe(req, res, path.endsWith('/translations'), hangUp.signal);
       } finally {
-        pending--;
+        load.pending--;
         res.off('close', gone);
         running.delete(hangUp);
       }
@@ -192,9 +199,11 @@ export function apiHandler(o: ApiOptions): (req: IncomingMessage, res: ServerRes
 }
 
 export interface RunningApi {
-  /** the base URL, e.g. http://127.0.0.1:8178 */
+  /** the base URL, e.g. http://127.0.0.1:8178 (https:// with `tls`) */
   url: string;
   server: Server;
+  /** the Realtime WebSocket sessions on /v1/realtime */
+  realtime: RealtimeServer;
   /**
    * Stops accepting and lets running requests finish for up to `graceMs`; then aborts what still
    * runs (its client gets 503 where it is still there) and closes every connection.
@@ -207,11 +216,22 @@ const ANSWER_MS = 1000;
 
 export async function listenApi(o: ApiOptions & { host?: string; port?: number }): Promise<RunningApi> {
   const stop = new AbortController();
-  const handle = apiHandler({ ...o, signal: stop.signal });
+  const load: Load = { pending: 0 };
+  const handle = apiHandler({ ...o, signal: stop.signal }, load);
+  const realtime = new RealtimeServer({
+    engine: o.engine,
+    token: o.token,
+    authorize,
+    language: o.language ?? 'en',
+    load,
+    maxPending: o.maxPending ?? 32,
+    limits: o.realtime,
+    log: o.log,
+  });
   let answering = 0;
   let closingStarted = false;
   let idle: (() => void) | undefined;
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     answering++;
     res.once('close', () => {
       answering--;
@@ -220,7 +240,9 @@ export async function listenApi(o: ApiOptions & { host?: string; port?: number }
       if (answering === 0) idle?.();
     });
     handle(req, res);
-  });
+  };
+  const server: Server = o.tls ? createTlsServer({ cert: o.tls.cert, key: o.tls.key }, onRequest) : createServer(onRequest);
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => realtime.upgrade(req, socket, head));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port ?? 8178, o.host ?? '127.0.0.1', () => {
@@ -229,11 +251,12 @@ export async function listenApi(o: ApiOptions & { host?: string; port?: number }
     });
   });
   const a = server.address() as AddressInfo;
-  const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  const url = `${o.tls ? 'https' : 'http'}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   let closing: Promise<void> | undefined;
   return {
     url,
     server,
+    realtime,
     close: (graceMs = 10_000) => {
       closing ??= new Promise<void>((resolve) => {
         let cut: NodeJS.Timeout | undefined;
@@ -245,6 +268,8 @@ export async function listenApi(o: ApiOptions & { host?: string; port?: number }
           if (answering === 0) idle();
         };
         closingStarted = true;
+        // live sessions cannot finish within a grace: they are told and closed now (1001, going away)
+        void realtime.close(ANSWER_MS);
         const grace = setTimeout(abort, graceMs);
         server.close(() => {
           clearTimeout(grace);
