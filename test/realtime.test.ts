@@ -6,7 +6,7 @@
  * mid-phrase; garbage, oversize and stalled clients; the token and the host/origin guard; two
  * sessions at once beside an HTTP upload.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { resample } from '../lib/audio/resample.js';
 import { encodeWav } from '../lib/audio/wav.js';
 import { type Engine, loadModel, readAudio, type TranscribeOptions, type Transcript, type WhisperModel } from '../lib/index.js';
 import { listenApi, type RunningApi } from '../lib/web/api.js';
-import { JFK, models, runCli } from './helpers.js';
+import { JFK, models, root, runCli } from './helpers.js';
 
 const TOKEN = 'realtime-token-0123456789';
 const RATE = 16000;
@@ -121,7 +121,7 @@ async function connect(server: RunningApi, o: { token?: string; headers?: Record
   const client = new OpenAI({ apiKey: o.token ?? TOKEN, baseURL: `${server.url}/v1` });
   const rt = new OpenAIRealtimeWS({ model: o.model ?? 'gpt-4o-transcribe', options: { ca: cert, ...(o.headers ? { headers: o.headers } : {}) } }, client);
   const c: Client = { rt, events: [], errors: [], of: (type) => c.events.filter((e) => e.type === type) };
-  rt.on('event', (e) => c.events.push(e as unknown as Ev));
+  rt.on('event', (e) => c.events.push({ ...(e as unknown as Ev), at: performance.now() }));
   rt.on('error', (e) => c.errors.push(e));
   rt.socket.on('close', (code, reason) => {
     c.closed = { code, reason: reason.toString() };
@@ -273,6 +273,12 @@ describe.skipIf(!hasOpenssl)('Realtime transcription over wss:// with the offici
     // every decode of the session was an interactive one
     expect(engine.calls.slice(calls).every((k) => k.options.priority === 'interactive')).toBe(true);
     expect(c.errors).toEqual([]);
+    // the VAD's events come as the audio is heard: a phrase's speech_stopped before its transcript's decode ends
+    const byItem = items(c);
+    const at = (evs: Ev[], type: string): number => (evs.find((e) => e.type === type) as Ev).at as number;
+    const latencies = [...byItem.values()].map((evs) => at(evs, 'conversation.item.input_audio_transcription.completed') - at(evs, 'input_audio_buffer.speech_stopped'));
+    const deltas = c.of('conversation.item.input_audio_transcription.delta').length;
+    console.log(`realtime (test-tiny, this CPU): ${texts.length} phrases, ${deltas} deltas; speech_stopped → completed ${latencies.map((l) => l.toFixed(0)).join(', ')} ms`);
     c.rt.close();
     await until(() => api.realtime.active === 0, 'the session to be freed');
   });
@@ -412,9 +418,52 @@ describe.skipIf(!hasOpenssl)('Realtime transcription over wss:// with the offici
 });
 
 describe('serve --tls-cert/--tls-key', () => {
-  it('one without the other is refused with a clear error', async () => {
-    const r = await runCli(['serve', '--tls-cert', '/nonexistent/cert.pem', '--port', '0'], { PRISM_DICTATE_HOME: mkdtempSync(join(tmpdir(), 'prism-rt-cli-')) });
-    expect(r.code).not.toBe(0);
+  const home = (): string => mkdtempSync(join(tmpdir(), 'prism-rt-cli-'));
+
+  it('one without the other, or a file that is not PEM, is refused with a clear error (exit 2)', async () => {
+    const r = await runCli(['serve', '--tls-cert', '/nonexistent/cert.pem', '--port', '0'], { PRISM_DICTATE_HOME: home() });
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('--tls-cert needs --tls-key too');
+    const k = await runCli(['serve', '--tls-key', '/nonexistent/key.pem', '--port', '0'], { PRISM_DICTATE_HOME: home() });
+    expect(k.stderr).toContain('--tls-key needs --tls-cert too');
+    const bad = await runCli(['serve', '--tls-cert', JFK, '--tls-key', JFK, '--port', '0'], { PRISM_DICTATE_HOME: home() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`--tls-cert ${JFK}: not a PEM file`);
+  });
+
+  it.skipIf(!hasOpenssl || process.platform === 'win32')('serves https and wss on one port; SIGTERM closes a live session with 1001 and exits 0', async () => {
+    const child = spawn(
+      process.execPath,
+      [join(root, 'bin', 'prism-dictate.js'), 'serve', '--port', '0', '--token', TOKEN, '--model', models().tiny, '--gpu', 'cpu', '--states', '1'].concat([
+        '--tls-cert',
+        join(dir, 'cert.pem'),
+        '--tls-key',
+        join(dir, 'key.pem'),
+      ]),
+      { env: { ...process.env, PRISM_DICTATE_HOME: home(), PRISM_DICTATE_API_TOKEN: '' } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+    });
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/v1\/audio\/transcriptions$/);
+    expect(stderr).toMatch(/realtime transcription \(OpenAI's Realtime API over WebSocket\) on wss:\/\/127\.0\.0\.1:\d+\/v1\/realtime\n/);
+    const base = url.replace(/\/v1\/audio\/transcriptions$/, '');
+    const c = await connect({ url: base } as RunningApi);
+    await transcriptionSession(c);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await until(() => c.closed !== undefined, 'the close');
+    expect(c.closed?.code).toBe(1001);
+    expect(c.of('error').at(-1)?.error).toMatchObject({ code: 'shutting_down' });
   });
 });

@@ -38,10 +38,20 @@ export interface StreamOptions {
   minGrowthMs?: number;
   onPartial?: (event: PartialEvent) => void;
   onFinal?: (event: FinalEvent) => void;
+  /** as the audio is written: a phrase began (speech started) or was cut (its final follows); must not throw */
+  onPhrase?: (event: PhraseEvent) => void;
 }
 
-export type ReadOptions = Required<Omit<StreamOptions, 'language' | 'prompt' | 'signal' | 'onPartial' | 'onFinal'>> &
-  Pick<StreamOptions, 'language' | 'prompt' | 'signal' | 'onPartial' | 'onFinal'>;
+/** A phrase's start or cut, as the VAD found it (ms in the stream at 16 kHz); `endMs` on a cut. */
+export interface PhraseEvent {
+  type: 'start' | 'cut';
+  phrase: number;
+  startMs: number;
+  endMs?: number;
+}
+
+export type ReadOptions = Required<Omit<StreamOptions, 'language' | 'prompt' | 'signal' | 'onPartial' | 'onFinal' | 'onPhrase'>> &
+  Pick<StreamOptions, 'language' | 'prompt' | 'signal' | 'onPartial' | 'onFinal' | 'onPhrase'>;
 
 const RANGES = {
   sampleRate: [8000, 192_000, 16000],
@@ -79,7 +89,7 @@ export function readStreamOptions(given: StreamOptions | undefined): ReadOptions
   if (![10, 20, 30].includes(frame)) throw new WhisperError('BAD_ARGUMENT', `vadFrameMs must be 10, 20 or 30 (got ${String(frame)})`);
   out.vadMode = mode;
   out.vadFrameMs = frame;
-  for (const key of ['onPartial', 'onFinal'] as const) {
+  for (const key of ['onPartial', 'onFinal', 'onPhrase'] as const) {
     const v = given[key];
     if (v !== undefined && typeof v !== 'function') throw new WhisperError('BAD_ARGUMENT', `${key} must be a function (got ${typeof v})`);
     if (v) out[key] = v;

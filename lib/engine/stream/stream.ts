@@ -213,6 +213,7 @@ export class TranscriptionStream implements AsyncIterable<StreamEvent> {
       this.open = { phrase: ++this.phraseCount, startSample: c.startSample, agreement: new LocalAgreement() };
       this.stats.phrases++;
       this.cadence.newPhrase();
+      this.o.onPhrase?.({ type: 'start', phrase: this.open.phrase, startMs: msOf(c.startSample) });
       return;
     }
     const open = this.open as NonNullable<typeof this.open>;
@@ -226,6 +227,7 @@ export class TranscriptionStream implements AsyncIterable<StreamEvent> {
       committed: [...open.agreement.committed],
       cutAt: this.clock.now(),
     });
+    this.o.onPhrase?.({ type: 'cut', phrase: open.phrase, startMs: msOf(c.startSample), endMs: msOf(c.endSample) });
     // its preview is stale now: the final goes first
     if (this.running?.kind === 'preview') this.running.controller.abort(new AbortError('its phrase was cut'));
   }

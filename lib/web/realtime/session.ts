@@ -1,7 +1,7 @@
 /**
  * One Realtime transcription session on one WebSocket: client events in, server events out. With
  * server VAD (the default) the audio goes into a streamTranscription: its phrases are the items
- * (speech_started at the phrase's first event, speech_stopped/committed/completed at its final), its
+ * (speech_started when the VAD starts one, speech_stopped/committed when it cuts it), its
  * partials' newly committed words are the deltas (never taken back), its finals the completed
  * transcripts. Without turn detection the audio is buffered until the client commits it and is then
  * transcribed as one batch. Every decode is 'interactive'; closing the socket aborts them.
@@ -9,6 +9,7 @@
 import { concatSamples, resample } from '../../audio/resample.js';
 import type { Engine } from '../../engine/contract.js';
 import type { FinalEvent, PartialEvent } from '../../engine/stream/events.js';
+import type { PhraseEvent } from '../../engine/stream/options.js';
 import { streamTranscription, type TranscriptionStream } from '../../engine/stream/stream.js';
 import { AbortError, WhisperError } from '../../errors.js';
 import { base64Bytes, bytesPerSample, decodeSamples, rateOf } from './audio.js';
@@ -52,6 +53,8 @@ interface Item {
   id: string;
   /** the committed words already sent as deltas */
   sent: string;
+  /** speech_stopped and committed were sent */
+  cut: boolean;
 }
 
 /** One streamTranscription: the audio from one commit (or session start) to the next. */
@@ -295,7 +298,7 @@ export class RealtimeSession {
       item: { id, object: 'realtime.item', type: 'message', status: 'completed', role: 'user', content: [{ type: 'input_audio', transcript: null }] },
     });
     this.lastItem = id;
-    return { id, sent: '' };
+    return { id, sent: '', cut: true };
   }
 
   private completed(itemId: string, transcript: string, seconds: number): void {
@@ -326,6 +329,7 @@ export class RealtimeSession {
       hangoverMs: turn.silenceMs,
       preRollMs: turn.prefixMs,
       signal: this.controller.signal,
+      onPhrase: (e) => this.phrase(live, e),
     });
     const live: Live = { stream, offsetMs: this.inputMs, samples: 0, items: new Map(), finals: 0 };
     this.live = live;
@@ -338,11 +342,11 @@ export class RealtimeSession {
   private endLive(commit: boolean): void {
     const live = this.live as Live;
     this.live = undefined;
-    const before = live.finals;
-    const open = [...live.items.keys()].some((p) => p > before);
+    // end() cuts the open phrase, if one is: that is the commit's item; else an empty one is
+    const open = [...live.items.values()].some((i) => !i.cut);
     live.stream.end().then(
       () => {
-        if (commit && !this.closed && live.finals === before && !open) {
+        if (commit && !this.closed && !open) {
           const item = this.newItem();
           this.completed(item.id, '', live.samples / rateOf(this.config.format));
         }
@@ -370,11 +374,22 @@ export class RealtimeSession {
     }
   }
 
+  /** The VAD started a phrase (speech_started: its item) or cut it (speech_stopped, committed; its transcript follows). */
+  private phrase(live: Live, e: PhraseEvent): void {
+    if (this.closed) return;
+    const item = this.item(live, e.phrase, e.startMs);
+    if (e.type === 'cut' && !item.cut) {
+      this.event('input_audio_buffer.speech_stopped', { audio_end_ms: Math.round(live.offsetMs + (e.endMs ?? e.startMs)), item_id: item.id });
+      this.newItem(item.id);
+      item.cut = true;
+    }
+  }
+
   /** The phrase's item, announced by speech_started when first heard of. */
   private item(live: Live, phrase: number, startMs: number): Item {
     let item = live.items.get(phrase);
     if (!item) {
-      item = { id: newId('item'), sent: '' };
+      item = { id: newId('item'), sent: '', cut: false };
       live.items.set(phrase, item);
       this.event('input_audio_buffer.speech_started', { audio_start_ms: Math.round(live.offsetMs + startMs), item_id: item.id });
     }
@@ -392,10 +407,9 @@ export class RealtimeSession {
   }
 
   private final(live: Live, e: FinalEvent): void {
+    this.phrase(live, { type: 'cut', phrase: e.phrase, startMs: e.startMs, endMs: e.endMs });
     const item = this.item(live, e.phrase, e.startMs);
     live.finals = e.phrase;
-    this.event('input_audio_buffer.speech_stopped', { audio_end_ms: Math.round(live.offsetMs + e.endMs), item_id: item.id });
-    this.newItem(item.id);
     // the rest of the text as a last delta, where it continues what was sent; the transcript is the final's
     if (e.text.length > item.sent.length && e.text.startsWith(item.sent)) {
       this.event('conversation.item.input_audio_transcription.delta', { item_id: item.id, content_index: 0, delta: e.text.slice(item.sent.length) });
