@@ -278,7 +278,14 @@ describe.skipIf(!hasOpenssl)('Realtime transcription over wss:// with the offici
     const at = (evs: Ev[], type: string): number => (evs.find((e) => e.type === type) as Ev).at as number;
     const latencies = [...byItem.values()].map((evs) => at(evs, 'conversation.item.input_audio_transcription.completed') - at(evs, 'input_audio_buffer.speech_stopped'));
     const deltas = c.of('conversation.item.input_audio_transcription.delta').length;
-    console.log(`realtime (test-tiny, this CPU): ${texts.length} phrases, ${deltas} deltas; speech_stopped → completed ${latencies.map((l) => l.toFixed(0)).join(', ')} ms`);
+    // deltas while the phrase was still spoken (before its speech_stopped): none on a CPU too loaded for two previews to agree
+    const live = [...byItem.values()].filter((evs) => {
+      const first = evs.findIndex((e) => e.type.endsWith('.delta'));
+      return first >= 0 && first < evs.findIndex((e) => e.type === 'input_audio_buffer.speech_stopped');
+    }).length;
+    console.log(
+      `realtime (test-tiny, this CPU): ${texts.length} phrases, ${deltas} deltas, ${live} phrases with text before their end; speech_stopped → completed ${latencies.map((l) => l.toFixed(0)).join(', ')} ms`,
+    );
     c.rt.close();
     await until(() => api.realtime.active === 0, 'the session to be freed');
   });
@@ -406,6 +413,49 @@ describe.skipIf(!hasOpenssl)('Realtime transcription over wss:// with the offici
     expect(strict.realtime.active).toBe(0);
   });
 
+  it('bounds: one append of more than maxAppendMs, audio faster than real time beyond the burst, a session past maxSessionMs', async () => {
+    const c = await connect(api);
+    await transcriptionSession(c);
+    const silence = (s: number): string => Buffer.alloc(s * WIRE_RATE * 2).toString('base64');
+    c.rt.send({ type: 'input_audio_buffer.append', audio: silence(11), event_id: 'evt_big' });
+    await until(() => c.errors.length === 1, 'the refusal of an 11 s append');
+    expect(c.of('error')[0]?.error).toMatchObject({ code: 'audio_too_large', param: 'audio', event_id: 'evt_big' });
+    // the default burst is 30 s ahead of the clock: the fourth 10 s append at once is too fast
+    for (let i = 0; i < 4; i++) c.rt.send({ type: 'input_audio_buffer.append', audio: silence(10) });
+    await until(() => c.errors.length === 2, 'the refusal of audio sent too fast');
+    expect(c.of('error')[1]?.error).toMatchObject({ type: 'rate_limit_error', code: 'audio_rate_exceeded' });
+    expect(c.closed).toBeUndefined();
+    c.rt.close();
+    const short = await listenApi({ engine, health: () => ({ state: 'ready', backend: 'cpu', model: 'x' }), port: 0, tls: { cert, key }, realtime: { maxSessionMs: 800 } });
+    try {
+      const d = await connect(short);
+      await until(() => d.closed !== undefined, 'the close of an expired session', 20_000);
+      expect(d.closed?.code).toBe(1008);
+      expect(d.of('error').at(-1)?.error).toMatchObject({ code: 'session_expired' });
+    } finally {
+      await short.close(100);
+    }
+  });
+
+  it('a session holds one of the in-progress slots the HTTP API counts: over the cap, uploads and upgrades get 429', async () => {
+    const one = await listenApi({ engine: model, health: () => ({ state: 'ready', backend: 'cpu', model: 'x' }), port: 0, tls: { cert, key }, token: TOKEN, maxPending: 1 });
+    try {
+      const http = new OpenAI({ apiKey: TOKEN, baseURL: `${one.url}/v1`, maxRetries: 0, fetchOptions: { dispatcher: new Agent({ connect: { ca: cert } }) } as never });
+      const upload = async (): Promise<unknown> =>
+        http.audio.transcriptions.create({ file: await toFile(encodeWav(new Float32Array(RATE)), 'a.wav'), model: 'whisper-1' }).catch((e: unknown) => e);
+      const c = await connect(one);
+      expect(c.of('session.created').length).toBe(1);
+      expect(await upload()).toMatchObject({ status: 429 });
+      const second = await connect(one);
+      expect(second.errors.map((e) => e.message).join()).toContain('Unexpected server response: 429');
+      c.rt.close();
+      await until(() => one.realtime.active === 0, 'the session to be freed');
+      expect(await upload()).toMatchObject({ text: expect.any(String) });
+    } finally {
+      await one.close(100);
+    }
+  });
+
   it('closing the server closes live sessions with 1001 (going away)', async () => {
     const other = await listenApi({ engine, health: () => ({ state: 'ready', backend: 'cpu', model: 'x' }), port: 0, tls: { cert, key } });
     const c = await connect(other);
@@ -455,6 +505,7 @@ describe('serve --tls-cert/--tls-key', () => {
       child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
     });
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/v1\/audio\/transcriptions$/);
+    await until(() => stderr.includes('/v1/realtime'), 'the realtime line', 20_000);
     expect(stderr).toMatch(/realtime transcription \(OpenAI's Realtime API over WebSocket\) on wss:\/\/127\.0\.0\.1:\d+\/v1\/realtime\n/);
     const base = url.replace(/\/v1\/audio\/transcriptions$/, '');
     const c = await connect({ url: base } as RunningApi);

@@ -171,6 +171,7 @@ export class RealtimeServer {
     this.stopping = true;
     const entries = [...this.sessions];
     for (const { session } of entries) session.fail(1001, new RealtimeError('the server is shutting down', 'shutting_down', null, 'server_error'));
+    this.wss.close();
     return new Promise((resolve) => {
       const cut = setTimeout(() => {
         for (const { ws } of entries) ws.terminate();
@@ -191,7 +192,6 @@ export class RealtimeServer {
             resolve();
           }
         });
-      this.wss.close();
     });
   }
 }
