@@ -37,6 +37,8 @@ export interface RealtimeLimits {
 /** The socket as the session uses it (a `ws` WebSocket). */
 export interface RealtimeSocket {
   readonly readyState: number;
+  /** bytes sent but not yet taken by the peer */
+  readonly bufferedAmount: number;
   send(data: string): void;
   close(code: number, reason: string): void;
   terminate(): void;
@@ -68,6 +70,8 @@ interface Live {
 }
 
 const OPEN = 1;
+/** a client that leaves this much of our events unread is not reading: it is closed */
+const MAX_UNREAD = 8 * 1024 * 1024;
 const reason = (s: string): string => (Buffer.byteLength(s) <= 120 ? s : `${s.slice(0, 110)}…`);
 
 export class RealtimeSession {
@@ -168,7 +172,14 @@ export class RealtimeSession {
   }
 
   private send(event: Record<string, unknown>): void {
-    if (this.socket.readyState === OPEN) this.socket.send(JSON.stringify(event));
+    if (this.socket.readyState !== OPEN) return;
+    if (this.socket.bufferedAmount > MAX_UNREAD && !this.closed) {
+      this.d.log?.(`realtime session ${this.id} closed: the client does not read its events`);
+      this.socket.terminate();
+      this.gone();
+      return;
+    }
+    this.socket.send(JSON.stringify(event));
   }
 
   private event(type: string, fields: Record<string, unknown>): void {
