@@ -7,12 +7,14 @@
 // release → the final's decode started (the wait a preview could add: its abort) and the final's decode;
 // previews per dictation; CPU of this process per second of audio.
 // Run after npm run build:
-//   node bench/preview.mjs [--model PATH] [--rounds 3] [--threads N]
+//   node bench/preview.mjs [--model PATH] [--rounds 3] [--threads N] [--engine child|inprocess]
+// --engine child (default): the model in an engine process behind the supervisor, as the daemon has it;
+// inprocess: the model loaded in this process.
 // --model: a ggml file (default: the test model, ggml-test-tiny.bin, under ~/.cache/prism-whisper/models).
 // The random-weight test model emits a planted script for any audio: it times the mechanics, not the
 // words (a PRISM_MODEL-style real model shows the same release path with real decode times).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: join(homedir(), '.cache', 'prism-whisper', 'models', 'ggml-test-tiny.bin') },
     rounds: { type: 'string', default: '3' },
     threads: { type: 'string' },
+    engine: { type: 'string', default: 'child' },
   },
 });
 const dist = new URL('../dist/', import.meta.url);
@@ -41,7 +44,16 @@ const SENTENCES = [
 const speech = [];
 for (const s of SENTENCES) speech.push(await readAudio(execFileSync('espeak-ng', ['-v', 'en-us', '--stdout', s])));
 
-const model = await loadModel(values.model, { gpu: 'cpu', states: 1, ...(values.threads ? { threads: Number(values.threads) } : {}) });
+const { Supervisor } = await import(new URL('service/supervisor.js', dist).href);
+const home = mkdtempSync(join(tmpdir(), 'prism-bench-preview-'));
+const threads = values.threads ? { threads: Number(values.threads) } : {};
+let model;
+if (values.engine === 'inprocess') model = await loadModel(values.model, { gpu: 'cpu', states: 1, ...threads });
+else {
+  model = new Supervisor({ model: values.model, gpu: 'cpu', states: 1, ...threads, socketPath: join(home, 'engine.sock') });
+  await model.start();
+  model.close = () => model.stop();
+}
 /** the engine the host sees: the model, each decode timed */
 const log = [];
 const engine = {
@@ -61,7 +73,25 @@ const engine = {
 // warm the model at the sizes a dictation uses
 for (const pcm of speech) await model.transcribe(pcm, { language: 'en', audioCtx: 'auto' });
 
-const home = mkdtempSync(join(tmpdir(), 'prism-bench-preview-'));
+/** CPU seconds of this process and its children (the engine process), from /proc (Linux) */
+function cpuTree() {
+  const parents = new Map();
+  for (const d of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const f = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parents.set(Number(d), Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {}
+  }
+  const pids = [process.pid];
+  for (let i = 0; i < pids.length; i++) for (const [pid, ppid] of parents) if (ppid === pids[i]) pids.push(pid);
+  let s = 0;
+  for (const pid of pids) {
+    try {
+      for (const t of readdirSync(`/proc/${pid}/task`)) s += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+    } catch {}
+  }
+  return s;
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function dictate(enabled, pcm) {
@@ -85,14 +115,14 @@ async function dictate(enabled, pcm) {
   };
   for (let i = 0; i < 15; i++) await pace(silence);
   const from = log.length;
-  const cpu0 = process.cpuUsage();
+  const cpu0 = cpuTree();
   host.begin();
   for (let i = 0; i < pcm.length; i += block) await pace(pcm.subarray(i, Math.min(pcm.length, i + block)));
   const released = performance.now();
   host.end();
   while (delivered === undefined) await pace(silence);
   await host.drain();
-  const cpu = process.cpuUsage(cpu0);
+  const cpuS = cpuTree() - cpu0;
   vad.close();
   const calls = log.slice(from);
   const final = calls.filter((c) => c.kind === 'final').at(-1);
@@ -102,7 +132,7 @@ async function dictate(enabled, pcm) {
     decode: final.end - final.start,
     previews: calls.filter((c) => c.kind === 'preview').length,
     aborted: calls.filter((c) => c.kind === 'preview' && c.aborted).length,
-    cpuS: (cpu.user + cpu.system) / 1e6,
+    cpuS,
     audioS: pcm.length / 16000,
   };
 }
@@ -121,7 +151,7 @@ for (let r = 0; r < Number(values.rounds); r++) {
   }
 }
 const q = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
-console.log(`\n${values.model}, CPU, 1 state, ${runs.on.length} dictations each, alternating:`);
+console.log(`\n${values.model}, CPU, 1 state, engine ${values.engine}, ${runs.on.length} dictations each, alternating:`);
 for (const mode of ['on', 'off']) {
   const xs = runs[mode];
   const col = (f) => `${q(xs.map(f), 0.5).toFixed(0)}/${q(xs.map(f), 0.95).toFixed(0)}`;

@@ -123,8 +123,16 @@ describe.skipIf(missing)(`the live preview, end to end${missing ? ` (skipped: ${
     xtest = await new Promise<XTestExt>((resolve, reject) => x.X.require('xtest', (e, ext) => (e ? reject(e) : resolve(ext))));
     for (const s of SENTENCES) wavs.push(await desktop.speak(s));
     const common = { output: { restoreDelayMs: 300 }, dashboard: { enabled: false }, cue: { enabled: false } };
-    on = await startDaemon(desktop, { ...common, hotkey: { keys: 'Meta+Alt+V', mode: 'hold' }, preview: { enabled: true } });
-    off = await startDaemon(desktop, { ...common, hotkey: { keys: 'Meta+Alt+B', mode: 'hold' }, preview: { enabled: false } });
+    // PREVIEW_OFF_FIRST=1 starts the preview-off daemon first (a check that the start order does not decide)
+    const startOn = () => startDaemon(desktop, { ...common, hotkey: { keys: 'Meta+Alt+V', mode: 'hold' }, preview: { enabled: true } });
+    const startOff = () => startDaemon(desktop, { ...common, hotkey: { keys: 'Meta+Alt+B', mode: 'hold' }, preview: { enabled: false } });
+    if (process.env.PREVIEW_OFF_FIRST) {
+      off = await startOff();
+      on = await startOn();
+    } else {
+      on = await startOn();
+      off = await startOff();
+    }
     tk = await desktop.openTarget('tk');
   }, 300_000);
 
