@@ -98,7 +98,7 @@ class ScriptedEngine {
 async function makeHost(overrides: Record<string, unknown> = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'prism-preview-'));
   dirs.push(dir);
-  const config = validateConfig({ hotkey: { mode: 'toggle' }, vad: { mode: 2 }, ...overrides });
+  const config = validateConfig({ hotkey: { mode: 'toggle' }, vad: { mode: 2 }, preview: { enabled: true }, ...overrides });
   const clock = new ManualClock();
   const engine = new ScriptedEngine(clock);
   const delivered: string[] = [];
@@ -198,7 +198,7 @@ describe.skipIf(!wav)('the live preview of a dictation (espeak-ng speech, the re
 
   it('on a slow engine the cadence backs off: the next preview waits 2 × the last decode time', async () => {
     const gaps = async (previewMs: number) => {
-      const h = await makeHost({ preview: { minIntervalMs: 300 } });
+      const h = await makeHost({ preview: { enabled: true, minIntervalMs: 300 } });
       h.engine.previewMs = previewMs;
       h.host.toggle();
       await h.feed(speech);
