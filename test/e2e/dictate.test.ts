@@ -308,12 +308,12 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
     // the sentence once doctor has said so (its earlier checks take a moment)
     const deadline = Date.now() + 15_000;
     while (!err.includes('say a sentence now') && Date.now() < deadline) await sleep(50);
-    expect(err).toMatch(/doctor: say a sentence now \(recording 4 s\)/);
+    expect(err).toMatch(/doctor: say a sentence now \(recording 4 s from .*vmic.*\)/); // it names the input (issue 27)
     await desktop.play(speech[0] as string);
     await new Promise((r) => child.once('close', r));
     const mic = (JSON.parse(out) as Array<{ name: string; ok: boolean | 'warn'; detail: string }>).find((c) => c.name === 'microphone');
     expect(mic?.ok).toBe(true);
-    expect(mic?.detail).toMatch(new RegExp(`4\\.\\d s recorded, level -\\d+\\.\\d dBFS, speech \\d\\.\\d s; heard: "${SCRIPT_25}"`));
+    expect(mic?.detail).toMatch(new RegExp(`\\[vmic\\].*: 4\\.\\d s recorded, level -\\d+\\.\\d dBFS, speech \\d\\.\\d s; heard: "${SCRIPT_25}"`));
   }, 40_000);
 
   it('doctor explains the desktop, one line each; devices lists the microphone', () => {
@@ -324,7 +324,7 @@ describe.skipIf(missing)(`prism-dictate start under Xvfb + PulseAudio${missing ?
     expect(by.indicator).toMatchObject({ ok: true, detail: expect.stringMatching(/^an always-on-top X window/) });
     expect(by.display).toMatchObject({ ok: true, detail: expect.stringMatching(/^X11 on :\d+/) });
     expect(by.hotkey).toMatchObject({ ok: true, detail: expect.stringMatching(/^Meta\+Alt\+V \(hybrid\) is grabbed by the running daemon \(pid \d+\)$/) });
-    expect(by.microphone?.detail).toMatch(/input\(s\); .*: 1\.\d s read, level/);
+    expect(by.microphone?.detail).toMatch(/\[vmic\].*: 1\.\d s read, level/); // the input by name (issue 27)
     expect(by.paste).toMatchObject({ ok: true, detail: expect.stringMatching(/^the daemon's X connection: CLIPBOARD owner \+ XTest, no processes \(fallback: xdotool/) });
     expect(by.model).toMatchObject({ ok: true });
     expect(by.daemon).toMatchObject({ ok: true, detail: expect.stringMatching(/running .*, dictation idle\)$/) }); // idle: nothing is being dictated now
