@@ -118,3 +118,21 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** espeak-ng's WAV of `text` (22.05 kHz), or undefined where espeak-ng is not installed. */
+export function espeak(text: string): Buffer | undefined {
+  try {
+    return execFileSync('espeak-ng', ['-v', 'en-us', '--stdout', text], { stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The part of a clip above the near-silence its maker padded it with. */
+export function audible(pcm: Float32Array): Float32Array {
+  let a = 0;
+  let b = pcm.length - 1;
+  while (a < b && Math.abs(pcm[a] as number) < 1e-3) a++;
+  while (b > a && Math.abs(pcm[b] as number) < 1e-3) b--;
+  return pcm.slice(a, b + 1);
+}

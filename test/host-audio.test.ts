@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Endpointer, type EndpointState } from '../lib/audio/endpoint.js';
 import { readAudio } from '../lib/audio/read.js';
 import { Vad, voicedMs } from '../lib/audio/vad.js';
 import { WhisperError } from '../lib/errors.js';
 import { AudioRing } from '../lib/host/ring.js';
-import { JFK } from './helpers.js';
+import { espeak, JFK } from './helpers.js';
 
 /** 0, 1, 2, … as float samples, so order and position are visible in what comes back. */
 function ramp(from: number, n: number): Float32Array {
@@ -227,13 +226,6 @@ describe('Endpointer', () => {
   });
 });
 
-function espeak(text: string): Buffer | undefined {
-  try {
-    return execFileSync('espeak-ng', ['-v', 'en-us', '--stdout', text], { stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return undefined;
-  }
-}
 const spoken = espeak('The quick brown fox jumps over the lazy dog.');
 
 describe('Vad + Endpointer on synthetic speech', () => {

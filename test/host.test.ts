@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +10,7 @@ import { type DictationEvent, DictationHost, type HostDeps } from '../lib/host/d
 import { History } from '../lib/host/history.js';
 import { Output } from '../lib/host/output.js';
 import type { TranscribeOptions, Transcript } from '../lib/model.js';
-import { ManualClock } from './helpers.js';
+import { espeak, ManualClock } from './helpers.js';
 
 const RATE = 16000;
 const dirs: string[] = [];
@@ -19,13 +18,6 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-function espeak(text: string): Buffer | undefined {
-  try {
-    return execFileSync('espeak-ng', ['-v', 'en-us', '--stdout', text], { stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return undefined;
-  }
-}
 const wav = espeak('Please call me back after lunch.');
 
 class FakeEngine {

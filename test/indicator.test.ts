@@ -79,7 +79,12 @@ describe.skipIf(missing)(`the X11 recording indicator${missing ? ` (skipped: ${m
       return real.apply(X, args);
     };
     // put the real one back (the client's requests are its own properties: deleting would lose them)
-    return { calls, restore: () => void (X[name] = real) };
+    return {
+      calls,
+      restore: () => {
+        X[name] = real;
+      },
+    };
   };
 
   beforeAll(async () => {

@@ -1,10 +1,3 @@
-/**
- * The daemon's live preview (issue 28, item 2), with a scripted engine and the manual clock: previews
- * of the open phrase while it is spoken and none after its cut, the running one aborted at the cut
- * before the final is sent, the cadence backing off on a slow engine, nothing of a preview delivered,
- * and no preview at all with preview.enabled false.
- */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,20 +11,13 @@ import { History } from '../lib/host/history.js';
 import { Output } from '../lib/host/output.js';
 import type { LiveText } from '../lib/host/preview.js';
 import type { TranscribeOptions, Transcript } from '../lib/model.js';
-import { ManualClock } from './helpers.js';
+import { espeak, ManualClock } from './helpers.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-function espeak(text: string): Buffer | undefined {
-  try {
-    return execFileSync('espeak-ng', ['-v', 'en-us', '--stdout', text], { stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return undefined;
-  }
-}
 const SENTENCE = 'Please call me back after lunch, and bring the report about the meeting on Thursday with you.';
 const wav = espeak(SENTENCE);
 const tick = () => new Promise((r) => setImmediate(r));

@@ -18,7 +18,7 @@ import { resample } from '../lib/audio/resample.js';
 import { encodeWav } from '../lib/audio/wav.js';
 import { type Engine, loadModel, readAudio, type TranscribeOptions, type Transcript, type WhisperModel } from '../lib/index.js';
 import { listenApi, type RunningApi } from '../lib/web/api.js';
-import { JFK, models, root, runCli } from './helpers.js';
+import { audible, espeak, JFK, models, root, runCli } from './helpers.js';
 
 const TOKEN = 'realtime-token-0123456789';
 const RATE = 16000;
@@ -60,22 +60,6 @@ class Watched implements Engine {
   started(): Promise<void> {
     return new Promise((r) => this.waiters.push(r));
   }
-}
-
-function espeak(text: string): Buffer | undefined {
-  try {
-    return execFileSync('espeak-ng', ['-v', 'en-us', '--stdout', text], { stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return undefined;
-  }
-}
-
-function audible(pcm: Float32Array): Float32Array {
-  let a = 0;
-  let b = pcm.length - 1;
-  while (a < b && Math.abs(pcm[a] as number) < 1e-3) a++;
-  while (b > a && Math.abs(pcm[b] as number) < 1e-3) b--;
-  return pcm.slice(a, b + 1);
 }
 
 function withPauses(parts: Float32Array[], pausesMs: number[]): Float32Array {

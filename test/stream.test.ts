@@ -1,9 +1,3 @@
-/**
- * streamTranscription as people use it: speech with pauses written in real time (a paced feeder),
- * partials while it is spoken, finals equal to batch transcriptions of the same phrases, abort in
- * the middle of a decode, two streams beside batch work, the running service as the engine, bad input.
- */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +20,7 @@ import {
 } from '../lib/index.js';
 import { ServiceServer } from '../lib/service/server.js';
 import { ServiceEngine } from '../lib/service/serviceEngine.js';
-import { JFK, models, SCRIPT_25 } from './helpers.js';
+import { audible, espeak, JFK, models, SCRIPT_25 } from './helpers.js';
 
 const RATE = 16000;
 let model: WhisperModel;
@@ -35,23 +29,6 @@ let jfk: Float32Array;
 let speech: Float32Array;
 /** where each sentence's voice starts and ends, ms */
 let voiced: Array<{ from: number; to: number }>;
-
-function espeak(text: string): Buffer | undefined {
-  try {
-    return execFileSync('espeak-ng', ['-v', 'en-us', '--stdout', text], { stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return undefined;
-  }
-}
-
-/** The part of a clip above the near-silence its maker padded it with. */
-function audible(pcm: Float32Array): Float32Array {
-  let a = 0;
-  let b = pcm.length - 1;
-  while (a < b && Math.abs(pcm[a] as number) < 1e-3) a++;
-  while (b > a && Math.abs(pcm[b] as number) < 1e-3) b--;
-  return pcm.slice(a, b + 1);
-}
 
 function withPauses(parts: Float32Array[], pausesMs: number[]): { pcm: Float32Array; voiced: Array<{ from: number; to: number }> } {
   const gaps = pausesMs.map((ms) => new Float32Array((ms * RATE) / 1000));

@@ -16,7 +16,7 @@ import { decodeUpload } from './audio.js';
 import { RESPONSE_FORMATS, type ResponseFormat, render } from './formats.js';
 import { foreignRequest } from './origin.js';
 import { type Load, type RealtimeLimits, RealtimeServer } from './realtime/server.js';
-import { ApiError, apiErrorFrom, sendError, sendJson } from './reply.js';
+import { ApiError, apiErrorFrom, forbiddenHost, sendError, sendJson } from './reply.js';
 import { readUpload } from './upload.js';
 
 /** What GET /health reports; `state` other than 'ready' answers 503 so load balancers steer away. */
@@ -145,15 +145,7 @@ export function apiHandler(o: ApiOptions, load: Load = { pending: 0 }): (req: In
     void (async () => {
       if (o.signal?.aborted) throw shuttingDown();
       const foreign = o.token === undefined ? foreignRequest(req) : undefined;
-      if (foreign) {
-        throw new ApiError(
-          403,
-          `this server has no token, so it answers only requests from this machine to localhost, 127.0.0.1 or [::1]: ${foreign}; give it a token to reach it otherwise`,
-          'invalid_request_error',
-          null,
-          'forbidden_host',
-        );
-      }
+      if (foreign) throw forbiddenHost(foreign);
       if (!method) throw new ApiError(404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', null, 'not_found');
       const get = method === 'GET' && req.method === 'HEAD';
       if (req.method !== method && !get) {

@@ -20,6 +20,17 @@ export class ApiError extends Error {
   }
 }
 
+/** The answer to a request a token-less server does not take: not this machine's own (origin.ts says why). */
+export function forbiddenHost(foreign: string): ApiError {
+  return new ApiError(
+    403,
+    `this server has no token, so it answers only requests from this machine to localhost, 127.0.0.1 or [::1]: ${foreign}; give it a token to reach it otherwise`,
+    'invalid_request_error',
+    null,
+    'forbidden_host',
+  );
+}
+
 /** What a failed transcription means to an HTTP client: its fault (4xx), a busy server (429) or ours (5xx). */
 export function apiErrorFrom(e: unknown): ApiError {
   if (e instanceof ApiError) return e;

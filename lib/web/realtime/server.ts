@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Engine } from '../../engine/contract.js';
 import { foreignRequest } from '../origin.js';
-import { ApiError } from '../reply.js';
+import { ApiError, forbiddenHost } from '../reply.js';
 import { RealtimeError } from './protocol.js';
 import { type RealtimeLimits, RealtimeSession } from './session.js';
 
@@ -95,14 +95,7 @@ export class RealtimeServer {
       if (this.stopping) throw new ApiError(503, 'the server is shutting down', 'server_error', null, 'shutting_down');
       if (this.o.token === undefined) {
         const foreign = foreignRequest(req);
-        if (foreign)
-          throw new ApiError(
-            403,
-            `this server has no token, so it answers only requests from this machine to localhost, 127.0.0.1 or [::1]: ${foreign}; give it a token to reach it otherwise`,
-            'invalid_request_error',
-            null,
-            'forbidden_host',
-          );
+        if (foreign) throw forbiddenHost(foreign);
       }
       if (!PATHS.has(url.pathname))
         throw new ApiError(404, `Invalid URL (GET ${url.pathname}): the WebSocket endpoint is /v1/realtime`, 'invalid_request_error', null, 'not_found');
