@@ -17,7 +17,7 @@ import { listInputDevices, openCapture } from '../lib/host/capture.js';
 import { availability, type CaptureBackendKind, chooseBackend, naudiodonPath } from '../lib/host/captureBackend.js';
 import { type InputDevice, pickDevice } from '../lib/host/devices.js';
 import { listSoundSources } from '../lib/host/soundSources.js';
-import { type Desktop, desktopMissing, startDesktop } from './e2e/desktop.js';
+import { type Desktop, desktopMissing, onPath, startDesktop } from './e2e/desktop.js';
 
 function noise(n: number, seed = 1): Float32Array {
   const out = new Float32Array(n);
@@ -257,7 +257,9 @@ describe.skipIf(missing)(`on a headless desktop${missing ? ` (skipped: ${missing
   }
 
   for (const backend of BACKENDS) {
-    describe.skipIf(backend === 'portaudio' && !naudiodonPath())(`through ${backend}`, () => {
+    // each recorder where it is installed (arecord: alsa-utils, which .ci/run installs)
+    const absent = backend === 'portaudio' ? !naudiodonPath() : !onPath(backend);
+    describe.skipIf(absent)(`through ${backend}${absent ? ' (skipped: not installed here)' : ''}`, () => {
       it.skipIf(backend === 'arecord')("selects a microphone by the sound server's source name or description: each capture hears only its own source", async () => {
         const sources = await listSoundSources();
         expect(sources).toEqual(
