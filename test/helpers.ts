@@ -136,3 +136,18 @@ export function audible(pcm: Float32Array): Float32Array {
   while (b > a && Math.abs(pcm[b] as number) < 1e-3) b--;
   return pcm.slice(a, b + 1);
 }
+
+/**
+ * The first line a started `serve` prints on stdout (its URL); rejects, quoting `stderr()`, if it exits
+ * first. `stderr` reads what the caller has collected so far.
+ */
+export function servedUrl(child: import('node:child_process').ChildProcess, stderr: () => string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr()}`)));
+  });
+}

@@ -18,7 +18,7 @@ import { resample } from '../lib/audio/resample.js';
 import { encodeWav } from '../lib/audio/wav.js';
 import { type Engine, loadModel, readAudio, type TranscribeOptions, type Transcript, type WhisperModel } from '../lib/index.js';
 import { listenApi, type RunningApi } from '../lib/web/api.js';
-import { audible, espeak, JFK, models, root, runCli } from './helpers.js';
+import { audible, espeak, JFK, models, root, runCli, servedUrl } from './helpers.js';
 
 const TOKEN = 'realtime-token-0123456789';
 const RATE = 16000;
@@ -480,14 +480,7 @@ describe('serve --tls-cert/--tls-key', () => {
     child.stderr.on('data', (d) => {
       stderr += d;
     });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('\n')) resolve(out.trim());
-      });
-      child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-    });
+    const url = await servedUrl(child, () => stderr);
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/v1\/audio\/transcriptions$/);
     await until(() => stderr.includes('/v1/realtime'), 'the realtime line', 20_000);
     expect(stderr).toMatch(/realtime transcription \(OpenAI's Realtime API over WebSocket\) on wss:\/\/127\.0\.0\.1:\d+\/v1\/realtime\n/);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { servicePaths } from '../lib/service/home.js';
 import { ServiceServer } from '../lib/service/server.js';
-import { alive, JFK, models, root, SCRIPT_25 } from './helpers.js';
+import { alive, JFK, models, root, SCRIPT_25, servedUrl } from './helpers.js';
 
 const bin = join(root, 'bin', 'prism-dictate.js');
 let home: string;
@@ -81,14 +81,7 @@ describe('prism-dictate serve', () => {
     child.stderr.on('data', (d) => {
       stderr += d;
     });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('\n')) resolve(out.trim());
-      });
-      child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-    });
+    const url = await servedUrl(child, () => stderr);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1\/audio\/transcriptions$/);
     const f = new FormData();
     f.append('file', new Blob([await readFile(JFK)]), 'jfk.wav');
@@ -116,14 +109,7 @@ describe('prism-dictate serve', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d) => {
-          out += d;
-          if (out.includes('\n')) resolve(out.trim());
-        });
-        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-      });
+      const url = await servedUrl(child, () => stderr);
       const boundary = 'prismCli';
       const m4a = Buffer.concat([Buffer.from('\x00\x00\x00\x18ftypM4A \x00\x00\x00\x00M4A isom', 'latin1'), Buffer.alloc(4000, 0x11)]);
       const body = Buffer.concat([
